@@ -1,0 +1,3 @@
+from pnc.cli.main import main
+
+main()

@@ -1,0 +1,19 @@
+"""The list of ``pnc`` subcommand groups (imported lazily so that ``pnc --help`` stays fast)."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# module path, attribute: each attribute is a click.Group
+_GROUPS: list[tuple[str, str]] = []
+
+
+def groups() -> list[click.Command]:
+    out: list[click.Command] = []
+    for module, attr in _GROUPS:
+        cmd = getattr(importlib.import_module(module), attr)
+        assert isinstance(cmd, click.Command)
+        out.append(cmd)
+    return out
