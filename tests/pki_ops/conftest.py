@@ -43,7 +43,17 @@ class SoftHsm:
 
     def init_token(self, label: str) -> None:
         subprocess.run(
-            ["softhsm2-util", "--init-token", "--free", "--label", label, "--pin", self.pin, "--so-pin", "4321"],
+            [
+                "softhsm2-util",
+                "--init-token",
+                "--free",
+                "--label",
+                label,
+                "--pin",
+                self.pin,
+                "--so-pin",
+                "4321",
+            ],
             check=True,
             capture_output=True,
             env=self.env(),

@@ -91,8 +91,18 @@ def test_openssl_decrypts_our_key_file_and_verifies_our_signature(tmp_path: Path
     (tmp_path / "data").write_bytes(b"to be signed")
     (tmp_path / "sig").write_bytes(signer.sign(b"to be signed"))
     out = subprocess.run(
-        ["openssl", "dgst", "-sha256", "-verify", str(tmp_path / "pub.pem"), "-signature", str(tmp_path / "sig"), str(tmp_path / "data")],
+        [
+            "openssl",
+            "dgst",
+            "-sha256",
+            "-verify",
+            str(tmp_path / "pub.pem"),
+            "-signature",
+            str(tmp_path / "sig"),
+            str(tmp_path / "data"),
+        ],
         capture_output=True,
+        check=False,
         text=True,
     )
     assert out.returncode == 0 and "Verified OK" in out.stdout
@@ -100,7 +110,17 @@ def test_openssl_decrypts_our_key_file_and_verifies_our_signature(tmp_path: Path
     key = ec.generate_private_key(ec.SECP256R1())
     (tmp_path / "sig").write_bytes(key.sign(b"to be signed", ec.ECDSA(hashes.SHA256())))
     bad = subprocess.run(
-        ["openssl", "dgst", "-sha256", "-verify", str(tmp_path / "pub.pem"), "-signature", str(tmp_path / "sig"), str(tmp_path / "data")],
+        [
+            "openssl",
+            "dgst",
+            "-sha256",
+            "-verify",
+            str(tmp_path / "pub.pem"),
+            "-signature",
+            str(tmp_path / "sig"),
+            str(tmp_path / "data"),
+        ],
         capture_output=True,
+        check=False,
     )
     assert bad.returncode != 0
