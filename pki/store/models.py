@@ -58,13 +58,13 @@ class Base(DeclarativeBase):
 
 
 class CertificateAuthority(Base):
-    """One CA of the home: which profile and role it plays, its certificate and where its key is."""
+    """One key holder of the home: a CA, or an entity ``pnc pki init`` made with the CAs (the CPS
+    leaf, a delegated OCSP responder); its profile and role, current certificate and key location."""
 
     __tablename__ = "cas"
-    __table_args__ = (UniqueConstraint("profile", "role", name="uq_cas_profile_role"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)  # "<profile>/<role>"
+    name: Mapped[str] = mapped_column(String(64), unique=True)  # "<profile>/<role>[/ocsp]"
     profile: Mapped[str] = mapped_column(String(32))
     role: Mapped[str] = mapped_column(String(32))
     certificate_id: Mapped[int] = mapped_column(ForeignKey("certificates.id"))

@@ -55,6 +55,7 @@ class CaRecord:
     key_ref: str
     certificate_der: bytes
     serial_hex: str
+    not_after: dt.datetime
     created_at: dt.datetime
 
 
@@ -119,6 +120,7 @@ def _ca_record(ca: CertificateAuthority) -> CaRecord:
         key_ref=ca.key_ref,
         certificate_der=ca.certificate.der,
         serial_hex=ca.certificate.serial_hex,
+        not_after=ca.certificate.not_after,
         created_at=ca.created_at,
     )
 

@@ -77,7 +77,6 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name="pk_cas"),
         sa.UniqueConstraint("name", name="uq_cas_name"),
-        sa.UniqueConstraint("profile", "role", name="uq_cas_profile_role"),
     )
     if not sqlite:
         op.create_foreign_key(
