@@ -80,12 +80,19 @@ def decode_get_path(path: str) -> bytes | None:
 
 
 class OcspApp:
-    """The ASGI application; ``offload`` runs uncached answers in a worker thread."""
+    """The ASGI application; ``offload`` runs uncached answers in a worker thread; ``path_prefix`` (the
+    path of the OCSP URL in the certificates, e.g. ``/ocsp``) is stripped from GET paths."""
 
     def __init__(
-        self, responder: Responder, *, offload: bool = True, max_request_bytes: int = MAX_REQUEST_BYTES
+        self,
+        responder: Responder,
+        *,
+        offload: bool = True,
+        max_request_bytes: int = MAX_REQUEST_BYTES,
+        path_prefix: str = "",
     ) -> None:
         self.responder = responder
+        self.path_prefix = path_prefix.rstrip("/")
         self.offload = offload
         self.max_request_bytes = max_request_bytes
 
@@ -138,8 +145,9 @@ class OcspApp:
         raw = scope.get("raw_path")
         path = raw.decode("latin-1").split("?")[0] if isinstance(raw, bytes) else scope["path"]
         root = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :]
+        for prefix in (root, self.path_prefix):
+            if prefix and path.startswith(prefix + "/"):
+                path = path[len(prefix) :]
         if len(path) > self.max_request_bytes * 2:
             await _plain(send, 414, b"OCSP request too large\n")
             return

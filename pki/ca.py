@@ -1,0 +1,680 @@
+"""The CA service: the init ceremony, leaf issuance, revocation, CRLs, listing, roots.
+
+It ties the pure core (profiles, issuance, CSR checks, CRL building) to the home (configuration,
+encrypted keys or a PKCS#11 token) and the store. Rules it keeps:
+
+- Validate everything before writing anything: an operation either completes, with its audit entry,
+  in one committed transaction, or changes nothing.
+- Issuance and revocation are committed (durably: SQLite WAL with synchronous=FULL, or PostgreSQL)
+  before the call returns.
+- Every issuance, revocation, CRL and use of a CA key is audited with the actor (``$PNC_ACTOR``, else
+  the OS user) and the time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+
+from pki.algorithms import Algorithm, PrivateKey
+from pki.crl import RevocationReason, RevokedEntry, build_crl
+from pki.csr import check_csr
+from pki.errors import AlreadyExistsError, KeyStoreError, NotFoundError, PkiError
+from pki.home import Home, HomeConfig, ProfileSettings
+from pki.hsm import HsmSettings, Token
+from pki.issuance import IssueRequest, issue, new_serial
+from pki.keystore import load_signer, write_encrypted_key
+from pki.names import SubjectName
+from pki.profiles import (
+    CA_ROLES,
+    ISSUABLE_LEAF_ROLES,
+    ISSUER_OF,
+    ROOT_ROLES,
+    CertProfile,
+    ProfileName,
+    Role,
+    profile_for,
+)
+from pki.signer import Signer, SoftwareSigner
+from pki.store import CaRecord, CertificateRecord, Store, parse_serial, serial_hex
+
+ACTOR_ENV = "PNC_ACTOR"
+SERIAL_ATTEMPTS = 8
+DEFAULT_OCSP_URL = "http://localhost:8080/ocsp"
+DEFAULT_ORGANIZATION = "PnC Test PKI"
+DEFAULT_COUNTRY = "DE"
+CRL_VALIDITY = dt.timedelta(days=7)
+
+# The order of the ceremony: every issuer before what it issues.
+CEREMONY_ORDER: tuple[Role, ...] = (
+    Role.V2G_ROOT,
+    Role.CPO_SUB1,
+    Role.CPO_SUB2,
+    Role.CPS_SUB1,
+    Role.CPS_SUB2,
+    Role.CPS_LEAF,
+    Role.MO_ROOT,
+    Role.MO_SUB1,
+    Role.MO_SUB2,
+    Role.OEM_ROOT,
+    Role.OEM_SUB1,
+    Role.OEM_SUB2,
+    Role.CSO_ROOT,
+)
+_CN = {
+    Role.V2G_ROOT: "V2G Root CA",
+    Role.CPO_SUB1: "CPO Sub-CA 1",
+    Role.CPO_SUB2: "CPO Sub-CA 2",
+    Role.CPS_SUB1: "CPS Sub-CA 1",
+    Role.CPS_SUB2: "CPS Sub-CA 2",
+    Role.CPS_LEAF: "CPS Leaf",
+    Role.MO_ROOT: "MO Root CA",
+    Role.MO_SUB1: "MO Sub-CA 1",
+    Role.MO_SUB2: "MO Sub-CA 2",
+    Role.OEM_ROOT: "OEM Root CA",
+    Role.OEM_SUB1: "OEM Sub-CA 1",
+    Role.OEM_SUB2: "OEM Sub-CA 2",
+    Role.CSO_ROOT: "Charging Station CA",
+}
+_PROFILE_TAG = {ProfileName.ISO15118_2: "15118-2", ProfileName.ISO15118_20: "15118-20"}
+
+
+def default_actor() -> str:
+    """Who is acting: ``$PNC_ACTOR``, else the OS user."""
+    actor = os.environ.get(ACTOR_ENV)
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def entity_name(profile: ProfileName | str, role: Role | str, *, responder: bool = False) -> str:
+    """The store name of a CA (``iso15118-2/mo-sub2``) or of its OCSP responder (``.../ocsp``)."""
+    return f"{profile}/{role}" + ("/ocsp" if responder else "")
+
+
+def common_name(profile: ProfileName, role: Role) -> str:
+    return f"{_CN[role]} {_PROFILE_TAG[profile]}"
+
+
+def parse_reason(text: str) -> RevocationReason:
+    """A revocation reason in RFC 5280's camelCase (``keyCompromise``) or kebab case (``key-compromise``)."""
+    wanted = text.replace("-", "").replace("_", "").lower()
+    for reason in RevocationReason:
+        if reason.value.lower() == wanted:
+            return reason
+    names = ", ".join(r.value for r in RevocationReason)
+    raise PkiError(f"unknown revocation reason {text!r}; one of: {names}")
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    """A leaf the CA issued, with its chain (sub-CAs, no root) and, when the CA made it, its key."""
+
+    serial: str
+    subject: str
+    role: Role
+    profile: ProfileName
+    certificate: bytes
+    chain: tuple[bytes, ...]
+    not_after: dt.datetime
+    private_key: PrivateKey | None = None
+
+    def chain_pem(self) -> bytes:
+        """PEM: the leaf followed by its sub-CAs (no root), as OCPP CertificateSigned sends it."""
+        return b"".join(_pem(der) for der in (self.certificate, *self.chain))
+
+
+def _pem(der: bytes) -> bytes:
+    from cryptography import x509
+
+    return x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """One certificate of the ceremony, issued in memory, not yet stored."""
+
+    name: str
+    role: Role
+    issuer_name: str | None
+    key_ref: str
+    certificate: bytes
+    subject: str
+    serial: str
+    not_before: dt.datetime
+    not_after: dt.datetime
+    key: PrivateKey | None  # None when the key lives in the HSM
+
+
+class CaService:
+    """The CA of one home. ``passphrase`` is asked for only when a CA key file must be read or written."""
+
+    def __init__(
+        self,
+        home: Home,
+        *,
+        db_url: str | None = None,
+        passphrase: Callable[[], bytes] | None = None,
+        actor: str | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.home = home
+        self._db_url = db_url
+        self._passphrase_source = passphrase
+        self._passphrase: bytes | None = None
+        self.actor = actor or default_actor()
+        self.clock = clock
+        self._store: Store | None = None
+        self._config: HomeConfig | None = None
+        self._signers: dict[str, Signer] = {}
+        self._lock = threading.Lock()
+        self._revoke_listeners: list[Callable[[], None]] = []
+
+    # -- plumbing
+
+    @property
+    def config(self) -> HomeConfig:
+        if self._config is None:
+            self._config = self.home.load()
+        return self._config
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.home.store_url(self.config, self._db_url))
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> CaService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def passphrase(self) -> bytes:
+        if self._passphrase is None:
+            if self._passphrase_source is None:
+                raise KeyStoreError("a passphrase is needed for the CA keys (PNC_CA_PASSPHRASE)")
+            self._passphrase = self._passphrase_source()
+        return self._passphrase
+
+    def _key_label(self, name: str) -> str:
+        return f"pnc-{self.config.home_id}-{name.replace('/', '-')}"
+
+    def signer(self, name: str) -> Signer:
+        """The signer of a CA or responder of this home (loaded once per process)."""
+        with self._lock:
+            cached = self._signers.get(name)
+            if cached is not None:
+                return cached
+            record = self.store.ca(name)
+            signer = self._open_signer(record.key_ref)
+            if signer.public_key_der() != _spki(record.certificate_der):
+                raise KeyStoreError(f"the key of {name} ({record.key_ref}) does not match its certificate")
+            self._signers[name] = signer
+            return signer
+
+    def _open_signer(self, key_ref: str) -> Signer:
+        if key_ref.startswith("file:"):
+            return load_signer(self.home.path / key_ref.removeprefix("file:"), self.passphrase())
+        if key_ref.startswith("pkcs11:"):
+            fields = dict(part.split("=", 1) for part in key_ref.removeprefix("pkcs11:").split(";"))
+            hsm = self.config.hsm
+            if hsm is None or hsm.token_label != fields.get("token"):
+                raise KeyStoreError(f"key {key_ref} is in a PKCS#11 token this home is not configured for")
+            return Token.from_settings(hsm).signer(fields["object"])
+        raise KeyStoreError(f"unknown key reference {key_ref!r}")
+
+    def profiles(self) -> list[ProfileName]:
+        return [ProfileName(p) for p in sorted(self.config.profiles)]
+
+    def resolve_profile(self, profile: ProfileName | str | None) -> ProfileName:
+        """``profile``, or the home's default: ISO 15118-2 when initialised, else the only profile."""
+        known = self.profiles()
+        if profile is not None:
+            name = ProfileName(profile)
+            if name not in known:
+                raise NotFoundError(f"profile {name} is not initialised in {self.home.path}")
+            return name
+        if ProfileName.ISO15118_2 in known:
+            return ProfileName.ISO15118_2
+        if len(known) == 1:
+            return known[0]
+        raise NotFoundError(f"no profile is initialised in {self.home.path}")
+
+    def _audit(self, tx: Any, action: str, **fields: Any) -> None:
+        tx.audit(at=self.clock(), actor=self.actor, action=action, **fields)
+
+    def record_key_use(self, action: str, names: list[str]) -> None:
+        """Audit that a process put these keys to use (e.g. an OCSP responder loaded them)."""
+        with self.store.transaction() as tx:
+            self._audit(tx, action, details={"keys": names, "pid": os.getpid()})
+
+    def on_revoke(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every revocation committed through this service (cache invalidation)."""
+        self._revoke_listeners.append(listener)
+
+    # -- the ceremony
+
+    def init(
+        self,
+        profile: ProfileName,
+        *,
+        algorithm: Algorithm | None = None,
+        organization: str = DEFAULT_ORGANIZATION,
+        country: str = DEFAULT_COUNTRY,
+        ocsp_url: str | None = None,
+        hsm: HsmSettings | None = None,
+        db_url_to_record: str | None = None,
+        progress: Callable[[str], None] = lambda _line: None,
+    ) -> list[CaRecord]:
+        """Create the whole hierarchy of ``profile`` (see docs/pki.md); refuses to overwrite."""
+        config = self.home.load_or_new()
+        self._config = config
+        if profile.value in config.profiles:
+            raise AlreadyExistsError(
+                f"profile {profile} is already initialised in {self.home.path}; refusing to overwrite it"
+            )
+        if hsm is not None and config.hsm is not None and config.hsm != hsm:
+            raise KeyStoreError(f"{self.home.path} already keeps its keys in token {config.hsm.token_label!r}")
+        hsm = hsm or config.hsm
+        algorithm = algorithm or _default_algorithm(profile)
+        root_profile = profile_for(profile, Role.V2G_ROOT)
+        if algorithm not in root_profile.algorithms:
+            allowed = ", ".join(sorted(a.value for a in root_profile.algorithms))
+            raise PkiError(f"{profile} does not allow {algorithm.value} keys; use one of: {allowed}")
+        url = ocsp_url or DEFAULT_OCSP_URL
+        if not url.startswith(("http://", "https://")):
+            raise PkiError(f"--ocsp-url must be an http(s) URL, got {url!r}")
+        if db_url_to_record and not config.db_url:
+            config.db_url = db_url_to_record
+        profile_keys = self.home.keys_dir / profile.value
+        if profile_keys.is_dir() and any(profile_keys.iterdir()):
+            raise AlreadyExistsError(f"{profile_keys} holds keys already; refusing to overwrite them")
+        if any(self.home.keys_dir.rglob("*.key.pem")) and hsm is None:
+            self._check_passphrase_matches_existing_keys()
+        store = self.store
+        if store.cas(profile.value):
+            raise AlreadyExistsError(f"the store already holds CAs of profile {profile}; refusing to overwrite")
+
+        progress(f"ceremony for {profile}: {algorithm.value} keys in {'token ' + hsm.token_label if hsm else 'encrypted files'}")
+        token = Token.from_settings(hsm) if hsm is not None else None
+        if token is not None:
+            config.hsm = hsm
+        planned = self._plan(
+            profile=profile,
+            algorithm=algorithm,
+            organization=organization,
+            country=country,
+            ocsp_url=url,
+            token=token,
+            progress=progress,
+        )
+
+        # Write: key files (O_EXCL, 0600), then one transaction with every certificate, CA and audit
+        # entry, then the configuration that makes the profile visible.
+        written: list[Path] = []
+        try:
+            if token is None:
+                passphrase = self.passphrase()
+                for item in planned:
+                    assert item.key is not None
+                    path = self.home.path / item.key_ref.removeprefix("file:")
+                    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    write_encrypted_key(path, item.key, passphrase)
+                    written.append(path)
+            with store.transaction() as tx:
+                ids: dict[str, int] = {}
+                for item in planned:
+                    now = self.clock()
+                    cert_id = tx.add_certificate(
+                        serial=item.serial,
+                        issuer_ca_id=ids[item.issuer_name] if item.issuer_name else None,
+                        profile=profile.value,
+                        role=item.role.value,
+                        subject=item.subject,
+                        not_before=item.not_before,
+                        not_after=item.not_after,
+                        der=item.certificate,
+                        issued_at=now,
+                    )
+                    ids[item.name] = tx.add_ca(
+                        name=item.name,
+                        profile=profile.value,
+                        role=item.role.value,
+                        certificate_id=cert_id,
+                        key_ref=item.key_ref,
+                        at=now,
+                    )
+                    self._audit(
+                        tx,
+                        "create-key",
+                        subject=item.subject,
+                        serial=item.serial,
+                        details={"name": item.name, "key_ref": item.key_ref, "algorithm": algorithm.value},
+                    )
+                    self._audit(
+                        tx,
+                        "issue",
+                        subject=item.subject,
+                        serial=item.serial,
+                        details={"name": item.name, "role": item.role.value, "profile": profile.value, "issuer": item.issuer_name or item.name},
+                    )
+                self._audit(tx, "init", details={"profile": profile.value, "certificates": len(planned)})
+            config.profiles[profile.value] = ProfileSettings(algorithm.value, organization, country, url)
+            self.home.save(config)
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
+        progress(f"{len(planned)} certificates stored; home {self.home.path} ready")
+        return store.cas(profile.value)
+
+    def _check_passphrase_matches_existing_keys(self) -> None:
+        existing = next(iter(sorted(self.home.keys_dir.rglob("*.key.pem"))))
+        load_signer(existing, self.passphrase())  # KeyStoreError when the passphrase differs
+
+    def _plan(
+        self,
+        *,
+        profile: ProfileName,
+        algorithm: Algorithm,
+        organization: str,
+        country: str,
+        ocsp_url: str,
+        token: Token | None,
+        progress: Callable[[str], None],
+    ) -> list[_Planned]:
+        planned: dict[str, _Planned] = {}
+        signers: dict[str, Signer] = {}
+        now = self.clock()
+
+        def make(name: str, role: Role, cert_profile: CertProfile, cn: str, issuer: str | None) -> None:
+            if token is not None:
+                label = self._key_label(name)
+                signer: Signer = token.generate(label, algorithm)
+                key: PrivateKey | None = None
+                key_ref = f"pkcs11:token={token.label};object={label}"
+            else:
+                key = algorithm.generate()
+                signer = SoftwareSigner(key)
+                path = self.home.key_path(profile.value, name.split("/", 1)[1].replace("/", "-"))
+                key_ref = "file:" + str(path.relative_to(self.home.path))
+            issuer_item = planned[issuer] if issuer else None
+            subject = cert_profile.make_subject(cn, organization, country)
+            not_before, not_after = cert_profile.validity(
+                now, issuer_not_after=issuer_item.not_after if issuer_item else None
+            )
+            request = IssueRequest(
+                role=role,
+                subject=subject,
+                public_key_der=signer.public_key_der(),
+                not_before=not_before,
+                not_after=not_after,
+                serial=new_serial(),
+                ocsp_url=ocsp_url if cert_profile.ocsp_url_required else None,
+            )
+            der = issue(
+                request,
+                cert_profile,
+                issuer_item.certificate if issuer_item else None,
+                signers[issuer] if issuer else signer,
+            )
+            planned[name] = _Planned(
+                name=name,
+                role=role,
+                issuer_name=issuer,
+                key_ref=key_ref,
+                certificate=der,
+                subject=subject.rfc4514(),
+                serial=serial_hex(request.serial),
+                not_before=not_before,
+                not_after=not_after,
+                key=key,
+            )
+            signers[name] = signer
+            progress(f"  {name:<28} {subject.rfc4514()}")
+
+        for role in CEREMONY_ORDER:
+            issuer_role = ISSUER_OF[role]
+            make(
+                entity_name(profile, role),
+                role,
+                profile_for(profile, role),
+                common_name(profile, role),
+                entity_name(profile, issuer_role) if issuer_role else None,
+            )
+        responder_profile = profile_for(profile, Role.OCSP_RESPONDER)
+        for role in CEREMONY_ORDER:
+            if role in CA_ROLES:
+                ca_name = entity_name(profile, role)
+                make(
+                    entity_name(profile, role, responder=True),
+                    Role.OCSP_RESPONDER,
+                    responder_profile,
+                    f"{common_name(profile, role)} OCSP",
+                    ca_name,
+                )
+        return list(planned.values())
+
+    # -- leaves
+
+    def issue_leaf(
+        self,
+        role: Role,
+        identifier: str,
+        *,
+        profile: ProfileName | str | None = None,
+        csr: bytes | None = None,
+        validity_days: int | None = None,
+    ) -> IssuedCertificate:
+        """Issue a SECC, contract, OEM provisioning or charging-station certificate."""
+        if role not in ISSUABLE_LEAF_ROLES:
+            raise PkiError(f"'pnc pki issue' makes {', '.join(sorted(ISSUABLE_LEAF_ROLES))} certificates, not {role}")
+        name = self.resolve_profile(profile)
+        settings = self.config.profiles[name.value]
+        cert_profile = profile_for(name, role)
+        issuer_role = ISSUER_OF[role]
+        assert issuer_role is not None
+        issuer = self.store.ca(entity_name(name, issuer_role))
+        subject = cert_profile.make_subject(
+            identifier, settings.organization if cert_profile.requires_organization else None,
+            settings.country if cert_profile.requires_country else None,
+        )
+        key: PrivateKey | None = None
+        if csr is not None:
+            info = check_csr(csr, role, name)
+            if info.subject.common_name != subject.common_name:
+                raise PkiError(
+                    f"the CSR's subject CN {info.subject.common_name!r} does not match the requested {subject.common_name!r}"
+                )
+            public_key_der = info.public_key_der
+        else:
+            key = Algorithm(settings.algorithm).generate()
+            public_key_der = key.public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        not_before, not_after = cert_profile.validity(
+            self.clock(), validity_days, issuer_not_after=issuer.not_after
+        )
+        signer = self.signer(issuer.name)
+        chain = self._chain_above(issuer)
+        for _attempt in range(SERIAL_ATTEMPTS):
+            request = IssueRequest(
+                role=role,
+                subject=subject,
+                public_key_der=public_key_der,
+                not_before=not_before,
+                not_after=not_after,
+                serial=new_serial(),
+                ocsp_url=settings.ocsp_url if cert_profile.ocsp_url_required else None,
+            )
+            der = issue(request, cert_profile, issuer.certificate_der, signer)
+            serial = serial_hex(request.serial)
+            try:
+                with self.store.transaction() as tx:
+                    tx.add_certificate(
+                        serial=serial,
+                        issuer_ca_id=issuer.id,
+                        profile=name.value,
+                        role=role.value,
+                        subject=subject.rfc4514(),
+                        not_before=not_before,
+                        not_after=not_after,
+                        der=der,
+                        issued_at=self.clock(),
+                    )
+                    self._audit(
+                        tx,
+                        "issue",
+                        subject=subject.rfc4514(),
+                        serial=serial,
+                        details={"role": role.value, "profile": name.value, "issuer": issuer.name, "csr": csr is not None},
+                    )
+            except AlreadyExistsError:
+                continue  # a serial collision (2^-64 odds): sign again with a fresh serial
+            return IssuedCertificate(
+                serial=serial,
+                subject=subject.rfc4514(),
+                role=role,
+                profile=name,
+                certificate=der,
+                chain=chain,
+                not_after=not_after,
+                private_key=key,
+            )
+        raise AlreadyExistsError(f"no unused serial number after {SERIAL_ATTEMPTS} attempts")
+
+    def _chain_above(self, issuer: CaRecord) -> tuple[bytes, ...]:
+        """The issuer and its sub-CAs up to, not including, the root."""
+        chain: list[bytes] = []
+        record = issuer
+        while Role(record.role) not in ROOT_ROLES:
+            chain.append(record.certificate_der)
+            parent = ISSUER_OF[Role(record.role)]
+            assert parent is not None
+            record = self.store.ca(entity_name(record.profile, parent))
+        return tuple(chain)
+
+    # -- revocation
+
+    def revoke(self, serial: str, reason: RevocationReason | str, *, at: dt.datetime | None = None) -> CertificateRecord:
+        """Revoke a certificate; committed before this returns."""
+        canonical = parse_serial(serial)
+        why = reason if isinstance(reason, RevocationReason) else parse_reason(reason)
+        when = (at or self.clock()).replace(microsecond=0)
+        record = self.store.certificate(canonical)  # NotFoundError before anything is written
+        with self.store.transaction() as tx:
+            tx.revoke(canonical, revoked_at=when, reason=why.value)
+            self._audit(
+                tx, "revoke", subject=record.subject, serial=canonical, details={"reason": why.value, "revoked_at": when.isoformat()}
+            )
+        for listener in self._revoke_listeners:
+            listener()
+        return self.store.certificate(canonical)
+
+    def ca_record(self, name: str, profile: ProfileName | str | None = None) -> CaRecord:
+        """A CA by its full name (``iso15118-2/mo-sub2``) or by role within ``profile``."""
+        if "/" in name:
+            return self.store.ca(name)
+        try:
+            role = Role(name)
+        except ValueError:
+            raise NotFoundError(f"no CA named {name!r}; CAs are {', '.join(sorted(r.value for r in CA_ROLES))}") from None
+        if role not in CA_ROLES:
+            raise NotFoundError(f"{name} is not a CA role; CAs are {', '.join(sorted(r.value for r in CA_ROLES))}")
+        return self.store.ca(entity_name(self.resolve_profile(profile), role))
+
+    def crl(self, ca: str, *, profile: ProfileName | str | None = None, validity: dt.timedelta = CRL_VALIDITY) -> bytes:
+        """A fresh CRL of the CA (DER), with the next CRL number; the key use is audited."""
+        record = self.ca_record(ca, profile)
+        if Role(record.role) not in CA_ROLES:
+            raise PkiError(f"{record.name} is not a CA")
+        signer = self.signer(record.name)
+        entries = [
+            RevokedEntry(serial=int(s, 16), revoked_at=at, reason=RevocationReason(reason))
+            for s, at, reason in self.store.revoked_entries(record.id)
+        ]
+        this_update = self.clock().replace(microsecond=0)
+        next_update = this_update + validity
+        with self.store.transaction() as tx:
+            number = tx.next_crl_number(record.id, this_update, next_update)
+            der = build_crl(record.certificate_der, signer, entries, this_update, next_update, number)
+            self._audit(tx, "crl", subject=record.name, details={"crl_number": number, "entries": len(entries)})
+        return der
+
+    # -- reading
+
+    def list_certificates(
+        self, *, role: str | None = None, expiring_days: int | None = None, revoked: bool = False, profile: str | None = None
+    ) -> list[CertificateRecord]:
+        if role is not None:
+            try:
+                Role(role)
+            except ValueError:
+                raise PkiError(f"unknown role {role!r}; roles are {', '.join(r.value for r in Role)}") from None
+        before = self.clock() + dt.timedelta(days=expiring_days) if expiring_days is not None else None
+        return self.store.certificates(
+            role=role, profile=profile, expiring_before=before, revoked=True if revoked else None
+        )
+
+    def show(self, serial: str) -> CertificateRecord:
+        return self.store.certificate(parse_serial(serial))
+
+    def roots(self, profile: ProfileName | str | None = None) -> dict[Role, bytes]:
+        """Every root certificate (DER) of the profile, by role."""
+        name = self.resolve_profile(profile)
+        return {
+            Role(ca.role): ca.certificate_der for ca in self.store.cas(name.value) if Role(ca.role) in ROOT_ROLES
+        }
+
+    def responders(self) -> Iterable[tuple[CaRecord, CaRecord]]:
+        """(CA, its delegated OCSP responder) for every CA of the home."""
+        by_name = {ca.name: ca for ca in self.store.cas()}
+        for ca in by_name.values():
+            responder = by_name.get(ca.name + "/ocsp")
+            if responder is not None and Role(ca.role) in CA_ROLES:
+                yield ca, responder
+
+
+def _spki(certificate_der: bytes) -> bytes:
+    from cryptography import x509
+
+    return x509.load_der_x509_certificate(certificate_der).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _default_algorithm(profile: ProfileName) -> Algorithm:
+    from pki.profiles import default_algorithm
+
+    return default_algorithm(profile)
+
+
+__all__ = [
+    "CaService",
+    "IssuedCertificate",
+    "SubjectName",
+    "default_actor",
+    "entity_name",
+    "parse_reason",
+]
