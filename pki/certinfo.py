@@ -201,7 +201,7 @@ def parse_certificate(der_or_pem: bytes | str) -> CertInfo:
     except CertificateParseError:
         raise
     except (ValueError, TypeError, KeyError, OverflowError) as exc:
-        raise CertificateParseError(f"malformed certificate: {_first_line(exc)}") from None
+        raise CertificateParseError(f"malformed certificate: {first_line(exc)}") from None
     if len(parsed) != len(raw_extensions):
         raise CertificateParseError("malformed certificate: an extension appears twice (RFC 5280 §4.2)")
     try:
@@ -279,7 +279,7 @@ def _extension_fields(parsed: dict[str, Any]) -> dict[str, Any]:
             name = "id-pkix-ocsp-nocheck"
             core.Null.load(ext["extn_value"].contents, strict=True)
     except (ValueError, TypeError, KeyError, OverflowError) as exc:
-        raise CertificateParseError(f"malformed {name} extension: {_first_line(exc)}") from None
+        raise CertificateParseError(f"malformed {name} extension: {first_line(exc)}") from None
     return fields
 
 
@@ -299,7 +299,8 @@ def _utc(value: object) -> datetime:
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (parsers' messages run over several lines)."""
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 

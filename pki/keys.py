@@ -88,7 +88,7 @@ def signature_problem(spki_der: bytes, signature_oid: str, signature: bytes, dat
     try:
         key = load_public_key(spki_der)
     except PkiError as exc:
-        return f"issuer key unusable: {exc}"
+        return f"the verifying key is unusable: {exc}"
     try:
         if isinstance(key, ed448.Ed448PublicKey):
             if digest_algorithm is not None:
@@ -99,5 +99,5 @@ def signature_problem(spki_der: bytes, signature_oid: str, signature: bytes, dat
                 return f"an EC key cannot verify {name}"
             key.verify(signature, data, ec.ECDSA(digest_algorithm))
     except InvalidSignature:
-        return f"{name} signature does not verify with the issuer's key"
+        return f"the {name} signature does not verify"
     return None
