@@ -20,13 +20,11 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
 
 from pki.algorithms import Algorithm, PrivateKey
-from pki.crl import RevocationReason, RevokedEntry, build_crl
-from pki.csr import check_csr
 from pki.errors import AlreadyExistsError, KeyStoreError, NotFoundError, PkiError
 from pki.home import Home, HomeConfig, ProfileSettings
 from pki.hsm import HsmSettings, Token
@@ -45,6 +43,9 @@ from pki.profiles import (
 )
 from pki.signer import Signer, SoftwareSigner
 from pki.store import CaRecord, CertificateRecord, Store, parse_serial, serial_hex
+
+if TYPE_CHECKING:
+    from pki.crl import RevocationReason
 
 ACTOR_ENV = "PNC_ACTOR"
 SERIAL_ATTEMPTS = 8
@@ -113,6 +114,8 @@ def common_name(profile: ProfileName, role: Role) -> str:
 
 def parse_reason(text: str) -> RevocationReason:
     """A revocation reason in RFC 5280's camelCase (``keyCompromise``) or kebab case (``key-compromise``)."""
+    from pki.crl import RevocationReason
+
     wanted = text.replace("-", "").replace("_", "").lower()
     for reason in RevocationReason:
         if reason.value.lower() == wanted:
@@ -184,6 +187,8 @@ class CaService:
         self._signers: dict[str, Signer] = {}
         self._lock = threading.Lock()
         self._revoke_listeners: list[Callable[[], None]] = []
+        self._cas: dict[str, CaRecord] = {}
+        self._chains: dict[str, tuple[bytes, ...]] = {}
 
     # -- plumbing
 
@@ -226,12 +231,19 @@ class CaService:
             cached = self._signers.get(name)
             if cached is not None:
                 return cached
-            record = self.store.ca(name)
+            record = self._ca(name)
             signer = self._open_signer(record.key_ref)
             if signer.public_key_der() != _spki(record.certificate_der):
                 raise KeyStoreError(f"the key of {name} ({record.key_ref}) does not match its certificate")
             self._signers[name] = signer
             return signer
+
+    def _ca(self, name: str) -> CaRecord:
+        """A CA record by name (cached: a CA's record does not change once the ceremony wrote it)."""
+        record = self._cas.get(name)
+        if record is None:
+            record = self._cas[name] = self.store.ca(name)
+        return record
 
     def _open_signer(self, key_ref: str) -> Signer:
         if key_ref.startswith("file:"):
@@ -295,7 +307,9 @@ class CaService:
                 f"profile {profile} is already initialised in {self.home.path}; refusing to overwrite it"
             )
         if hsm is not None and config.hsm is not None and config.hsm != hsm:
-            raise KeyStoreError(f"{self.home.path} already keeps its keys in token {config.hsm.token_label!r}")
+            raise KeyStoreError(
+                f"{self.home.path} already keeps its keys in token {config.hsm.token_label!r}"
+            )
         hsm = hsm or config.hsm
         algorithm = algorithm or _default_algorithm(profile)
         root_profile = profile_for(profile, Role.V2G_ROOT)
@@ -305,6 +319,8 @@ class CaService:
         url = ocsp_url or DEFAULT_OCSP_URL
         if not url.startswith(("http://", "https://")):
             raise PkiError(f"--ocsp-url must be an http(s) URL, got {url!r}")
+        # the organisation and country go into every CA subject: check them before anything is made
+        root_profile.make_subject(common_name(profile, Role.V2G_ROOT), organization, country)
         if db_url_to_record and not config.db_url:
             config.db_url = db_url_to_record
         profile_keys = self.home.keys_dir / profile.value
@@ -312,11 +328,16 @@ class CaService:
             raise AlreadyExistsError(f"{profile_keys} holds keys already; refusing to overwrite them")
         if any(self.home.keys_dir.rglob("*.key.pem")) and hsm is None:
             self._check_passphrase_matches_existing_keys()
+        self.home.path.mkdir(parents=True, exist_ok=True, mode=0o700)
         store = self.store
         if store.cas(profile.value):
-            raise AlreadyExistsError(f"the store already holds CAs of profile {profile}; refusing to overwrite")
+            raise AlreadyExistsError(
+                f"the store already holds CAs of profile {profile}; refusing to overwrite"
+            )
 
-        progress(f"ceremony for {profile}: {algorithm.value} keys in {'token ' + hsm.token_label if hsm else 'encrypted files'}")
+        progress(
+            f"ceremony for {profile}: {algorithm.value} keys in {'token ' + hsm.token_label if hsm else 'encrypted files'}"
+        )
         token = Token.from_settings(hsm) if hsm is not None else None
         if token is not None:
             config.hsm = hsm
@@ -336,6 +357,7 @@ class CaService:
         try:
             if token is None:
                 passphrase = self.passphrase()
+                self.home.keys_dir.mkdir(mode=0o700, exist_ok=True)
                 for item in planned:
                     assert item.key is not None
                     path = self.home.path / item.key_ref.removeprefix("file:")
@@ -377,7 +399,12 @@ class CaService:
                         "issue",
                         subject=item.subject,
                         serial=item.serial,
-                        details={"name": item.name, "role": item.role.value, "profile": profile.value, "issuer": item.issuer_name or item.name},
+                        details={
+                            "name": item.name,
+                            "role": item.role.value,
+                            "profile": profile.value,
+                            "issuer": item.issuer_name or item.name,
+                        },
                     )
                 self._audit(tx, "init", details={"profile": profile.value, "certificates": len(planned)})
             config.profiles[profile.value] = ProfileSettings(algorithm.value, organization, country, url)
@@ -489,19 +516,24 @@ class CaService:
     ) -> IssuedCertificate:
         """Issue a SECC, contract, OEM provisioning or charging-station certificate."""
         if role not in ISSUABLE_LEAF_ROLES:
-            raise PkiError(f"'pnc pki issue' makes {', '.join(sorted(ISSUABLE_LEAF_ROLES))} certificates, not {role}")
+            raise PkiError(
+                f"'pnc pki issue' makes {', '.join(sorted(ISSUABLE_LEAF_ROLES))} certificates, not {role}"
+            )
         name = self.resolve_profile(profile)
         settings = self.config.profiles[name.value]
         cert_profile = profile_for(name, role)
         issuer_role = ISSUER_OF[role]
         assert issuer_role is not None
-        issuer = self.store.ca(entity_name(name, issuer_role))
+        issuer = self._ca(entity_name(name, issuer_role))
         subject = cert_profile.make_subject(
-            identifier, settings.organization if cert_profile.requires_organization else None,
+            identifier,
+            settings.organization if cert_profile.requires_organization else None,
             settings.country if cert_profile.requires_country else None,
         )
         key: PrivateKey | None = None
         if csr is not None:
+            from pki.csr import check_csr
+
             info = check_csr(csr, role, name)
             if info.subject.common_name != subject.common_name:
                 raise PkiError(
@@ -548,7 +580,12 @@ class CaService:
                         "issue",
                         subject=subject.rfc4514(),
                         serial=serial,
-                        details={"role": role.value, "profile": name.value, "issuer": issuer.name, "csr": csr is not None},
+                        details={
+                            "role": role.value,
+                            "profile": name.value,
+                            "issuer": issuer.name,
+                            "csr": csr is not None,
+                        },
                     )
             except AlreadyExistsError:
                 continue  # a serial collision (2^-64 odds): sign again with a fresh serial
@@ -566,27 +603,37 @@ class CaService:
 
     def _chain_above(self, issuer: CaRecord) -> tuple[bytes, ...]:
         """The issuer and its sub-CAs up to, not including, the root."""
+        cached = self._chains.get(issuer.name)
+        if cached is not None:
+            return cached
         chain: list[bytes] = []
         record = issuer
         while Role(record.role) not in ROOT_ROLES:
             chain.append(record.certificate_der)
             parent = ISSUER_OF[Role(record.role)]
             assert parent is not None
-            record = self.store.ca(entity_name(record.profile, parent))
-        return tuple(chain)
+            record = self._ca(entity_name(record.profile, parent))
+        self._chains[issuer.name] = tuple(chain)
+        return self._chains[issuer.name]
 
     # -- revocation
 
-    def revoke(self, serial: str, reason: RevocationReason | str, *, at: dt.datetime | None = None) -> CertificateRecord:
+    def revoke(
+        self, serial: str, reason: RevocationReason | str, *, at: dt.datetime | None = None
+    ) -> CertificateRecord:
         """Revoke a certificate; committed before this returns."""
         canonical = parse_serial(serial)
-        why = reason if isinstance(reason, RevocationReason) else parse_reason(reason)
+        why = parse_reason(reason) if isinstance(reason, str) else reason
         when = (at or self.clock()).replace(microsecond=0)
         record = self.store.certificate(canonical)  # NotFoundError before anything is written
         with self.store.transaction() as tx:
             tx.revoke(canonical, revoked_at=when, reason=why.value)
             self._audit(
-                tx, "revoke", subject=record.subject, serial=canonical, details={"reason": why.value, "revoked_at": when.isoformat()}
+                tx,
+                "revoke",
+                subject=record.subject,
+                serial=canonical,
+                details={"reason": why.value, "revoked_at": when.isoformat()},
             )
         for listener in self._revoke_listeners:
             listener()
@@ -595,17 +642,25 @@ class CaService:
     def ca_record(self, name: str, profile: ProfileName | str | None = None) -> CaRecord:
         """A CA by its full name (``iso15118-2/mo-sub2``) or by role within ``profile``."""
         if "/" in name:
-            return self.store.ca(name)
+            return self._ca(name)
         try:
             role = Role(name)
         except ValueError:
-            raise NotFoundError(f"no CA named {name!r}; CAs are {', '.join(sorted(r.value for r in CA_ROLES))}") from None
+            raise NotFoundError(
+                f"no CA named {name!r}; CAs are {', '.join(sorted(r.value for r in CA_ROLES))}"
+            ) from None
         if role not in CA_ROLES:
-            raise NotFoundError(f"{name} is not a CA role; CAs are {', '.join(sorted(r.value for r in CA_ROLES))}")
-        return self.store.ca(entity_name(self.resolve_profile(profile), role))
+            raise NotFoundError(
+                f"{name} is not a CA role; CAs are {', '.join(sorted(r.value for r in CA_ROLES))}"
+            )
+        return self._ca(entity_name(self.resolve_profile(profile), role))
 
-    def crl(self, ca: str, *, profile: ProfileName | str | None = None, validity: dt.timedelta = CRL_VALIDITY) -> bytes:
+    def crl(
+        self, ca: str, *, profile: ProfileName | str | None = None, validity: dt.timedelta = CRL_VALIDITY
+    ) -> bytes:
         """A fresh CRL of the CA (DER), with the next CRL number; the key use is audited."""
+        from pki.crl import RevocationReason, RevokedEntry, build_crl
+
         record = self.ca_record(ca, profile)
         if Role(record.role) not in CA_ROLES:
             raise PkiError(f"{record.name} is not a CA")
@@ -618,20 +673,29 @@ class CaService:
         next_update = this_update + validity
         with self.store.transaction() as tx:
             number = tx.next_crl_number(record.id, this_update, next_update)
-            der = build_crl(record.certificate_der, signer, entries, this_update, next_update, number)
-            self._audit(tx, "crl", subject=record.name, details={"crl_number": number, "entries": len(entries)})
+            der: bytes = build_crl(record.certificate_der, signer, entries, this_update, next_update, number)
+            self._audit(
+                tx, "crl", subject=record.name, details={"crl_number": number, "entries": len(entries)}
+            )
         return der
 
     # -- reading
 
     def list_certificates(
-        self, *, role: str | None = None, expiring_days: int | None = None, revoked: bool = False, profile: str | None = None
+        self,
+        *,
+        role: str | None = None,
+        expiring_days: int | None = None,
+        revoked: bool = False,
+        profile: str | None = None,
     ) -> list[CertificateRecord]:
         if role is not None:
             try:
                 Role(role)
             except ValueError:
-                raise PkiError(f"unknown role {role!r}; roles are {', '.join(r.value for r in Role)}") from None
+                raise PkiError(
+                    f"unknown role {role!r}; roles are {', '.join(r.value for r in Role)}"
+                ) from None
         before = self.clock() + dt.timedelta(days=expiring_days) if expiring_days is not None else None
         return self.store.certificates(
             role=role, profile=profile, expiring_before=before, revoked=True if revoked else None
@@ -644,7 +708,9 @@ class CaService:
         """Every root certificate (DER) of the profile, by role."""
         name = self.resolve_profile(profile)
         return {
-            Role(ca.role): ca.certificate_der for ca in self.store.cas(name.value) if Role(ca.role) in ROOT_ROLES
+            Role(ca.role): ca.certificate_der
+            for ca in self.store.cas(name.value)
+            if Role(ca.role) in ROOT_ROLES
         }
 
     def responders(self) -> Iterable[tuple[CaRecord, CaRecord]]:
@@ -659,8 +725,10 @@ class CaService:
 def _spki(certificate_der: bytes) -> bytes:
     from cryptography import x509
 
-    return x509.load_der_x509_certificate(certificate_der).public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    return (
+        x509.load_der_x509_certificate(certificate_der)
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from pki.crl import RevocationReason
 
 from pki.algorithms import Algorithm
 from pki.ca import CaService, IssuedCertificate, parse_reason
@@ -49,7 +48,9 @@ def _passphrase_source(passphrase_file: Path | None, *, confirm: bool = False) -
         if from_env is not None:
             return from_env
         if not sys.stdin.isatty():
-            raise KeyStoreError("the CA keys need a passphrase: set PNC_CA_PASSPHRASE or give --passphrase-file")
+            raise KeyStoreError(
+                "the CA keys need a passphrase: set PNC_CA_PASSPHRASE or give --passphrase-file"
+            )
         value = click.prompt("CA key passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
         if not value:
             raise KeyStoreError("an empty passphrase cannot protect a key")
@@ -92,19 +93,27 @@ def pki() -> None:
 @pki.command("init")
 @home_option
 @db_option
-@click.option("--profile", type=click.Choice([p.value for p in ProfileName]), default="iso15118-2", show_default=True)
+@click.option(
+    "--profile", type=click.Choice([p.value for p in ProfileName]), default="iso15118-2", show_default=True
+)
 @click.option(
     "--algorithm",
     type=click.Choice([a.value for a in Algorithm]),
     default=None,
     help="Key algorithm (default: p256 for iso15118-2, p521 for iso15118-20).",
 )
-@click.option("--org", "organization", default="PnC Test PKI", show_default=True, help="Organisation (O) of the CAs.")
-@click.option("--country", default="DE", show_default=True, help="Country (C) of the CAs, ISO 3166-1 alpha-2.")
+@click.option(
+    "--org", "organization", default="PnC Test PKI", show_default=True, help="Organisation (O) of the CAs."
+)
+@click.option(
+    "--country", default="DE", show_default=True, help="Country (C) of the CAs, ISO 3166-1 alpha-2."
+)
 @click.option("--ocsp-url", default=None, help="OCSP URL put into every certificate below a root.")
 @passphrase_option
 @click.option("--hsm", is_flag=True, help="Generate the keys in a PKCS#11 token instead of encrypted files.")
-@click.option("--hsm-module", default=DEFAULT_MODULE, show_default=True, help="PKCS#11 module (shared library).")
+@click.option(
+    "--hsm-module", default=DEFAULT_MODULE, show_default=True, help="PKCS#11 module (shared library)."
+)
 @click.option("--hsm-token", default=None, help="Label of the PKCS#11 token.")
 @click.option(
     "--hsm-pin-file",
@@ -135,7 +144,9 @@ def init_cmd(
         if not hsm_token:
             raise UsageError("--hsm needs --hsm-token LABEL")
         settings = HsmSettings(
-            module=hsm_module, token_label=hsm_token, pin_file=hsm_pin_file.resolve() if hsm_pin_file else None
+            module=hsm_module,
+            token_label=hsm_token,
+            pin_file=hsm_pin_file.resolve() if hsm_pin_file else None,
         )
         settings.pin()  # a missing PIN is refused before anything is created
     elif hsm_token or hsm_pin_file:
@@ -161,41 +172,40 @@ def init_cmd(
 
 
 def _issue_options(f: Any) -> Any:
-    for option in reversed(
-        [
-            home_option,
-            db_option,
-            profile_option,
-            click.option(
-                "--csr",
-                type=click.Path(dir_okay=False, exists=True, path_type=Path),
-                default=None,
-                help="Sign this CSR (PEM or DER); without it the CA generates the key pair.",
-            ),
-            click.option("--validity", type=click.IntRange(min=1), default=None, help="Validity in days."),
-            click.option(
-                "--out",
-                type=click.Path(dir_okay=False, path_type=Path),
-                default=None,
-                help="Write the leaf followed by its sub-CAs (PEM, no root); default: stdout.",
-            ),
-            click.option(
-                "--key-out",
-                type=click.Path(dir_okay=False, path_type=Path),
-                default=None,
-                help="Write the generated private key (PKCS#8, encrypted with --key-passphrase-file).",
-            ),
-            click.option(
-                "--key-passphrase-file",
-                type=click.Path(dir_okay=False, exists=True, path_type=Path),
-                default=None,
-                help="File with the passphrase that encrypts --key-out.",
-            ),
-            click.option("--insecure", is_flag=True, help="Allow --key-out without encryption."),
-            passphrase_option,
-            format_option,
-        ]
-    ):
+    options: list[Callable[[Any], Any]] = [
+        home_option,
+        db_option,
+        profile_option,
+        click.option(
+            "--csr",
+            type=click.Path(dir_okay=False, exists=True, path_type=Path),
+            default=None,
+            help="Sign this CSR (PEM or DER); without it the CA generates the key pair.",
+        ),
+        click.option("--validity", type=click.IntRange(min=1), default=None, help="Validity in days."),
+        click.option(
+            "--out",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Write the leaf followed by its sub-CAs (PEM, no root); default: stdout.",
+        ),
+        click.option(
+            "--key-out",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Write the generated private key (PKCS#8, encrypted with --key-passphrase-file).",
+        ),
+        click.option(
+            "--key-passphrase-file",
+            type=click.Path(dir_okay=False, exists=True, path_type=Path),
+            default=None,
+            help="File with the passphrase that encrypts --key-out.",
+        ),
+        click.option("--insecure", is_flag=True, help="Allow --key-out without encryption."),
+        passphrase_option,
+        format_option,
+    ]
+    for option in reversed(options):
         f = option(f)
     return f
 
@@ -206,7 +216,9 @@ def _issue(role: Role, identifier: str, options: dict[str, Any]) -> None:
     key_passphrase_file: Path | None = options["key_passphrase_file"]
     # Refusals before anything is issued: the store stays unchanged.
     if key_out is not None and csr_path is not None:
-        raise UsageError("--key-out is for a key the CA generates; with --csr the key stays with the requester")
+        raise UsageError(
+            "--key-out is for a key the CA generates; with --csr the key stays with the requester"
+        )
     if key_passphrase_file is not None and key_out is None:
         raise UsageError("--key-passphrase-file needs --key-out")
     key_passphrase = read_passphrase_file(key_passphrase_file) if key_passphrase_file else None
@@ -327,7 +339,7 @@ def roots_cmd(home: Path, db_url: str | None, profile: str | None, out_dir: Path
 @click.option(
     "--reason",
     required=True,
-    help="RFC 5280 reason: " + ", ".join(r.value for r in RevocationReason) + " (kebab-case accepted).",
+    help="RFC 5280 reason, e.g. keyCompromise, superseded, cessationOfOperation (kebab-case accepted).",
 )
 @home_option
 @db_option
@@ -341,7 +353,9 @@ def revoke_cmd(serial: str, reason: str, home: Path, db_url: str | None, fmt: st
 
 
 @pki.command("crl")
-@click.option("--ca", "ca_name", required=True, help="CA role (e.g. mo-sub2) or full name (iso15118-20/mo-sub2).")
+@click.option(
+    "--ca", "ca_name", required=True, help="CA role (e.g. mo-sub2) or full name (iso15118-20/mo-sub2)."
+)
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--pem", is_flag=True, help="Write PEM instead of DER.")
 @home_option
@@ -350,7 +364,13 @@ def revoke_cmd(serial: str, reason: str, home: Path, db_url: str | None, fmt: st
 @passphrase_option
 def crl_cmd(
     *,
-    ca_name: str, out: Path, pem: bool, home: Path, db_url: str | None, profile: str | None, passphrase_file: Path | None
+    ca_name: str,
+    out: Path,
+    pem: bool,
+    home: Path,
+    db_url: str | None,
+    profile: str | None,
+    passphrase_file: Path | None,
 ) -> None:
     """Publish a CRL of a CA (DER by default)."""
     with _service(home, db_url, passphrase_file) as service:
@@ -375,11 +395,19 @@ def crl_cmd(
 @format_option
 def list_cmd(
     *,
-    role: str | None, expiring: int | None, revoked: bool, home: Path, db_url: str | None, profile: str | None, fmt: str
+    role: str | None,
+    expiring: int | None,
+    revoked: bool,
+    home: Path,
+    db_url: str | None,
+    profile: str | None,
+    fmt: str,
 ) -> None:
     """List the certificates in the store."""
     with _service(home, db_url) as service:
-        records = service.list_certificates(role=role, expiring_days=expiring, revoked=revoked, profile=profile)
+        records = service.list_certificates(
+            role=role, expiring_days=expiring, revoked=revoked, profile=profile
+        )
     emit([r.summary() for r in records], LIST_COLUMNS, fmt)
 
 
@@ -397,7 +425,10 @@ def show_cmd(serial: str, pem: bool, home: Path, db_url: str | None, fmt: str) -
         from cryptography import x509
         from cryptography.hazmat.primitives import serialization
 
-        click.echo(x509.load_der_x509_certificate(record.der).public_bytes(serialization.Encoding.PEM).decode(), nl=False)
+        click.echo(
+            x509.load_der_x509_certificate(record.der).public_bytes(serialization.Encoding.PEM).decode(),
+            nl=False,
+        )
         return
     _emit_record(record, fmt)
 
@@ -412,7 +443,9 @@ def _emit_record(record: CertificateRecord, fmt: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(min=0, max=65535), required=True)
 @passphrase_option
-def ocsp_serve_cmd(home: Path, db_url: str | None, host: str, port: int, passphrase_file: Path | None) -> None:
+def ocsp_serve_cmd(
+    home: Path, db_url: str | None, host: str, port: int, passphrase_file: Path | None
+) -> None:
     """Answer OCSP requests (RFC 6960 POST, RFC 5019 GET) for every CA of the home."""
     import uvicorn
 
