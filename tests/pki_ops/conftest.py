@@ -2,62 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import secrets
 import shutil
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-_ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
-_spec = importlib.util.spec_from_file_location("_pnc_tests_root_conftest", _ROOT_CONFTEST)
-assert _spec is not None and _spec.loader is not None
-_root = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_root)
-require_or_skip: Callable[[str, str], None] = _root.require_or_skip
-
-SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
-
-
-class SoftHsm:
-    """A SoftHSM 2 token directory of this test process, with one initialised token."""
-
-    def __init__(self, base: Path) -> None:
-        self.base = base
-        self.conf = base / "softhsm2.conf"
-        (base / "tokens").mkdir(parents=True)
-        self.conf.write_text(f"directories.tokendir = {base / 'tokens'}\nobjectstore.backend = file\n")
-        self.module = SOFTHSM_MODULE
-        self.label = "pnc-test-" + secrets.token_hex(4)
-        self.pin = "1234"
-        self.pin_file = base / "pin"
-        self.pin_file.write_text(self.pin + "\n")
-        self.init_token(self.label)
-
-    def env(self) -> dict[str, str]:
-        return {**os.environ, "SOFTHSM2_CONF": str(self.conf)}
-
-    def init_token(self, label: str) -> None:
-        subprocess.run(
-            [
-                "softhsm2-util",
-                "--init-token",
-                "--free",
-                "--label",
-                label,
-                "--pin",
-                self.pin,
-                "--so-pin",
-                "4321",
-            ],
-            check=True,
-            capture_output=True,
-            env=self.env(),
-        )
+from ops_helpers import SOFTHSM_MODULE, Pnc, SoftHsm, make_pnc, require_or_skip
 
 
 @pytest.fixture(scope="session")
@@ -75,14 +28,10 @@ def softhsm(tmp_path_factory: pytest.TempPathFactory) -> SoftHsm:
     return hsm
 
 
-def _postgres_url() -> str | None:
-    return os.environ.get("PNC_TEST_POSTGRES_URL") or None
-
-
 @pytest.fixture
 def postgres_schema_url() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema of this test (dropped afterwards)."""
-    url = _postgres_url()
+    url = os.environ.get("PNC_TEST_POSTGRES_URL") or None
     if url is None:
         require_or_skip("postgres", "PNC_TEST_POSTGRES_URL is not set")
         raise AssertionError("unreachable")
@@ -112,3 +61,31 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'store.sqlite'}"
     url: Any = request.getfixturevalue("postgres_schema_url")
     return str(url)
+
+
+@pytest.fixture(scope="session")
+def ca_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with both profiles initialised (-2 on P-256, -20 on P-521), made once per test process."""
+    home = tmp_path_factory.mktemp("template") / "home"
+    pnc = make_pnc(home)
+    pnc("pki", "init", "--profile", "iso15118-2", "--org", "Test CA", "--ocsp-url", "http://127.0.0.1:1/ocsp")
+    pnc(
+        "pki", "init", "--profile", "iso15118-20", "--org", "Test CA", "--ocsp-url", "http://127.0.0.1:1/ocsp"
+    )
+    return home
+
+
+@pytest.fixture
+def pnc(ca_template: Path, tmp_path: Path) -> Pnc:
+    """``pnc`` on a fresh copy of the template home (SQLite)."""
+    home = tmp_path / "home"
+    shutil.copytree(ca_template, home)
+    return make_pnc(home)
+
+
+@pytest.fixture
+def pnc_db(db_url: str, tmp_path: Path) -> Pnc:
+    """``pnc`` on a home initialised (ISO 15118-2) in this test, on SQLite and on PostgreSQL."""
+    runner = make_pnc(tmp_path / "home", None if db_url.startswith("sqlite") else db_url)
+    runner("pki", "init", "--org", "Test CA", "--ocsp-url", "http://127.0.0.1:1/ocsp")
+    return runner

@@ -1,0 +1,338 @@
+"""``pnc pki`` end to end: the ceremony, issuance for every leaf role, what openssl and pkilint say
+about the files the CLI writes, listing, roots, revocation, and refusals that change nothing."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from ops_helpers import PASSPHRASE, Pnc, make_pnc, pki_tools
+
+from pki.profiles import Role
+
+IDENTIFIERS = {
+    "contract": ("--emaid", "DE-8AA-CA2B3C4D5-L", Role.CONTRACT),
+    "secc": ("--secc-id", "DE-ICE-S-00003C4D557878675645330967543476-2", Role.SECC),
+    "oem-prov": ("--pcid", "WMIV1234567890ABC", Role.OEM_PROV),
+    "charging-station": ("--station-id", "CS-BERLIN-0001", Role.CHARGING_STATION),
+}
+ROOT_OF = {"contract": "mo-root", "secc": "v2g-root", "oem-prov": "oem-root", "charging-station": "cso-root"}
+
+
+def _state(pnc: Pnc) -> tuple[dict[str, int], int]:
+    with pnc.store() as store:
+        return store.row_counts(), len(store.audit_entries())
+
+
+def _refused(pnc: Pnc, *args: str | Path, match: str, env: dict[str, str] | None = None) -> None:
+    """The command fails with one error line naming the problem, and the store is unchanged."""
+    before = _state(pnc)
+    result = pnc(*args, ok=False, env=env)
+    assert result.exit_code == 1, (result.exit_code, result.stdout, result.stderr, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert match in lines[0], lines[0]
+    assert _state(pnc) == before
+
+
+def _split_pem(path: Path) -> list[bytes]:
+    return [
+        c.public_bytes(serialization.Encoding.DER) for c in x509.load_pem_x509_certificates(path.read_bytes())
+    ]
+
+
+def test_init_creates_every_ca_responder_and_the_cps_leaf_with_encrypted_keys(pnc: Pnc) -> None:
+    with pnc.store() as store:
+        cas = store.cas("iso15118-2")
+    roles = sorted(ca.role for ca in cas)
+    assert roles.count("ocsp-responder") == 12
+    assert set(roles) == {
+        "v2g-root", "cpo-sub1", "cpo-sub2", "cps-sub1", "cps-sub2", "cps-leaf", "mo-root", "mo-sub1",
+        "mo-sub2", "oem-root", "oem-sub1", "oem-sub2", "cso-root", "ocsp-responder",
+    }  # fmt: skip
+    keys = sorted((pnc.home / "keys" / "iso15118-2").iterdir())
+    assert len(keys) == 25
+    for key in keys:
+        assert stat.S_IMODE(key.stat().st_mode) == 0o600
+        assert key.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert stat.S_IMODE((pnc.home / "keys").stat().st_mode) == 0o700
+
+
+def test_init_audits_every_key_and_certificate_with_the_actor(pnc: Pnc) -> None:
+    with pnc.store() as store:
+        entries = store.audit_entries()
+    actions = [e.action for e in entries]
+    assert actions.count("create-key") == 50 and actions.count("issue") == 50 and actions.count("init") == 2
+    assert {e.actor for e in entries} == {"test-operator"}
+
+
+@pytest.mark.parametrize("kind", sorted(IDENTIFIERS))
+@pytest.mark.parametrize("profile", ["iso15118-2", "iso15118-20"])
+def test_issued_chain_verifies_with_openssl_and_passes_pkilint(
+    pnc: Pnc, tmp_path: Path, kind: str, profile: str
+) -> None:
+    flag, identifier, role = IDENTIFIERS[kind]
+    out = tmp_path / "chain.pem"
+    result = pnc("pki", "issue", kind, flag, identifier, "--profile", profile, "--out", out)
+    serial = result.stdout.split()[1]
+    chain = _split_pem(out)
+    leaf = x509.load_der_x509_certificate(chain[0])
+    assert format(leaf.serial_number, "x") == serial
+    assert f"subject {leaf.subject.rfc4514_string()}" in result.stdout or "subject CN=" in result.stdout
+    pnc("pki", "roots", "--profile", profile, "--out-dir", tmp_path / "roots")
+    root = tmp_path / "roots" / f"{ROOT_OF[kind]}.pem"
+    verify = pki_tools.openssl("verify", "-x509_strict", "-CAfile", root, "-untrusted", out, out)
+    assert verify.stdout.strip() == f"{out}: OK"
+    if profile == "iso15118-2":
+        assert all(len(der) <= 800 for der in chain)
+    for index, der in enumerate(chain):
+        cert_file = tmp_path / f"c{index}.pem"
+        pki_tools.write_pem(cert_file, [der])
+        cert_role = role if index == 0 else None
+        findings = pki_tools.pkilint("lint_pkix_cert", cert_file)
+        assert pki_tools.failing_findings(findings, cert_role) == [], (index, findings)
+
+
+def test_issue_writes_the_generated_key_encrypted_and_openssl_reads_it(pnc: Pnc, tmp_path: Path) -> None:
+    (tmp_path / "kp").write_text("leaf key pass\n")
+    pnc(
+        "pki", "issue", "contract", "--emaid", "DE8AACA2B3C4D5", "--out", tmp_path / "c.pem",
+        "--key-out", tmp_path / "c.key", "--key-passphrase-file", tmp_path / "kp",
+    )  # fmt: skip
+    key_file = tmp_path / "c.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert key_file.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    pub = pki_tools.openssl("pkey", "-in", key_file, "-passin", "pass:leaf key pass", "-pubout").stdout
+    leaf = x509.load_pem_x509_certificates((tmp_path / "c.pem").read_bytes())[0]
+    assert pub.encode() == leaf.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def test_unencrypted_key_output_needs_insecure(pnc: Pnc, tmp_path: Path) -> None:
+    args = ("pki", "issue", "contract", "--emaid", "DE8AACA2B3C4D5", "--key-out", tmp_path / "k.pem")
+    _refused(pnc, *args, match="--insecure")
+    assert not (tmp_path / "k.pem").exists()
+    pnc(*args, "--insecure", "--out", tmp_path / "c.pem")
+    assert (tmp_path / "k.pem").read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
+
+
+def test_list_show_and_json_output(pnc: Pnc, tmp_path: Path) -> None:
+    issued = json.loads(
+        pnc("pki", "issue", "contract", "--emaid", "DE8AACA2B3C4D5", "--format", "json").stdout
+    )
+    assert issued["subject"] == "CN=DE8AACA2B3C4D5,DC=MO" and "BEGIN CERTIFICATE" in issued["pem"]
+    listed = json.loads(pnc("pki", "list", "--role", "contract", "--format", "json").stdout)
+    assert [r["serial"] for r in listed] == [issued["serial"]]
+    assert json.loads(pnc("pki", "show", issued["serial"], "--format", "json").stdout)["status"] == "valid"
+    table = pnc("pki", "list", "--role", "mo-sub2").stdout.splitlines()
+    assert table[0].split()[:3] == ["SERIAL", "ROLE", "PROFILE"] and len(table) == 3  # one per profile
+    assert len(json.loads(pnc("pki", "list", "--expiring", "400", "--format", "json").stdout)) >= 1
+    assert (
+        json.loads(pnc("pki", "list", "--expiring", "400", "--role", "v2g-root", "--format", "json").stdout)
+        == []
+    )
+    pem = pnc("pki", "show", issued["serial"], "--pem").stdout
+    assert format(x509.load_pem_x509_certificate(pem.encode()).serial_number, "x") == issued["serial"]
+
+
+def test_roots_are_written_per_role(pnc: Pnc, tmp_path: Path) -> None:
+    pnc("pki", "roots", "--out-dir", tmp_path / "r")
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == [
+        "cso-root.pem", "mo-root.pem", "oem-root.pem", "v2g-root.pem"
+    ]  # fmt: skip
+    for path in (tmp_path / "r").iterdir():
+        cert = x509.load_pem_x509_certificate(path.read_bytes())
+        assert cert.issuer == cert.subject and "15118-2" in cert.subject.rfc4514_string()
+
+
+def test_revoke_is_recorded_listed_and_audited(pnc_db: Pnc) -> None:
+    pnc = pnc_db
+    serial = json.loads(
+        pnc("pki", "issue", "contract", "--emaid", "DE8AACA2B3C4D5", "--format", "json").stdout
+    )["serial"]
+    shown = json.loads(
+        pnc("pki", "revoke", serial.upper(), "--reason", "key-compromise", "--format", "json").stdout
+    )
+    assert (shown["status"], shown["reason"]) == ("revoked", "keyCompromise")
+    assert [r["serial"] for r in json.loads(pnc("pki", "list", "--revoked", "--format", "json").stdout)] == [
+        serial
+    ]
+    with pnc.store() as store:
+        [entry] = [e for e in store.audit_entries(serial=serial) if e.action == "revoke"]
+    assert entry.actor == "test-operator" and entry.details["reason"] == "keyCompromise"
+    _refused(pnc, "pki", "revoke", serial, "--reason", "superseded", match="already revoked")
+
+
+# -- refusals: one line, exit code 1, nothing written
+
+
+def test_second_init_is_refused(pnc_db: Pnc) -> None:
+    _refused(pnc_db, "pki", "init", match="already initialised")
+
+
+def test_wrong_passphrase_is_refused(pnc_db: Pnc) -> None:
+    _refused(
+        pnc_db, "pki", "issue", "contract", "--emaid", "DE8AACA2B3C4D5", match="wrong passphrase",
+        env={"PNC_CA_PASSPHRASE": "not the passphrase"},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kind", "flag", "value", "match"),
+    [
+        ("contract", "--emaid", "DE-8AA-CA2B3C4D5-X", "check character"),
+        ("contract", "--emaid", "D8AACA2B3C4D5", "eMAID"),
+        ("oem-prov", "--pcid", "WMI-123", "PCID"),
+        ("secc", "--secc-id", "not a secc id", "SECC"),
+    ],
+)
+def test_invalid_identifier_is_refused(pnc_db: Pnc, kind: str, flag: str, value: str, match: str) -> None:
+    _refused(pnc_db, "pki", "issue", kind, flag, value, match=match)
+
+
+def test_unknown_serial_is_refused(pnc_db: Pnc) -> None:
+    _refused(
+        pnc_db,
+        "pki",
+        "revoke",
+        "abcdef0123",
+        "--reason",
+        "superseded",
+        match="no certificate with serial number abcdef0123",
+    )
+    _refused(pnc_db, "pki", "show", "abcdef0123", match="no certificate with serial number abcdef0123")
+    _refused(pnc_db, "pki", "revoke", "xyz", "--reason", "superseded", match="not hexadecimal")
+
+
+def test_unknown_reason_is_refused(pnc_db: Pnc) -> None:
+    serial = json.loads(
+        pnc_db("pki", "issue", "contract", "--emaid", "DE8AACA2B3C4D5", "--format", "json").stdout
+    )["serial"]
+    _refused(pnc_db, "pki", "revoke", serial, "--reason", "bored", match="unknown revocation reason")
+
+
+def test_uninitialised_home_is_refused(tmp_path: Path) -> None:
+    pnc = make_pnc(tmp_path / "nothing")
+    result = pnc("pki", "list", ok=False)
+    assert result.exit_code == 1 and "not a CA home" in result.stderr
+    assert not (tmp_path / "nothing").exists()
+
+
+def test_command_line_errors_exit_2(pnc: Pnc) -> None:
+    assert pnc("pki", "issue", "contract", ok=False).exit_code == 2  # --emaid missing
+    assert pnc("pki", "list", "--format", "xml", ok=False).exit_code == 2
+
+
+def test_the_installed_command_reports_errors_on_one_line(pnc: Pnc) -> None:
+    """The real ``pnc`` process (not click's runner): exit code and stderr as a script sees them."""
+    env: dict[str, Any] = {**pnc.env, "PATH": "/usr/bin:/bin"}
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "pnc", "pki", "issue", "contract", "--emaid", "XX"],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: ")
+
+
+def test_passphrase_file_is_used_when_given(pnc: Pnc, tmp_path: Path) -> None:
+    (tmp_path / "pass").write_text(PASSPHRASE + "\n")
+    result = pnc(
+        "pki", "issue", "contract", "--emaid", "DE8AACA2B3C4D5", "--passphrase-file", tmp_path / "pass",
+        env={"PNC_CA_PASSPHRASE": ""},
+    )  # fmt: skip
+    assert result.stdout.startswith("serial ")
+
+
+def _csr(key: Any, cn: str) -> bytes:
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, cn)]))
+        .sign(key, hashes.SHA256())
+    )
+    return csr.public_bytes(serialization.Encoding.PEM)
+
+
+def test_csr_is_signed_with_the_requesters_key(pnc: Pnc, tmp_path: Path) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    (tmp_path / "r.csr").write_bytes(_csr(key, "DE*ICE*E45B*78C"))
+    pnc(
+        "pki",
+        "issue",
+        "secc",
+        "--secc-id",
+        "DE*ICE*E45B*78C",
+        "--csr",
+        tmp_path / "r.csr",
+        "--out",
+        tmp_path / "c.pem",
+    )
+    leaf = x509.load_pem_x509_certificates((tmp_path / "c.pem").read_bytes())[0]
+    assert leaf.public_key().public_numbers() == key.public_key().public_numbers()
+
+
+def test_bad_csrs_are_refused(pnc: Pnc, tmp_path: Path) -> None:
+    (tmp_path / "garbage.csr").write_bytes(
+        b"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"
+    )
+    _refused(
+        pnc,
+        "pki",
+        "issue",
+        "contract",
+        "--emaid",
+        "DE8AACA2B3C4D5",
+        "--csr",
+        tmp_path / "garbage.csr",
+        match="CSR",
+    )
+    # wrongly signed: flip a bit in the signature
+    der = x509.load_pem_x509_csr(
+        _csr(ec.generate_private_key(ec.SECP256R1()), "DE8AACA2B3C4D5")
+    ).public_bytes(serialization.Encoding.DER)
+    (tmp_path / "badsig.csr").write_bytes(der[:-3] + bytes([der[-3] ^ 1]) + der[-2:])
+    _refused(
+        pnc,
+        "pki",
+        "issue",
+        "contract",
+        "--emaid",
+        "DE8AACA2B3C4D5",
+        "--csr",
+        tmp_path / "badsig.csr",
+        match="signature",
+    )
+    # wrong curve for ISO 15118-2
+    (tmp_path / "p384.csr").write_bytes(_csr(ec.generate_private_key(ec.SECP384R1()), "DE8AACA2B3C4D5"))
+    _refused(
+        pnc,
+        "pki",
+        "issue",
+        "contract",
+        "--emaid",
+        "DE8AACA2B3C4D5",
+        "--csr",
+        tmp_path / "p384.csr",
+        match="secp384r1",
+    )
+    # CN of the CSR and the requested identifier differ
+    (tmp_path / "other.csr").write_bytes(_csr(ec.generate_private_key(ec.SECP256R1()), "DE8AACA2B3C4D6"))
+    _refused(
+        pnc,
+        "pki",
+        "issue",
+        "contract",
+        "--emaid",
+        "DE8AACA2B3C4D5",
+        "--csr",
+        tmp_path / "other.csr",
+        match="does not match",
+    )
