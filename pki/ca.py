@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
@@ -41,11 +41,9 @@ from pki.profiles import (
     Role,
     profile_for,
 )
+from pki.revocation import RevocationReason
 from pki.signer import Signer, SoftwareSigner
 from pki.store import CaRecord, CertificateRecord, Store, parse_serial, serial_hex
-
-if TYPE_CHECKING:
-    from pki.crl import RevocationReason
 
 ACTOR_ENV = "PNC_ACTOR"
 SERIAL_ATTEMPTS = 8
@@ -114,14 +112,7 @@ def common_name(profile: ProfileName, role: Role) -> str:
 
 def parse_reason(text: str) -> RevocationReason:
     """A revocation reason in RFC 5280's camelCase (``keyCompromise``) or kebab case (``key-compromise``)."""
-    from pki.crl import RevocationReason
-
-    wanted = text.replace("-", "").replace("_", "").lower()
-    for reason in RevocationReason:
-        if reason.value.lower() == wanted:
-            return reason
-    names = ", ".join(r.value for r in RevocationReason)
-    raise PkiError(f"unknown revocation reason {text!r}; one of: {names}")
+    return RevocationReason.parse(text)
 
 
 @dataclass(frozen=True)
@@ -659,7 +650,7 @@ class CaService:
         self, ca: str, *, profile: ProfileName | str | None = None, validity: dt.timedelta = CRL_VALIDITY
     ) -> bytes:
         """A fresh CRL of the CA (DER), with the next CRL number; the key use is audited."""
-        from pki.crl import RevocationReason, RevokedEntry, build_crl
+        from pki.crl import RevokedEntry, build_crl
 
         record = self.ca_record(ca, profile)
         if Role(record.role) not in CA_ROLES:
