@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import re
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -200,7 +201,7 @@ def parse_certificate(der_or_pem: bytes | str) -> CertInfo:
         parsed = {e["extn_id"].dotted: e for e in (tbs["extensions"] if raw_extensions else [])}
     except CertificateParseError:
         raise
-    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+    except Exception as exc:  # asn1crypto raises many exception types on malformed input
         raise CertificateParseError(f"malformed certificate: {first_line(exc)}") from None
     if len(parsed) != len(raw_extensions):
         raise CertificateParseError("malformed certificate: an extension appears twice (RFC 5280 §4.2)")
@@ -278,18 +279,20 @@ def _extension_fields(parsed: dict[str, Any]) -> dict[str, Any]:
         if (ext := parsed.get(OID_OCSP_NOCHECK)) is not None:
             name = "id-pkix-ocsp-nocheck"
             core.Null.load(ext["extn_value"].contents, strict=True)
-    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+    except Exception as exc:  # asn1crypto raises many exception types on malformed input
         raise CertificateParseError(f"malformed {name} extension: {first_line(exc)}") from None
     return fields
 
 
 def _cryptography_accepts(der: bytes) -> bool:
-    try:
-        cert = cx509.load_der_x509_certificate(der)
-        for _ in cert.extensions:
-            pass
-    except ValueError:
-        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. deprecation warnings about non-positive serials
+        try:
+            cert = cx509.load_der_x509_certificate(der)
+            for _ in cert.extensions:
+                pass
+        except ValueError:
+            return False
     return True
 
 

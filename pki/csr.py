@@ -72,7 +72,7 @@ def check_csr(data: bytes | str, role: Role, profile_name: ProfileName) -> CsrIn
         signature_oid = request["signature_algorithm"]["algorithm"].dotted
         signature = bytes(request["signature"].native)
         subject_asn1 = info["subject"]
-    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+    except Exception as exc:  # asn1crypto raises many exception types on malformed input
         raise CsrError(f"CSR: malformed PKCS#10 request ({first_line(exc)})") from None
     if version != "v1":
         raise CsrError(f"CSR: version must be v1 (0), got {version}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 
 from asn1crypto import keys
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448
 
@@ -50,7 +50,7 @@ def load_public_key(spki_der: bytes) -> PublicKey:
     """The key of a SubjectPublicKeyInfo; a malformed or non-V2G key is a :class:`PkiError`."""
     try:
         key = serialization.load_der_public_key(spki_der)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise PkiError(f"malformed or unsupported SubjectPublicKeyInfo: {exc}") from None
     if isinstance(key, ec.EllipticCurvePublicKey | ed448.Ed448PublicKey):
         Algorithm.of_key(key)  # refuses curves the V2G PKI does not use
@@ -68,7 +68,7 @@ def public_key_bits(spki_der: bytes) -> bytes:
     try:
         info = keys.PublicKeyInfo.load(spki_der, strict=True)
         bits = info["public_key"].contents
-    except (ValueError, TypeError) as exc:
+    except Exception as exc:  # asn1crypto raises many exception types on malformed input
         raise PkiError(f"malformed SubjectPublicKeyInfo: {exc}") from None
     if not bits or bits[0] != 0:
         raise PkiError("malformed SubjectPublicKeyInfo: the key BIT STRING has unused bits")

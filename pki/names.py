@@ -106,7 +106,7 @@ class SubjectName:
             return cls.from_asn1(name)
         except CertificateParseError:
             raise
-        except (ValueError, TypeError, KeyError) as exc:
+        except Exception as exc:  # asn1crypto raises many exception types on malformed input
             raise CertificateParseError(f"malformed Name: {exc}") from None
 
     @classmethod
@@ -120,7 +120,7 @@ class SubjectName:
                     if not isinstance(value, str):
                         value = str(value)
                     pairs.append((pair["type"].dotted, value))
-        except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+        except Exception as exc:  # asn1crypto raises many exception types on malformed input
             raise CertificateParseError(f"malformed Name attribute: {exc}") from None
 
         def first(oid: str) -> str | None:

@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 
 from asn1crypto import x509
+from cryptography import x509 as cx509
 from cryptography.hazmat.primitives import serialization
 
 from pki.algorithms import Algorithm, PrivateKey
@@ -297,3 +298,63 @@ def openssl_verify(
         args += ["-untrusted", write_pem(directory / "untrusted.pem", chain[1:])]
     args.append(write_pem(directory / "leaf.pem", chain[:1]))
     return openssl(*args, check=False)
+
+
+def craft_certificate(
+    subject: SubjectName,
+    key: PrivateKey,
+    issuer: Entity | None,
+    *,
+    ca: bool | None = False,
+    path_len: int | None = None,
+    key_usage: dict[str, bool] | None = None,
+    key_usage_critical: bool = True,
+    extra: Sequence[tuple[cx509.ExtensionType, bool]] = (),
+    days: int = 30,
+) -> bytes:
+    """A certificate our CA would refuse to make (to test validation), built by `cryptography`'s
+    own builder. ``ca=None`` leaves basicConstraints out; ``issuer=None`` self-signs."""
+
+    now = datetime.now(UTC) - timedelta(minutes=5)
+    signing_key = issuer.key if issuer else key
+    issuer_name = (
+        cx509.load_der_x509_certificate(issuer.certificate).subject
+        if issuer
+        else cx509.Name.from_rfc4514_string(subject.rfc4514())
+    )
+    usage = {
+        "digital_signature": True,
+        "content_commitment": False,
+        "key_encipherment": False,
+        "data_encipherment": False,
+        "key_agreement": False,
+        "key_cert_sign": bool(ca),
+        "crl_sign": bool(ca),
+        "encipher_only": False,
+        "decipher_only": False,
+    }
+    usage.update(key_usage or {})
+    builder = (
+        cx509.CertificateBuilder()
+        .subject_name(cx509.Name.from_rfc4514_string(subject.rfc4514()))
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(new_serial())
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(cx509.KeyUsage(**usage), critical=key_usage_critical)
+        .add_extension(cx509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    if ca is not None:
+        builder = builder.add_extension(
+            cx509.BasicConstraints(ca=ca, path_length=path_len if ca else None), critical=True
+        )
+    if issuer is not None:
+        builder = builder.add_extension(
+            cx509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
+            critical=False,
+        )
+    for extension, critical in extra:
+        builder = builder.add_extension(extension, critical=critical)
+    digest = None if Algorithm.of_key(signing_key) is Algorithm.ED448 else Algorithm.of_key(signing_key).hash
+    return builder.sign(signing_key, digest).public_bytes(serialization.Encoding.DER)  # type: ignore[arg-type]
