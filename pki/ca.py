@@ -43,7 +43,7 @@ from pki.profiles import (
 )
 from pki.revocation import RevocationReason
 from pki.signer import Signer, SoftwareSigner
-from pki.store import CaRecord, CertificateRecord, Store, parse_serial, serial_hex
+from pki.store import CaRecord, CertificateRecord, Store, Transaction, parse_serial, serial_hex
 
 ACTOR_ENV = "PNC_ACTOR"
 SERIAL_ATTEMPTS = 8
@@ -264,7 +264,7 @@ class CaService:
             return known[0]
         raise NotFoundError(f"no profile is initialised in {self.home.path}")
 
-    def _audit(self, tx: Any, action: str, **fields: Any) -> None:
+    def _audit(self, tx: Transaction, action: str, **fields: Any) -> None:
         tx.audit(at=self.clock(), actor=self.actor, action=action, **fields)
 
     def record_key_use(self, action: str, names: list[str]) -> None:
@@ -541,6 +541,8 @@ class CaService:
         )
         signer = self.signer(issuer.name)
         chain = self._chain_above(issuer)
+        subject_text = subject.rfc4514()
+        details = {"role": role.value, "profile": name.value, "issuer": issuer.name, "csr": csr is not None}
         for _attempt in range(SERIAL_ATTEMPTS):
             request = IssueRequest(
                 role=role,
@@ -553,31 +555,23 @@ class CaService:
             )
             der = issue(request, cert_profile, issuer.certificate_der, signer)
             serial = serial_hex(request.serial)
+
+            def record(tx: Transaction, serial: str = serial, der: bytes = der) -> None:
+                tx.add_certificate(
+                    serial=serial,
+                    issuer_ca_id=issuer.id,
+                    profile=name.value,
+                    role=role.value,
+                    subject=subject_text,
+                    not_before=not_before,
+                    not_after=not_after,
+                    der=der,
+                    issued_at=self.clock(),
+                )
+                self._audit(tx, "issue", subject=subject_text, serial=serial, details=details)
+
             try:
-                with self.store.transaction() as tx:
-                    tx.add_certificate(
-                        serial=serial,
-                        issuer_ca_id=issuer.id,
-                        profile=name.value,
-                        role=role.value,
-                        subject=subject.rfc4514(),
-                        not_before=not_before,
-                        not_after=not_after,
-                        der=der,
-                        issued_at=self.clock(),
-                    )
-                    self._audit(
-                        tx,
-                        "issue",
-                        subject=subject.rfc4514(),
-                        serial=serial,
-                        details={
-                            "role": role.value,
-                            "profile": name.value,
-                            "issuer": issuer.name,
-                            "csr": csr is not None,
-                        },
-                    )
+                self.store.submit(record)  # durable when it returns (group commit)
             except AlreadyExistsError:
                 continue  # a serial collision (2^-64 odds): sign again with a fresh serial
             return IssuedCertificate(
@@ -617,7 +611,8 @@ class CaService:
         why = parse_reason(reason) if isinstance(reason, str) else reason
         when = (at or self.clock()).replace(microsecond=0)
         record = self.store.certificate(canonical)  # NotFoundError before anything is written
-        with self.store.transaction() as tx:
+
+        def revoke(tx: Transaction) -> None:
             tx.revoke(canonical, revoked_at=when, reason=why.value)
             self._audit(
                 tx,
@@ -626,6 +621,8 @@ class CaService:
                 serial=canonical,
                 details={"reason": why.value, "revoked_at": when.isoformat()},
             )
+
+        self.store.submit(revoke)  # durable when it returns
         for listener in self._revoke_listeners:
             listener()
         return self.store.certificate(canonical)

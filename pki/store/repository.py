@@ -8,9 +8,10 @@ import contextlib
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -28,6 +29,7 @@ from pki.store.models import (
 )
 
 REVOCATION_EPOCH = "revocation_epoch"
+T = TypeVar("T")
 _HEX = re.compile(r"^[0-9a-f]+$")
 
 
@@ -262,6 +264,18 @@ class Transaction:
         )
 
 
+class _Pending(Generic[T]):
+    """A piece of work waiting for a group commit."""
+
+    __slots__ = ("done", "error", "result", "work")
+
+    def __init__(self, work: Callable[[Transaction], T]) -> None:
+        self.work = work
+        self.result: T | None = None
+        self.error: Exception | BaseException | None = None
+        self.done = False
+
+
 class Store:
     """The CA's database (SQLite file or PostgreSQL); migrated to the current schema on open."""
 
@@ -274,6 +288,9 @@ class Store:
             self.engine.dispose()
             raise
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._pending: list[_Pending[Any]] = []
+        self._pending_lock = threading.Lock()
+        self._commit_lock = threading.Lock()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -305,6 +322,54 @@ class Store:
             raise
         finally:
             session.close()
+
+    def submit(self, work: Callable[[Transaction], T]) -> T:
+        """Run ``work`` in a committed transaction, sharing the commit with concurrent callers.
+
+        Group commit: while one thread commits (the disk flush of SQLite's WAL or PostgreSQL's),
+        other threads queue their work; the next of them commits everything queued in one
+        transaction. Each caller returns only after the transaction holding its work is durable.
+        If a shared transaction fails, every piece of work is retried in a transaction of its own,
+        so one caller's refusal never undoes another's.
+        """
+        item: _Pending[T] = _Pending(work)
+        with self._pending_lock:
+            self._pending.append(item)
+        with self._commit_lock:
+            if not item.done:
+                with self._pending_lock:
+                    batch, self._pending = self._pending, []
+                self._commit_batch(batch)
+        if item.error is not None:
+            raise item.error
+        return item.result  # type: ignore[return-value]
+
+    def _commit_batch(self, batch: list[_Pending[Any]]) -> None:
+        try:
+            if len(batch) > 1:
+                try:
+                    with self.transaction() as tx:
+                        results = [item.work(tx) for item in batch]
+                except Exception:  # noqa: S110 - retried one by one below, where errors are kept
+                    pass
+                else:
+                    for item, result in zip(batch, results, strict=True):
+                        item.result = result
+                    return
+            for item in batch:
+                try:
+                    with self.transaction() as tx:
+                        item.result = item.work(tx)
+                except Exception as exc:
+                    item.error = exc
+        except BaseException as exc:
+            for item in batch:
+                if item.result is None and item.error is None:
+                    item.error = exc
+            raise
+        finally:
+            for item in batch:
+                item.done = True
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[Session]:

@@ -197,3 +197,27 @@ def test_non_hex_serial_numbers_are_refused(given: str) -> None:
 
 def test_serial_hex_has_no_leading_zeros() -> None:
     assert serial_hex(0x0123) == "123"
+
+
+def test_group_commit_keeps_every_concurrent_write_and_isolates_a_refusal(db_url: str) -> None:
+    import threading
+
+    with Store(db_url) as store:
+        ca = _with_ca(store)
+        errors: list[Exception] = []
+
+        def write(serial: str) -> None:
+            try:
+                store.submit(lambda tx: _add_cert(tx, serial, issuer=ca))
+            except Exception as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write, args=(format(i, "x"),)) for i in range(1, 41)]
+        threads.append(threading.Thread(target=write, args=("a1",)))  # the CA's own serial: refused
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(errors) == 1 and isinstance(errors[0], AlreadyExistsError)
+        assert len(store.certificates(issuer_ca_id=ca)) == 40
+        assert store.submit(lambda tx: tx.serial_exists("28")) is True
