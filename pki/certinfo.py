@@ -14,7 +14,7 @@ import binascii
 import hashlib
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -82,22 +82,22 @@ class Extension:
 class CertInfo:
     """A parsed certificate. Times are timezone-aware UTC; key usage names are asn1crypto's."""
 
-    der: bytes
-    tbs: bytes
+    der: bytes = field(repr=False)
+    tbs: bytes = field(repr=False)
     version: int
     serial: int
     issuer: SubjectName
-    issuer_der: bytes
+    issuer_der: bytes = field(repr=False)
     subject: SubjectName
-    subject_der: bytes
+    subject_der: bytes = field(repr=False)
     not_before: datetime
     not_after: datetime
-    public_key_der: bytes
+    public_key_der: bytes = field(repr=False)
     key_algorithm: Algorithm | None  # None: a key the V2G PKI does not use (RSA, P-384 ...)
     tbs_signature_oid: str
     signature_oid: str
-    signature: bytes
-    extensions: tuple[Extension, ...]
+    signature: bytes = field(repr=False)
+    extensions: tuple[Extension, ...] = field(repr=False)
     ski: bytes | None
     aki: bytes | None
     key_usage: frozenset[str] | None

@@ -96,7 +96,7 @@ def build_tbs_certificate(
             "serial_number": request.serial,
             "signature": {"algorithm": signer.algorithm.signature_oid},
             "issuer": x509.Name.load(issuer_name_der),
-            "validity": {"not_before": _time(not_before), "not_after": _time(not_after)},
+            "validity": {"not_before": x509_time(not_before), "not_after": x509_time(not_after)},
             "subject": x509.Name.load(request.subject.to_der()),
             "subject_public_key_info": keys.PublicKeyInfo.load(subject_spki),
             "extensions": _extensions(profile, subject_algorithm, ski, aki, ocsp_url),
@@ -261,7 +261,8 @@ def _check_ocsp_url(url: str | None, profile: CertProfile) -> str | None:
     return url
 
 
-def _time(value: datetime) -> x509.Time:
+def x509_time(value: datetime) -> x509.Time:
+    """UTCTime through 2049, GeneralizedTime from 2050 on (RFC 5280 §4.1.2.5, §5.1.2.4)."""
     name = "utc_time" if value.year < UTC_TIME_END_YEAR else "general_time"
     return x509.Time(name=name, value=value)
 
