@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, lazyload, sessionmaker
 
@@ -169,24 +169,25 @@ class Transaction:
         der: bytes,
         issued_at: dt.datetime,
     ) -> int:
-        cert = Certificate(
-            serial_hex=serial,
-            issuer_ca_id=issuer_ca_id,
-            profile=profile,
-            role=role,
-            subject=subject,
-            not_before=not_before,
-            not_after=not_after,
-            der=der,
-            status="valid",
-            issued_at=issued_at,
-        )
-        self.session.add(cert)
+        # Core INSERTs: the hot path of issuance needs no ORM objects
+        values = {
+            "serial_hex": serial,
+            "issuer_ca_id": issuer_ca_id,
+            "profile": profile,
+            "role": role,
+            "subject": subject,
+            "not_before": not_before,
+            "not_after": not_after,
+            "der": der,
+            "status": "valid",
+            "issued_at": issued_at,
+        }
         try:
-            self.session.flush()
+            new_id = self.session.scalar(insert(Certificate).values(values).returning(Certificate.id))
         except IntegrityError:
             raise AlreadyExistsError(f"serial number {serial} is already in the store") from None
-        return cert.id
+        assert new_id is not None
+        return int(new_id)
 
     def add_ca(
         self, *, name: str, profile: str, role: str, certificate_id: int, key_ref: str, at: dt.datetime
@@ -252,8 +253,8 @@ class Transaction:
         serial: str | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> None:
-        self.session.add(
-            AuditEntry(
+        self.session.execute(
+            insert(AuditEntry).values(
                 at=at,
                 actor=actor,
                 action=action,
