@@ -25,6 +25,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 
 from pki.algorithms import Algorithm, PrivateKey
+from pki.crl import RevokedEntry, build_crl
 from pki.errors import AlreadyExistsError, KeyStoreError, NotFoundError, PkiError
 from pki.home import Home, HomeConfig, ProfileSettings
 from pki.hsm import HsmSettings, Token
@@ -647,8 +648,6 @@ class CaService:
         self, ca: str, *, profile: ProfileName | str | None = None, validity: dt.timedelta = CRL_VALIDITY
     ) -> bytes:
         """A fresh CRL of the CA (DER), with the next CRL number; the key use is audited."""
-        from pki.crl import RevokedEntry, build_crl
-
         record = self.ca_record(ca, profile)
         if Role(record.role) not in CA_ROLES:
             raise PkiError(f"{record.name} is not a CA")

@@ -336,3 +336,39 @@ def test_bad_csrs_are_refused(pnc: Pnc, tmp_path: Path) -> None:
         tmp_path / "other.csr",
         match="does not match",
     )
+
+
+def test_crl_lists_revocations_with_increasing_numbers_and_openssl_verifies_it(
+    pnc: Pnc, tmp_path: Path
+) -> None:
+    serial = json.loads(
+        pnc("pki", "issue", "contract", "--emaid", "DE8AACA2B3C4D5", "--format", "json").stdout
+    )["serial"]
+    pnc("pki", "crl", "--ca", "mo-sub2", "--out", tmp_path / "before.crl")
+    pnc("pki", "revoke", serial, "--reason", "superseded")
+    pnc("pki", "crl", "--ca", "mo-sub2", "--out", tmp_path / "after.crl")
+    mo_sub2 = tmp_path / "mo-sub2.pem"
+    with pnc.store() as store:
+        pki_tools.write_pem(mo_sub2, [store.ca("iso15118-2/mo-sub2").certificate_der])
+    text = pki_tools.openssl(
+        "crl", "-inform", "DER", "-in", tmp_path / "after.crl", "-CAfile", mo_sub2, "-noout", "-text"
+    )
+    assert "verify OK" in text.stderr + text.stdout
+    assert f"Serial Number: {serial.upper()}" in text.stdout and "Superseded" in text.stdout
+    before = x509.load_der_x509_crl((tmp_path / "before.crl").read_bytes())
+    after = x509.load_der_x509_crl((tmp_path / "after.crl").read_bytes())
+    number = x509.CRLNumber
+    assert after.extensions.get_extension_for_class(number).value.crl_number == (
+        before.extensions.get_extension_for_class(number).value.crl_number + 1
+    )
+    assert len(before) == 0 and len(after) == 1
+    findings = pki_tools.pkilint("lint_crl", "-t", "CRL", "-p", "PKIX", tmp_path / "after.crl")
+    assert pki_tools.failing_findings(findings) == [], findings
+    with pnc.store() as store:
+        assert [e.details["crl_number"] for e in store.audit_entries() if e.action == "crl"] == [1, 2]
+
+
+def test_crl_of_an_unknown_ca_is_refused(pnc: Pnc, tmp_path: Path) -> None:
+    _refused(pnc, "pki", "crl", "--ca", "contract", "--out", tmp_path / "x.crl", match="not a CA")
+    _refused(pnc, "pki", "crl", "--ca", "nobody", "--out", tmp_path / "x.crl", match="no CA named 'nobody'")
+    assert not (tmp_path / "x.crl").exists()
