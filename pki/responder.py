@@ -27,6 +27,7 @@ from pki.certinfo import parse_certificate
 from pki.errors import OcspError
 from pki.keys import HASH_ALGORITHMS, digest, public_key_bits
 from pki.ocsp import CertId, SingleStatus, build_response, error_response, parse_request
+from pki.revocation import CertStatus, RevocationReason
 from pki.signer import Signer
 from pki.store import CaRecord, Store
 
@@ -105,7 +106,9 @@ class OcspResponder:
     def from_service(cls, service: CaService, **options: object) -> OcspResponder:
         """A responder for every CA of the service's home; loading the responder keys is audited."""
         issuers = [
-            Issuer(ca=ca, responder_certificate=responder.certificate_der, signer=service.signer(responder.name))
+            Issuer(
+                ca=ca, responder_certificate=responder.certificate_der, signer=service.signer(responder.name)
+            )
             for ca, responder in service.responders()
         ]
         service.record_key_use("ocsp-serve", [i.ca.name + "/ocsp" for i in issuers])
@@ -171,9 +174,9 @@ class OcspResponder:
         singles = [
             SingleStatus(
                 cert_id=cert_id,
-                status=s.status,
+                status=CertStatus(s.status),
                 revoked_at=s.revoked_at,
-                reason=s.reason,
+                reason=RevocationReason(s.reason) if s.reason else None,
                 this_update=s.this_update,
                 next_update=s.this_update + self.response_validity,
             )
