@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pki.certinfo import parse_certificate
 from pki.errors import OcspError, PkiError
@@ -30,6 +30,8 @@ class CertId:
     issuer_name_hash: bytes
     issuer_key_hash: bytes
     serial: int
+    # The CertID's DER as a client sent it (an OCSP response echoes it byte for byte).
+    der: bytes | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         size = _DIGEST_SIZE.get(self.hash_algorithm)
@@ -37,12 +39,12 @@ class CertId:
             raise OcspError(
                 f"unsupported CertID hash algorithm {self.hash_algorithm!r}: use one of {', '.join(_DIGEST_SIZE)}"
             )
-        for field, value in (
+        for label, value in (
             ("issuerNameHash", self.issuer_name_hash),
             ("issuerKeyHash", self.issuer_key_hash),
         ):
             if len(value) != size:
-                raise OcspError(f"{field} has {len(value)} bytes, {self.hash_algorithm} needs {size}")
+                raise OcspError(f"{label} has {len(value)} bytes, {self.hash_algorithm} needs {size}")
         if self.serial < 0 or self.serial.bit_length() > 8 * MAX_SERIAL_BYTES:
             raise OcspError(f"serialNumber {self.serial:#x} is negative or longer than 20 bytes")
 
@@ -94,13 +96,13 @@ class CertId:
     def from_ocpp(cls, data: Mapping[str, object]) -> CertId:
         """Read OCPP hash data (camelCase or the ``ocpp`` package's snake_case keys)."""
 
-        def field(camel: str, snake: str) -> str:
+        def text_field(camel: str, snake: str) -> str:
             value = data.get(camel, data.get(snake))
             if not isinstance(value, str) or not value:
                 raise OcspError(f"OCPP hash data: {camel} is missing or not a string")
             return value
 
-        algorithm = field("hashAlgorithm", "hash_algorithm")
+        algorithm = text_field("hashAlgorithm", "hash_algorithm")
         if algorithm not in OCPP_HASH_ALGORITHMS:
             raise OcspError(
                 f"OCPP hash data: hashAlgorithm {algorithm!r} is not one of {', '.join(OCPP_HASH_ALGORITHMS)}"
@@ -108,14 +110,14 @@ class CertId:
         size = _DIGEST_SIZE[algorithm]
         hashes = []
         for camel, snake in (("issuerNameHash", "issuer_name_hash"), ("issuerKeyHash", "issuer_key_hash")):
-            text = field(camel, snake)
+            text = text_field(camel, snake)
             if len(text) != 2 * size or not _HEX.fullmatch(text):
                 raise OcspError(
                     f"OCPP hash data: {camel} must be {2 * size} hex digits for {algorithm} "
                     f"(OCPP 2.0.1 errata 2023-12), got {text[:80]!r}"
                 )
             hashes.append(bytes.fromhex(text))
-        serial_text = field("serialNumber", "serial_number")
+        serial_text = text_field("serialNumber", "serial_number")
         if len(serial_text) > 2 * MAX_SERIAL_BYTES or not _HEX.fullmatch(serial_text):
             raise OcspError(
                 f"OCPP hash data: serialNumber must be at most 40 hex digits without '0x', got {serial_text[:80]!r}"

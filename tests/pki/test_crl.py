@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from tools import (
-    HIERARCHY_PARAMS,
+    PROFILES,
     failing_findings,
     hierarchy,
     issue_entity,
@@ -24,7 +24,6 @@ from pki.errors import CertificateParseError, PkiError
 from pki.profiles import ProfileName, Role
 from pki.revocation import CertStatus, RevocationReason
 
-PARAMS = [pytest.param(p, a, id=f"{p.value}-{a.value}") for p, a in HIERARCHY_PARAMS]
 P2 = ProfileName.ISO15118_2
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -45,7 +44,7 @@ def mo_sub2_crl(name: ProfileName = P2, algorithm: Algorithm = Algorithm.P256, *
     return build_crl(ca.certificate, ca.signer, entries, NOW, NOW + timedelta(days=7), 42)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("name", "algorithm"), PARAMS)
+@pytest.mark.parametrize(("name", "algorithm"), PROFILES)
 def test_openssl_verifies_the_crl_signature(name: ProfileName, algorithm: Algorithm, tmp_path: Path) -> None:
     h = hierarchy(name, algorithm)
     (tmp_path / "crl.der").write_bytes(mo_sub2_crl(name, algorithm))
@@ -59,7 +58,7 @@ def test_openssl_verifies_the_crl_signature(name: ProfileName, algorithm: Algori
     assert "Key Compromise" in text and "Cessation Of Operation" in text
 
 
-@pytest.mark.parametrize(("name", "algorithm"), PARAMS)
+@pytest.mark.parametrize(("name", "algorithm"), PROFILES)
 def test_pkilint_finds_nothing_in_the_crl(name: ProfileName, algorithm: Algorithm, tmp_path: Path) -> None:
     (tmp_path / "crl.der").write_bytes(mo_sub2_crl(name, algorithm))
     findings = pkilint("lint_crl", "-t", "CRL", "-p", "PKIX", tmp_path / "crl.der")

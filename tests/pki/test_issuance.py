@@ -14,8 +14,8 @@ from asn1crypto import x509 as ax509
 from cryptography import x509
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
 from tools import (
-    HIERARCHY_PARAMS,
     OCSP_URL,
+    PROFILES,
     Entity,
     Hierarchy,
     failing_findings,
@@ -34,7 +34,6 @@ from pki.names import SubjectName
 from pki.profiles import CA_ROLES, ISSUER_OF, LEAF_ROLES, ProfileName, Role, profile_for
 from pki.signer import SoftwareSigner
 
-PARAMS = [pytest.param(p, a, id=f"{p.value}-{a.value}") for p, a in HIERARCHY_PARAMS]
 SIGNATURE_OIDS = {
     Algorithm.P256: "1.2.840.10045.4.3.2",
     Algorithm.P521: "1.2.840.10045.4.3.4",
@@ -63,7 +62,7 @@ class WrongSignatureSigner(SoftwareSigner):
         return super().sign(data + b"!")
 
 
-@pytest.mark.parametrize(("name", "algorithm"), PARAMS)
+@pytest.mark.parametrize(("name", "algorithm"), PROFILES)
 def test_every_certificate_is_strict_der_and_fits_the_size_limit(
     name: ProfileName, algorithm: Algorithm
 ) -> None:
@@ -80,7 +79,7 @@ def test_every_certificate_is_strict_der_and_fits_the_size_limit(
         assert outer["tbs_certificate"]["signature"].dump() == outer["signature_algorithm"].dump()
 
 
-@pytest.mark.parametrize(("name", "algorithm"), PARAMS)
+@pytest.mark.parametrize(("name", "algorithm"), PROFILES)
 def test_extensions_follow_the_profile(name: ProfileName, algorithm: Algorithm) -> None:
     h = hierarchy(name, algorithm)
     for entity in all_entities(h):
@@ -127,7 +126,7 @@ def test_extensions_follow_the_profile(name: ProfileName, algorithm: Algorithm) 
         } == {False}
 
 
-@pytest.mark.parametrize(("name", "algorithm"), PARAMS)
+@pytest.mark.parametrize(("name", "algorithm"), PROFILES)
 def test_subjects_carry_the_role_identifier_and_dc(name: ProfileName, algorithm: Algorithm) -> None:
     h = hierarchy(name, algorithm)
     assert h[Role.CONTRACT].info.subject == SubjectName("DE8AACA2B3C4D5L", domain_component="MO")
@@ -156,7 +155,7 @@ def test_leaf_basic_constraints_encode_ca_false_implicitly() -> None:
     assert basic is not None and basic.value == bytes.fromhex("3000") and basic.critical
 
 
-@pytest.mark.parametrize(("name", "algorithm"), PARAMS)
+@pytest.mark.parametrize(("name", "algorithm"), PROFILES)
 def test_openssl_verifies_every_chain(name: ProfileName, algorithm: Algorithm, tmp_path: Path) -> None:
     h = hierarchy(name, algorithm)
     for role in LEAF_ROLES - {Role.OCSP_RESPONDER}:
@@ -175,7 +174,7 @@ def test_openssl_accepts_the_charging_station_certificate_as_a_tls_client(tmp_pa
     assert openssl_verify(tmp_path, root, chain, "-purpose", "sslserver").returncode != 0  # clientAuth only
 
 
-@pytest.mark.parametrize(("name", "algorithm"), PARAMS)
+@pytest.mark.parametrize(("name", "algorithm"), PROFILES)
 def test_pkilint_finds_nothing_but_the_documented_profile_conflicts(
     name: ProfileName, algorithm: Algorithm, tmp_path: Path
 ) -> None:
@@ -192,7 +191,7 @@ def test_pkilint_finds_nothing_but_the_documented_profile_conflicts(
         assert "pkix.key_usage_value_prohibited_for_ec" in codes
 
 
-@pytest.mark.parametrize(("name", "algorithm"), PARAMS)
+@pytest.mark.parametrize(("name", "algorithm"), PROFILES)
 def test_pkilint_chain_linter_accepts_every_issuer_subject_pair(
     name: ProfileName, algorithm: Algorithm, tmp_path: Path
 ) -> None:

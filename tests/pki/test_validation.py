@@ -10,7 +10,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
 from tools import (
-    HIERARCHY_PARAMS,
+    PROFILES,
     Entity,
     craft_certificate,
     data_pem,
@@ -29,7 +29,6 @@ from pki.validation import TrustStore, Verdict, VerdictStatus, validate_chain
 
 P2 = ProfileName.ISO15118_2
 V = VerdictStatus
-PARAMS = [pytest.param(p, a, id=f"{p.value}-{a.value}") for p, a in HIERARCHY_PARAMS]
 NOW = datetime.now(UTC)
 HUBJECT_TIME = datetime(2020, 1, 15, tzinfo=UTC)  # inside every Hubject INTERNAL example validity
 
@@ -42,7 +41,7 @@ def check(chain: Sequence[bytes | str], role: Role | None = Role.CONTRACT, **kwa
     return validate_chain(chain, trust_all(), NOW, expected_leaf_role=role, **kwargs)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("name", "algorithm"), PARAMS)
+@pytest.mark.parametrize(("name", "algorithm"), PROFILES)
 def test_every_chain_of_every_profile_is_valid(name: ProfileName, algorithm: Algorithm) -> None:
     h = hierarchy(name, algorithm)
     trust = TrustStore(h.roots())

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
+import pytest
 from asn1crypto import x509
 from cryptography import x509 as cx509
 from cryptography.hazmat.primitives import serialization
@@ -179,6 +180,8 @@ HIERARCHY_PARAMS = [
     (ProfileName.ISO15118_20, Algorithm.P521),
     (ProfileName.ISO15118_20, Algorithm.ED448),
 ]
+# for @pytest.mark.parametrize(("name", "algorithm"), PROFILES): readable test IDs
+PROFILES = [pytest.param(p, a, id=f"{p.value}-{a.value}") for p, a in HIERARCHY_PARAMS]
 
 
 def pem(*ders: bytes, label: str = "CERTIFICATE") -> str:
