@@ -318,8 +318,11 @@ def _check_result(certificate: bytes, profile: CertProfile, signer: Signer) -> N
             pass
     except ValueError as exc:
         raise PkiError(f"the CA produced a certificate that is not strict DER: {exc}") from None
-    info = parse_certificate(certificate)
-    issuer_spki = signer.public_key_der()
-    problem = signature_problem(issuer_spki, info.signature_oid, info.signature, info.tbs)
+    problem = signature_problem(
+        signer.public_key_der(),
+        signer.algorithm.signature_oid,
+        parsed.signature,
+        parsed.tbs_certificate_bytes,
+    )
     if problem is not None:
         raise PkiError(f"the signer returned a bad signature ({problem}); nothing was issued")

@@ -7,6 +7,7 @@ Signatures are verified with ``cryptography`` over raw to-be-signed bytes, so ce
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 from asn1crypto import keys
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -63,6 +64,7 @@ def key_algorithm(spki_der: bytes) -> Algorithm:
     return Algorithm.of_key(load_public_key(spki_der))
 
 
+@lru_cache(maxsize=512)
 def public_key_bits(spki_der: bytes) -> bytes:
     """The subjectPublicKey BIT STRING's bytes (what OCSP's issuerKeyHash and key IDs hash)."""
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from asn1crypto import core, x509
 
@@ -87,6 +88,9 @@ class SubjectName:
 
     def to_der(self) -> bytes:
         """The DER Name (C, O, DC, CN); raises :class:`ProfileViolation` for unencodable values."""
+        return _name_der(self)
+
+    def _encode(self) -> bytes:
         self.check()
         rdns = []
         if self.country is not None:
@@ -147,6 +151,11 @@ class SubjectName:
 
     def __str__(self) -> str:
         return self.rfc4514()
+
+
+@lru_cache(maxsize=256)
+def _name_der(name: SubjectName) -> bytes:
+    return name._encode()
 
 
 def _escape(value: str) -> str:

@@ -13,14 +13,16 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from asn1crypto import core
 from asn1crypto import ocsp as aocsp
 
+from pki import der
 from pki.certid import CertId
 from pki.certinfo import CertInfo, first_line, parse_certificate
 from pki.errors import CertificateParseError, OcspError, PkiError
-from pki.keys import HASH_NAME_OF_OID, digest, public_key_bits, signature_problem
+from pki.keys import HASH_ALGORITHMS, HASH_NAME_OF_OID, digest, public_key_bits, signature_problem
 from pki.names import SubjectName
 from pki.profiles import EKU_OCSP_SIGNING
 from pki.revocation import CertStatus, RevocationReason, RevocationStatus
@@ -42,6 +44,7 @@ __all__ = [
 ]
 
 OID_NONCE = "1.3.6.1.5.5.7.48.1.2"
+OID_BASIC_RESPONSE = "1.3.6.1.5.5.7.48.1.1"
 MAX_NONCE_SIZE = 128  # RFC 8954 §2.1: longer nonces are rejected (malformedRequest)
 MAX_REQUESTS = 64  # one request may ask about this many certificates at most
 CLOCK_SKEW = timedelta(minutes=5)
@@ -80,7 +83,6 @@ _ASN1_STATUS = {
     OcspResponseStatus.UNAUTHORIZED: "unauthorized",
 }
 _STATUS_OF_ASN1 = {name: status for status, name in _ASN1_STATUS.items()}
-_ASN1_HASH = {"SHA1": "sha1", "SHA256": "sha256", "SHA384": "sha384", "SHA512": "sha512"}
 
 
 @dataclass(frozen=True)
@@ -216,90 +218,80 @@ def build_response(
     produced_at: datetime,
     nonce: bytes | None = None,
 ) -> bytes:
-    """A successful, signed BasicOCSPResponse about ``statuses`` (DER OCSPResponse)."""
-    responder = parse_certificate(responder_certificate)
+    """A successful, signed BasicOCSPResponse about ``statuses`` (DER OCSPResponse).
+
+    Encoded by hand (:mod:`pki.der`): a responder builds one per request, and asn1crypto's object
+    model costs more than the signature does.
+    """
+    responder = _responder(bytes(responder_certificate))
     if public_key_bits(signer.public_key_der()) != public_key_bits(responder.public_key_der):
         raise PkiError(f"the signer's key is not the key of the responder {responder.subject}")
     if not statuses:
         raise PkiError("an OCSP response needs at least one certificate status")
     produced_at = _whole_seconds(produced_at, "producedAt")
+    names = (responder.issuer_der, responder.subject_der)  # a delegated responder, or the CA itself
     responses = []
     for single in statuses:
-        names = {responder.issuer_der, responder.subject_der}  # delegated responder, or the CA itself
-        if not any(
-            digest(single.cert_id.hash_algorithm, n) == single.cert_id.issuer_name_hash for n in names
-        ):
+        cert_id = single.cert_id
+        if not any(digest(cert_id.hash_algorithm, n) == cert_id.issuer_name_hash for n in names):
             raise PkiError(
-                f"serial {single.cert_id.serial_hex}: its issuer is not the CA that {responder.subject} answers for"
+                f"serial {cert_id.serial_hex}: its issuer is not the CA that {responder.subject} answers for"
             )
         responses.append(_single_response(single, produced_at))
-    tbs_fields: dict[str, object] = {
-        "responder_id": aocsp.ResponderId(
-            name="by_key", value=core.OctetString(digest("SHA1", public_key_bits(responder.public_key_der)))
-        ),
-        "produced_at": produced_at,
-        "responses": responses,
-    }
+    extensions = b""
     if nonce is not None:
-        tbs_fields["response_extensions"] = [{"extn_id": "nonce", "critical": False, "extn_value": nonce}]
-    tbs = bytes(aocsp.ResponseData(tbs_fields).dump())
-    basic = aocsp.BasicOCSPResponse(
-        {
-            "tbs_response_data": aocsp.ResponseData.load(tbs),
-            "signature_algorithm": {"algorithm": signer.algorithm.signature_oid},
-            "signature": signer.sign(tbs),
-            "certs": [aocsp.Certificate.load(responder.der)],
-        }
+        nonce_extension = der.sequence(der.oid(OID_NONCE), der.octet_string(der.octet_string(nonce)))
+        extensions = der.explicit(1, der.sequence(nonce_extension))
+    tbs = der.sequence(
+        der.explicit(2, der.octet_string(digest("SHA1", public_key_bits(responder.public_key_der)))),
+        der.generalized_time(produced_at),
+        der.sequence(*responses),
+        extensions,
     )
-    problem = signature_problem(
-        responder.public_key_der, signer.algorithm.signature_oid, basic["signature"].native, tbs
+    basic = der.sequence(
+        tbs,
+        der.algorithm_identifier(signer.algorithm.signature_oid),
+        der.bit_string(signer.sign(tbs)),
+        der.explicit(0, der.sequence(responder.der)),
     )
-    if problem is not None:
-        raise PkiError(f"the signer returned a bad OCSP signature ({problem})")
-    return bytes(
-        aocsp.OCSPResponse(
-            {
-                "response_status": "successful",
-                "response_bytes": {"response_type": "basic_ocsp_response", "response": basic},
-            }
-        ).dump()
-    )
+    response_bytes = der.sequence(der.oid(OID_BASIC_RESPONSE), der.octet_string(basic))
+    return der.sequence(der.enumerated(0), der.explicit(0, response_bytes))
 
 
-def _single_response(single: SingleStatus, produced_at: datetime) -> dict[str, object]:
+@lru_cache(maxsize=64)
+def _responder(certificate: bytes) -> CertInfo:
+    return parse_certificate(certificate)
+
+
+def _single_response(single: SingleStatus, produced_at: datetime) -> bytes:
     this_update = _whole_seconds(single.this_update or produced_at, "thisUpdate")
-    if single.cert_status is CertStatus.REVOKED:
+    status = single.cert_status
+    if status is CertStatus.REVOKED:
         assert single.revoked_at is not None
-        revoked: dict[str, object] = {"revocation_time": _whole_seconds(single.revoked_at, "revocationTime")}
+        revoked = der.generalized_time(_whole_seconds(single.revoked_at, "revocationTime"))
         reason = single.revocation_reason
         if reason is not None and reason is not RevocationReason.UNSPECIFIED:
-            revoked["revocation_reason"] = reason.code
-        status = aocsp.CertStatus(name="revoked", value=revoked)
+            revoked += der.explicit(0, der.enumerated(reason.code))
+        cert_status = der.tlv(0xA1, revoked)  # revoked [1] IMPLICIT RevokedInfo
     else:
-        status = aocsp.CertStatus(name=single.cert_status.value, value=core.Null())
-    item: dict[str, object] = {
-        "cert_id": aocsp.CertId.load(single.cert_id.der)
-        if single.cert_id.der
-        else _encode_cert_id(single.cert_id),
-        "cert_status": status,
-        "this_update": this_update,
-    }
+        cert_status = b"\x80\x00" if status is CertStatus.GOOD else b"\x82\x00"  # [0] / [2] IMPLICIT NULL
+    next_update = b""
     if single.next_update is not None:
-        next_update = _whole_seconds(single.next_update, "nextUpdate")
-        if next_update <= this_update:
+        end = _whole_seconds(single.next_update, "nextUpdate")
+        if end <= this_update:
             raise PkiError("an OCSP nextUpdate must be after thisUpdate")
-        item["next_update"] = next_update
-    return item
+        next_update = der.explicit(0, der.generalized_time(end))
+    cert_id = single.cert_id.der or _encode_cert_id(single.cert_id)
+    return der.sequence(cert_id, cert_status, der.generalized_time(this_update), next_update)
 
 
-def _encode_cert_id(cert_id: CertId) -> aocsp.CertId:
-    return aocsp.CertId(
-        {
-            "hash_algorithm": {"algorithm": _ASN1_HASH[cert_id.hash_algorithm]},
-            "issuer_name_hash": cert_id.issuer_name_hash,
-            "issuer_key_hash": cert_id.issuer_key_hash,
-            "serial_number": cert_id.serial,
-        }
+def _encode_cert_id(cert_id: CertId) -> bytes:
+    hash_oid, _ = HASH_ALGORITHMS[cert_id.hash_algorithm]
+    return der.sequence(
+        der.sequence(der.oid(hash_oid), der.NULL),  # NULL parameters, as openssl writes CertIDs
+        der.octet_string(cert_id.issuer_name_hash),
+        der.octet_string(cert_id.issuer_key_hash),
+        der.integer(cert_id.serial),
     )
 
 
@@ -318,7 +310,7 @@ def error_response(status: OcspResponseStatus | str) -> bytes:
         raise PkiError(f"unknown OCSP response status {status!r}") from None
     if parsed is OcspResponseStatus.SUCCESSFUL:
         raise PkiError("a successful OCSP response must be built with build_response")
-    return bytes(aocsp.OCSPResponse({"response_status": _ASN1_STATUS[parsed]}).dump())
+    return der.sequence(der.enumerated(parsed.code))
 
 
 # --- the client side ------------------------------------------------------------------------
@@ -333,7 +325,7 @@ def build_request(
 
 def build_request_for(cert_ids: Iterable[CertId], nonce: bytes | None = None) -> bytes:
     """An OCSPRequest about the given CertIDs (e.g. OCPP hash data), unsigned."""
-    items = [{"req_cert": _encode_cert_id(c)} for c in cert_ids]
+    items = [{"req_cert": aocsp.CertId.load(_encode_cert_id(c))} for c in cert_ids]
     if not items:
         raise PkiError("an OCSP request needs at least one CertID")
     tbs: dict[str, object] = {"request_list": items}
@@ -445,9 +437,9 @@ def _response_signer(response: OcspResponse, issuer: CertInfo, at: datetime) -> 
 
     if named(issuer):
         return issuer
-    for der in response.certs:
+    for candidate in response.certs:
         try:
-            cert = parse_certificate(der)
+            cert = parse_certificate(candidate)
         except CertificateParseError:
             continue
         if not named(cert):

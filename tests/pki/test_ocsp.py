@@ -25,6 +25,7 @@ from tools import (
     write_pem,
 )
 
+from pki import der
 from pki.algorithms import Algorithm
 from pki.certid import CertId
 from pki.certinfo import cert_hash_data
@@ -397,3 +398,29 @@ def test_malformed_responses_raise_ocsp_error() -> None:
     for bad in (b"", b"junk", good[:-1], good + b"\x00", bytes([0x30, 0x03, 0x0A, 0x01, 0x04])):
         with pytest.raises(OcspError):
             parse_response(bad)
+
+
+# --- the hand DER encoder the responses use ------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [0, 1, 127, 128, 255, 256, 32767, 32768, 2**64, 2**159 - 1, -1, -128, -129])
+def test_der_integers_match_asn1crypto(value: int) -> None:
+    assert der.integer(value) == core.Integer(value).dump()
+
+
+@pytest.mark.parametrize("size", [0, 1, 127, 128, 255, 256, 70000])
+def test_der_lengths_match_asn1crypto(size: int) -> None:
+    assert der.octet_string(b"x" * size) == core.OctetString(b"x" * size).dump()
+
+
+@pytest.mark.parametrize(
+    "dotted", ["1.3.6.1.5.5.7.48.1.2", "2.16.840.1.101.3.4.2.1", "1.3.101.113", "2.999.1"]
+)
+def test_der_object_identifiers_match_asn1crypto(dotted: str) -> None:
+    assert der.oid(dotted) == core.ObjectIdentifier(dotted).dump()
+
+
+def test_der_times_and_enumerations_match_asn1crypto() -> None:
+    moment = datetime(2031, 2, 3, 4, 5, 6, tzinfo=UTC)
+    assert der.generalized_time(moment) == core.GeneralizedTime(moment).dump()
+    assert der.enumerated(6) == bytes.fromhex("0a0106") and der.enumerated(200) == bytes.fromhex("0a0200c8")
