@@ -280,36 +280,31 @@ def issue_group() -> None:
     """Issue a leaf certificate (the CA generates the key, or signs --csr)."""
 
 
-@issue_group.command("contract")
-@click.option("--emaid", required=True, help="The eMAID (CN), e.g. DE-8AA-CA2B3C4D5-L.")
-@_issue_options
-def issue_contract(emaid: str, **options: Any) -> None:
-    """A contract certificate (MO Sub-CA 2), CN = eMAID."""
-    _issue(Role.CONTRACT, emaid, options)
+# (command, role, identifier option, its help, the command's help)
+_LEAVES = [
+    ("contract", Role.CONTRACT, "--emaid", "The eMAID (CN), e.g. DE-8AA-CA2B3C4D5-L.",
+     "A contract certificate (MO Sub-CA 2), CN = eMAID."),
+    ("secc", Role.SECC, "--secc-id", "The SECC ID (or, for ISO 15118-2, the EVSE ID) as CN.",
+     "An SECC (charger TLS server) certificate (CPO Sub-CA 2)."),
+    ("oem-prov", Role.OEM_PROV, "--pcid", "The provisioning certificate ID (CN).",
+     "An OEM provisioning certificate (OEM Sub-CA 2), CN = PCID."),
+    ("charging-station", Role.CHARGING_STATION, "--station-id", "The charging station's OCPP identity (CN).",
+     "An OCPP client certificate of a charging station (charging-station CA)."),
+]  # fmt: skip
 
 
-@issue_group.command("secc")
-@click.option("--secc-id", required=True, help="The SECC ID (or, for ISO 15118-2, the EVSE ID) as CN.")
-@_issue_options
-def issue_secc(secc_id: str, **options: Any) -> None:
-    """An SECC (charger TLS server) certificate (CPO Sub-CA 2)."""
-    _issue(Role.SECC, secc_id, options)
+def _issue_command(name: str, role: Role, flag: str, flag_help: str, doc: str) -> None:
+    def command(identifier: str, **options: Any) -> None:
+        _issue(role, identifier, options)
+
+    command.__doc__ = doc
+    issue_group.command(name)(
+        click.option(flag, "identifier", required=True, help=flag_help)(_issue_options(command))
+    )
 
 
-@issue_group.command("oem-prov")
-@click.option("--pcid", required=True, help="The provisioning certificate ID (CN).")
-@_issue_options
-def issue_oem_prov(pcid: str, **options: Any) -> None:
-    """An OEM provisioning certificate (OEM Sub-CA 2), CN = PCID."""
-    _issue(Role.OEM_PROV, pcid, options)
-
-
-@issue_group.command("charging-station")
-@click.option("--station-id", required=True, help="The charging station's OCPP identity (CN).")
-@_issue_options
-def issue_charging_station(station_id: str, **options: Any) -> None:
-    """An OCPP client certificate of a charging station (charging-station CA)."""
-    _issue(Role.CHARGING_STATION, station_id, options)
+for _spec in _LEAVES:
+    _issue_command(*_spec)
 
 
 # -- the rest

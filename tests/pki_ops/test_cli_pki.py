@@ -280,62 +280,19 @@ def test_csr_is_signed_with_the_requesters_key(pnc: Pnc, tmp_path: Path) -> None
 
 
 def test_bad_csrs_are_refused(pnc: Pnc, tmp_path: Path) -> None:
-    (tmp_path / "garbage.csr").write_bytes(
-        b"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"
-    )
-    _refused(
-        pnc,
-        "pki",
-        "issue",
-        "contract",
-        "--emaid",
-        "DE8AACA2B3C4D5",
-        "--csr",
-        tmp_path / "garbage.csr",
-        match="CSR",
-    )
-    # wrongly signed: flip a bit in the signature
-    der = x509.load_pem_x509_csr(
-        _csr(ec.generate_private_key(ec.SECP256R1()), "DE8AACA2B3C4D5")
-    ).public_bytes(serialization.Encoding.DER)
-    (tmp_path / "badsig.csr").write_bytes(der[:-3] + bytes([der[-3] ^ 1]) + der[-2:])
-    _refused(
-        pnc,
-        "pki",
-        "issue",
-        "contract",
-        "--emaid",
-        "DE8AACA2B3C4D5",
-        "--csr",
-        tmp_path / "badsig.csr",
-        match="signature",
-    )
-    # wrong curve for ISO 15118-2
-    (tmp_path / "p384.csr").write_bytes(_csr(ec.generate_private_key(ec.SECP384R1()), "DE8AACA2B3C4D5"))
-    _refused(
-        pnc,
-        "pki",
-        "issue",
-        "contract",
-        "--emaid",
-        "DE8AACA2B3C4D5",
-        "--csr",
-        tmp_path / "p384.csr",
-        match="secp384r1",
-    )
-    # CN of the CSR and the requested identifier differ
-    (tmp_path / "other.csr").write_bytes(_csr(ec.generate_private_key(ec.SECP256R1()), "DE8AACA2B3C4D6"))
-    _refused(
-        pnc,
-        "pki",
-        "issue",
-        "contract",
-        "--emaid",
-        "DE8AACA2B3C4D5",
-        "--csr",
-        tmp_path / "other.csr",
-        match="does not match",
-    )
+    good = x509.load_pem_x509_csr(_csr(ec.generate_private_key(ec.SECP256R1()), "DE8AACA2B3C4D5"))
+    der = good.public_bytes(serialization.Encoding.DER)
+    cases = {
+        "garbage": (b"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n", "CSR"),
+        # wrongly signed: one bit of the signature flipped
+        "badsig": (der[:-3] + bytes([der[-3] ^ 1]) + der[-2:], "signature"),
+        "p384": (_csr(ec.generate_private_key(ec.SECP384R1()), "DE8AACA2B3C4D5"), "secp384r1"),
+        "other-cn": (_csr(ec.generate_private_key(ec.SECP256R1()), "DE8AACA2B3C4D6"), "does not match"),
+    }
+    for name, (content, match) in cases.items():
+        (tmp_path / f"{name}.csr").write_bytes(content)
+        args = ("pki", "issue", "contract", "--emaid", "DE8AACA2B3C4D5", "--csr", tmp_path / f"{name}.csr")
+        _refused(pnc, *args, match=match)
 
 
 def test_crl_lists_revocations_with_increasing_numbers_and_openssl_verifies_it(
