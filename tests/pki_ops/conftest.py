@@ -75,6 +75,23 @@ def ca_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
+@pytest.fixture(scope="session")
+def ca_template_ed448(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with ISO 15118-20 on Ed448, made once per test process."""
+    home = tmp_path_factory.mktemp("template-ed448") / "home"
+    make_pnc(home)(
+        "pki",
+        "init",
+        "--profile",
+        "iso15118-20",
+        "--algorithm",
+        "ed448",
+        "--ocsp-url",
+        "http://127.0.0.1:1/ocsp",
+    )
+    return home
+
+
 @pytest.fixture
 def pnc(ca_template: Path, tmp_path: Path) -> Pnc:
     """``pnc`` on a fresh copy of the template home (SQLite)."""

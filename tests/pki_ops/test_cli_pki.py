@@ -4,6 +4,7 @@ about the files the CLI writes, listing, roots, revocation, and refusals that ch
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -74,30 +75,34 @@ def test_init_audits_every_key_and_certificate_with_the_actor(pnc: Pnc) -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(IDENTIFIERS))
-@pytest.mark.parametrize("profile", ["iso15118-2", "iso15118-20"])
+@pytest.mark.parametrize("variant", ["iso15118-2", "iso15118-20", "iso15118-20-ed448"])
 def test_issued_chain_verifies_with_openssl_and_passes_pkilint(
-    pnc: Pnc, tmp_path: Path, kind: str, profile: str
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str, variant: str
 ) -> None:
+    if variant.endswith("ed448"):
+        home = tmp_path / "home"
+        shutil.copytree(request.getfixturevalue("ca_template_ed448"), home)
+        pnc = make_pnc(home)
+    else:
+        pnc = request.getfixturevalue("pnc")
+    profile = variant.removesuffix("-ed448")
     flag, identifier, role = IDENTIFIERS[kind]
     out = tmp_path / "chain.pem"
     result = pnc("pki", "issue", kind, flag, identifier, "--profile", profile, "--out", out)
-    serial = result.stdout.split()[1]
     chain = _split_pem(out)
     leaf = x509.load_der_x509_certificate(chain[0])
-    assert format(leaf.serial_number, "x") == serial
-    assert f"subject {leaf.subject.rfc4514_string()}" in result.stdout or "subject CN=" in result.stdout
+    assert result.stdout.splitlines()[0] == f"serial  {format(leaf.serial_number, 'x')}"
     pnc("pki", "roots", "--profile", profile, "--out-dir", tmp_path / "roots")
     root = tmp_path / "roots" / f"{ROOT_OF[kind]}.pem"
     verify = pki_tools.openssl("verify", "-x509_strict", "-CAfile", root, "-untrusted", out, out)
     assert verify.stdout.strip() == f"{out}: OK"
     if profile == "iso15118-2":
         assert all(len(der) <= 800 for der in chain)
-    for index, der in enumerate(chain):
+    for index, der in enumerate([*chain, *_split_pem(root)]):
         cert_file = tmp_path / f"c{index}.pem"
         pki_tools.write_pem(cert_file, [der])
-        cert_role = role if index == 0 else None
         findings = pki_tools.pkilint("lint_pkix_cert", cert_file)
-        assert pki_tools.failing_findings(findings, cert_role) == [], (index, findings)
+        assert pki_tools.failing_findings(findings, role if index == 0 else None) == [], (index, findings)
 
 
 def test_issue_writes_the_generated_key_encrypted_and_openssl_reads_it(pnc: Pnc, tmp_path: Path) -> None:
@@ -196,6 +201,23 @@ def test_wrong_passphrase_is_refused(pnc_db: Pnc) -> None:
 )
 def test_invalid_identifier_is_refused(pnc_db: Pnc, kind: str, flag: str, value: str, match: str) -> None:
     _refused(pnc_db, "pki", "issue", kind, flag, value, match=match)
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (("--country", "Germany"), "ISO 3166-1"),
+        (("--algorithm", "ed448"), "does not allow ed448"),
+        (("--ocsp-url", "ftp://x/"), "http(s) URL"),
+    ],
+)
+def test_invalid_init_options_are_refused_before_anything_is_created(
+    tmp_path: Path, args: tuple[str, ...], match: str
+) -> None:
+    pnc = make_pnc(tmp_path / "home")
+    result = pnc("pki", "init", *args, ok=False)
+    assert result.exit_code == 1 and match in result.stderr, result.stderr
+    assert not (tmp_path / "home").exists()
 
 
 def test_unknown_serial_is_refused(pnc_db: Pnc) -> None:
