@@ -425,7 +425,19 @@ def show_cmd(serial: str, pem: bool, home: Path, db_url: str | None, fmt: str) -
             nl=False,
         )
         return
-    _emit_record(record, fmt)
+    from pki.certinfo import parse_certificate
+
+    info = parse_certificate(record.der)
+    details = {
+        "issuer_dn": info.issuer.rfc4514(),
+        "key": info.key_algorithm.value if info.key_algorithm else None,
+        "key_usage": ",".join(sorted(info.key_usage or ())) or None,
+        "extended_key_usage": ",".join(info.extended_key_usage or ()) or None,
+        "ocsp_url": ",".join(info.ocsp_urls) or None,
+        "size": len(record.der),
+        "sha256": info.fingerprint_sha256,
+    }
+    emit_one({**record.summary(), **details}, fmt)
 
 
 def _emit_record(record: CertificateRecord, fmt: str) -> None:
