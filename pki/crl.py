@@ -18,7 +18,6 @@ from cryptography import x509 as cx509
 
 from pki.certinfo import first_line, parse_certificate
 from pki.errors import CertificateParseError, PkiError
-from pki.issuance import x509_time
 from pki.keys import key_identifier, public_key_bits, signature_problem
 from pki.names import SubjectName
 from pki.revocation import CertStatus, RevocationReason, RevocationStatus
@@ -172,3 +171,8 @@ def parse_crl(der: bytes) -> CrlInfo:
 
 
 _REASON_CODES = {name: code for code, name in acrl.CRLReason._map.items()}
+
+
+def x509_time(value: datetime) -> x509.Time:
+    """UTCTime through 2049, GeneralizedTime from 2050 on (RFC 5280 §5.1.2.4, §5.1.2.6)."""
+    return x509.Time(name="utc_time" if value.year < 2050 else "general_time", value=value)

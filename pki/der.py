@@ -6,6 +6,7 @@ Everything built with it is parsed back by ``cryptography``/asn1crypto/openssl i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import cache
 
@@ -76,3 +77,30 @@ def generalized_time(value: datetime) -> bytes:
 def algorithm_identifier(dotted: str) -> bytes:
     """AlgorithmIdentifier without parameters (ECDSA and EdDSA, RFC 5758 / RFC 8410)."""
     return sequence(oid(dotted))
+
+
+BOOLEAN_TRUE = b"\x01\x01\xff"
+
+
+def implicit(number: int, content: bytes, *, constructed: bool = False) -> bytes:
+    """[number] IMPLICIT: the context-specific tag replaces the universal one."""
+    return tlv((0xA0 if constructed else 0x80) | number, content)
+
+
+def named_bits(positions: Iterable[int]) -> bytes:
+    """A named-bit-list BIT STRING (X.690 §11.2.2: trailing zero bits removed)."""
+    chosen = set(positions)
+    if not chosen:
+        return tlv(0x03, b"\x00")
+    size = max(chosen) // 8 + 1
+    value = sum(1 << (size * 8 - 1 - position) for position in chosen)  # bit 0 is the first (MSB)
+    unused = size * 8 - 1 - max(chosen)
+    return tlv(0x03, bytes([unused]) + value.to_bytes(size, "big"))
+
+
+def time(value: datetime) -> bytes:
+    """An X.509 Time: UTCTime through 2049, GeneralizedTime from 2050 (RFC 5280 §4.1.2.5)."""
+    value = value.astimezone(UTC)
+    if value.year < 2050:
+        return tlv(0x17, value.strftime("%y%m%d%H%M%SZ").encode("ascii"))
+    return generalized_time(value)

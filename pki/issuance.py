@@ -15,10 +15,10 @@ from datetime import datetime
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from asn1crypto import core, keys, x509
 from cryptography import x509 as cx509
 from cryptography.hazmat.primitives import serialization
 
+from pki import der
 from pki.algorithms import Algorithm
 from pki.certinfo import CertInfo, parse_certificate
 from pki.errors import PkiError, ProfileViolation
@@ -29,7 +29,6 @@ from pki.signer import Signer
 
 SERIAL_BITS = 127  # 16 DER bytes, positive; 126 random bits (RFC 5280 §4.1.2.2; CA/B asks >= 64)
 MAX_SERIAL_BYTES = 20
-UTC_TIME_END_YEAR = 2050  # RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050
 # The longest X.509 signature value each algorithm produces (DER ECDSA-Sig-Value / raw Ed448).
 MAX_SIGNATURE_SIZE = {Algorithm.P256: 72, Algorithm.P521: 139, Algorithm.ED448: 114}
 
@@ -90,45 +89,34 @@ def build_tbs_certificate(
     else:
         issuer_name_der = issuer.subject_der
         aki = issuer.ski if issuer.ski is not None else key_identifier(issuer.public_key_der)
-    tbs = x509.TbsCertificate(
-        {
-            "version": "v3",
-            "serial_number": request.serial,
-            "signature": {"algorithm": signer.algorithm.signature_oid},
-            "issuer": x509.Name.load(issuer_name_der),
-            "validity": {"not_before": x509_time(not_before), "not_after": x509_time(not_after)},
-            "subject": x509.Name.load(request.subject.to_der()),
-            "subject_public_key_info": keys.PublicKeyInfo.load(subject_spki),
-            "extensions": _extensions(profile, subject_algorithm, ski, aki, ocsp_url),
-        }
+    der_bytes = der.sequence(
+        der.explicit(0, der.integer(2)),  # version v3
+        der.integer(request.serial),
+        der.algorithm_identifier(signer.algorithm.signature_oid),
+        issuer_name_der,
+        der.sequence(der.time(not_before), der.time(not_after)),
+        request.subject.to_der(),
+        subject_spki,
+        der.explicit(3, _extensions(profile, subject_algorithm, ski, aki, ocsp_url)),
     )
-    der = bytes(tbs.dump())
-    size = certificate_size_bound(len(der), signer.algorithm)
+    size = certificate_size_bound(len(der_bytes), signer.algorithm)
     if size > profile.max_der_size:
         raise ProfileViolation(
             "certificate-size",
             f"the {profile.role} certificate could reach {size} bytes; {profile.name} allows "
             f"{profile.max_der_size} (shorten the names or the OCSP URL)",
         )
-    return der
+    return der_bytes
 
 
 def assemble_certificate(tbs: bytes, algorithm: Algorithm, signature: bytes) -> bytes:
     """Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }."""
-    return bytes(
-        x509.Certificate(
-            {
-                "tbs_certificate": x509.TbsCertificate.load(tbs),
-                "signature_algorithm": {"algorithm": algorithm.signature_oid},
-                "signature_value": signature,
-            }
-        ).dump()
-    )
+    return der.sequence(tbs, der.algorithm_identifier(algorithm.signature_oid), der.bit_string(signature))
 
 
 def certificate_size_bound(tbs_size: int, algorithm: Algorithm) -> int:
     """The largest size a certificate with this TBS size and algorithm can have once signed."""
-    algorithm_id = len(x509.SignedDigestAlgorithm({"algorithm": algorithm.signature_oid}).dump())
+    algorithm_id = len(der.algorithm_identifier(algorithm.signature_oid))
     bit_string = _tlv_size(1 + MAX_SIGNATURE_SIZE[algorithm])
     return _tlv_size(tbs_size + algorithm_id + bit_string)
 
@@ -261,51 +249,59 @@ def _check_ocsp_url(url: str | None, profile: CertProfile) -> str | None:
     return url
 
 
-def x509_time(value: datetime) -> x509.Time:
-    """UTCTime through 2049, GeneralizedTime from 2050 on (RFC 5280 §4.1.2.5, §5.1.2.4)."""
-    name = "utc_time" if value.year < UTC_TIME_END_YEAR else "general_time"
-    return x509.Time(name=name, value=value)
+# keyUsage bit positions (RFC 5280 §4.2.1.3)
+_KEY_USAGE_BITS = {
+    "digital_signature": 0,
+    "non_repudiation": 1,
+    "key_encipherment": 2,
+    "data_encipherment": 3,
+    "key_agreement": 4,
+    "key_cert_sign": 5,
+    "crl_sign": 6,
+    "encipher_only": 7,
+    "decipher_only": 8,
+}
+OID_BASIC_CONSTRAINTS = "2.5.29.19"
+OID_KEY_USAGE = "2.5.29.15"
+OID_EXTENDED_KEY_USAGE = "2.5.29.37"
+OID_SUBJECT_KEY_IDENTIFIER = "2.5.29.14"
+OID_AUTHORITY_KEY_IDENTIFIER = "2.5.29.35"
+OID_AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1"
+OID_AD_OCSP = "1.3.6.1.5.5.7.48.1"
+OID_OCSP_NOCHECK = "1.3.6.1.5.5.7.48.1.5"
+
+
+def _extension(oid: str, value: bytes, *, critical: bool = False) -> bytes:
+    # critical is BOOLEAN DEFAULT FALSE: written only when TRUE (DER, X.690 §11.5)
+    return der.sequence(der.oid(oid), der.BOOLEAN_TRUE if critical else b"", der.octet_string(value))
 
 
 def _extensions(
     profile: CertProfile, algorithm: Algorithm, ski: bytes, aki: bytes, ocsp_url: str | None
-) -> x509.Extensions:
-    # cA FALSE is the DEFAULT: asn1crypto leaves it out, so a leaf's value is the empty SEQUENCE.
-    basic: dict[str, object] = {"ca": profile.is_ca}
+) -> bytes:
+    """The CA's extensions, in DER. cA is BOOLEAN DEFAULT FALSE too: a leaf's basicConstraints is
+    the empty SEQUENCE; pathLen only on CAs that have one."""
+    basic = der.BOOLEAN_TRUE if profile.is_ca else b""
     if profile.is_ca and profile.path_len is not None:
-        basic["path_len_constraint"] = profile.path_len
+        basic += der.integer(profile.path_len)
+    usage = der.named_bits(_KEY_USAGE_BITS[str(k)] for k in profile.key_usage_for(algorithm))
     extensions = [
-        {"extn_id": "basic_constraints", "critical": True, "extn_value": x509.BasicConstraints(basic)},
-        {
-            "extn_id": "key_usage",
-            "critical": True,
-            "extn_value": {str(k) for k in profile.key_usage_for(algorithm)},
-        },
+        _extension(OID_BASIC_CONSTRAINTS, der.sequence(basic), critical=True),
+        _extension(OID_KEY_USAGE, usage, critical=True),
     ]
     if profile.extended_key_usage:
-        extensions.append(
-            {
-                "extn_id": "extended_key_usage",
-                "critical": False,
-                "extn_value": list(profile.extended_key_usage),
-            }
-        )
-    extensions += [
-        {"extn_id": "key_identifier", "critical": False, "extn_value": ski},
-        {"extn_id": "authority_key_identifier", "critical": False, "extn_value": {"key_identifier": aki}},
-    ]
+        eku = der.sequence(*(der.oid(o) for o in profile.extended_key_usage))
+        extensions.append(_extension(OID_EXTENDED_KEY_USAGE, eku))
+    extensions.append(_extension(OID_SUBJECT_KEY_IDENTIFIER, der.octet_string(ski)))
+    extensions.append(_extension(OID_AUTHORITY_KEY_IDENTIFIER, der.sequence(der.implicit(0, aki))))
     if ocsp_url is not None:
-        location = x509.GeneralName(name="uniform_resource_identifier", value=ocsp_url)
+        location = der.implicit(6, ocsp_url.encode("ascii"))  # uniformResourceIdentifier IA5String
         extensions.append(
-            {
-                "extn_id": "authority_information_access",
-                "critical": False,
-                "extn_value": [{"access_method": "ocsp", "access_location": location}],
-            }
+            _extension(OID_AUTHORITY_INFO_ACCESS, der.sequence(der.sequence(der.oid(OID_AD_OCSP), location)))
         )
     if profile.ocsp_nocheck:
-        extensions.append({"extn_id": "ocsp_no_check", "critical": False, "extn_value": core.Null()})
-    return x509.Extensions(extensions)
+        extensions.append(_extension(OID_OCSP_NOCHECK, der.NULL))
+    return der.sequence(*extensions)
 
 
 def _check_result(certificate: bytes, profile: CertProfile, signer: Signer) -> None:

@@ -142,6 +142,15 @@ def test_subjects_carry_the_role_identifier_and_dc(name: ProfileName, algorithm:
         assert info.version == 3
 
 
+@pytest.mark.parametrize(("name", "algorithm"), PROFILES)
+def test_the_hand_encoded_der_is_what_asn1crypto_would_write(name: ProfileName, algorithm: Algorithm) -> None:
+    """asn1crypto, told to re-encode every value, writes canonical DER with DEFAULTs left out;
+    the CA's own encoder must produce exactly those bytes."""
+    for entity in all_entities(hierarchy(name, algorithm)):
+        parsed = ax509.Certificate.load(entity.certificate)
+        assert parsed.dump(force=True) == entity.certificate, entity.role
+
+
 def test_dates_use_utctime_before_2050_and_generalizedtime_after() -> None:
     root = hierarchy(ProfileName.ISO15118_2, Algorithm.P256)[Role.V2G_ROOT].certificate
     validity = ax509.Certificate.load(root)["tbs_certificate"]["validity"]
