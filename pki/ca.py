@@ -543,7 +543,13 @@ class CaService:
         signer = self.signer(issuer.name)
         chain = self._chain_above(issuer)
         subject_text = subject.rfc4514()
-        details = {"role": role.value, "profile": name.value, "issuer": issuer.name, "csr": csr is not None}
+        details = {
+            "role": role.value,
+            "profile": name.value,
+            "issuer": issuer.name,
+            "key": issuer.key_ref,  # the CA key this issuance used
+            "csr": csr is not None,
+        }
         for _attempt in range(SERIAL_ATTEMPTS):
             request = IssueRequest(
                 role=role,
@@ -662,7 +668,10 @@ class CaService:
             number = tx.next_crl_number(record.id, this_update, next_update)
             der: bytes = build_crl(record.certificate_der, signer, entries, this_update, next_update, number)
             self._audit(
-                tx, "crl", subject=record.name, details={"crl_number": number, "entries": len(entries)}
+                tx,
+                "crl",
+                subject=record.name,
+                details={"crl_number": number, "entries": len(entries), "key": record.key_ref},
             )
         return der
 
