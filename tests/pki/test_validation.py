@@ -76,10 +76,8 @@ def test_validity_is_checked_at_the_given_time() -> None:
     assert validate_chain(h.chain(Role.CONTRACT), trust, leaf.not_after).ok  # notAfter is inclusive
     early = validate_chain(h.chain(Role.CONTRACT), trust, leaf.not_before - timedelta(seconds=1))
     assert (early.status, early.index) == (V.NOT_YET_VALID, 0)
-    naive = validate_chain(
-        h.chain(Role.CONTRACT), trust, datetime.now().replace(tzinfo=None) + timedelta(hours=2)
-    )
-    assert naive.ok  # a naive time is read as UTC (the test machine runs on UTC or close)
+    naive = validate_chain(h.chain(Role.CONTRACT), trust, datetime.now(UTC).replace(tzinfo=None))
+    assert naive.ok  # a naive time is read as UTC
 
 
 def test_missing_sub_ca_or_root_is_an_unknown_issuer() -> None:
@@ -166,6 +164,16 @@ def test_hubject_qa_root_is_a_trust_anchor_and_rejects_strangers() -> None:
     assert len(trust) == 1 and trust.anchors[0].subject.domain_component == "V2G"
     h = hierarchy(P2, Algorithm.P256)
     assert validate_chain(h.chain(Role.SECC), trust, NOW).status is V.UNKNOWN_ISSUER
+
+
+def test_josev_mo_root_is_a_trust_anchor_with_dc_mo() -> None:
+    (root,) = data_pem("josev_mo_root.pem")
+    trust = TrustStore([root])
+    (anchor,) = trust.anchors
+    assert anchor.subject == SubjectName("MORootCA", "Switch", "UK", "MO")
+    assert anchor.ocsp_urls == ("https://www.example.com/",) and anchor.strict_der
+    verdict = validate_chain([root], trust, datetime(2030, 1, 1, tzinfo=UTC), expected_leaf_role=Role.MO_ROOT)
+    assert verdict.ok, str(verdict)
 
 
 def test_everest_cpo_sub_ca_chain_validates() -> None:
