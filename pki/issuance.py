@@ -1,10 +1,11 @@
 """Issuance as a pure function of (request, profile, issuer certificate, signer).
 
-The CA builds the TBSCertificate itself (asn1crypto, which encodes DEFAULT values implicitly), checks
-every rule of the profile on it *before* anything is signed, hands the bytes to the
-:class:`~pki.signer.Signer` (a key file or a PKCS#11 token) and assembles the certificate. The
-result is checked once more: ``cryptography`` must parse it (strict DER), the signature must verify
-with the issuer's key, and it must fit the profile's size limit.
+The CA checks every rule of the profile *before* anything is signed, encodes the TBSCertificate
+itself in DER (:mod:`pki.der`; DEFAULT values such as critical FALSE and cA FALSE are left out,
+X.690 §11.5), hands the bytes to the :class:`~pki.signer.Signer` (a key file or a PKCS#11 token)
+and assembles the certificate. The result is checked once more: ``cryptography`` must parse it
+(strict DER) and the signature must verify with the issuer's key. The tests prove the encoding
+canonical by re-encoding every certificate with asn1crypto.
 """
 
 from __future__ import annotations
