@@ -21,6 +21,7 @@ from pki.errors import AlreadyExistsError, NotFoundError, PkiError, StoreError
 from pki.store.database import error_summary, make_engine, migrate
 from pki.store.models import (
     AuditEntry,
+    Base,
     Certificate,
     CertificateAuthority,
     CrlRecord,
@@ -30,6 +31,10 @@ from pki.store.models import (
 
 REVOCATION_EPOCH = "revocation_epoch"
 T = TypeVar("T")
+# Built once: Core statements on the tables, executed with parameters (no per-call compilation)
+_CERTIFICATES = Base.metadata.tables[Certificate.__tablename__]
+_INSERT_CERTIFICATE = insert(_CERTIFICATES).returning(_CERTIFICATES.c.id)
+_INSERT_AUDIT = insert(Base.metadata.tables[AuditEntry.__tablename__])
 _HEX = re.compile(r"^[0-9a-f]+$")
 
 
@@ -183,7 +188,7 @@ class Transaction:
             "issued_at": issued_at,
         }
         try:
-            new_id = self.session.scalar(insert(Certificate).values(values).returning(Certificate.id))
+            new_id = self.session.scalar(_INSERT_CERTIFICATE, values)
         except IntegrityError:
             raise AlreadyExistsError(f"serial number {serial} is already in the store") from None
         assert new_id is not None
@@ -254,14 +259,15 @@ class Transaction:
         details: Mapping[str, Any] | None = None,
     ) -> None:
         self.session.execute(
-            insert(AuditEntry).values(
-                at=at,
-                actor=actor,
-                action=action,
-                subject=subject,
-                serial_hex=serial,
-                details=json.dumps(dict(details or {}), sort_keys=True, default=str),
-            )
+            _INSERT_AUDIT,
+            {
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "subject": subject,
+                "serial_hex": serial,
+                "details": json.dumps(dict(details or {}), sort_keys=True, default=str),
+            },
         )
 
 
