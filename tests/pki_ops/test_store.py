@@ -221,3 +221,27 @@ def test_group_commit_keeps_every_concurrent_write_and_isolates_a_refusal(db_url
         assert len(errors) == 1 and isinstance(errors[0], AlreadyExistsError)
         assert len(store.certificates(issuer_ca_id=ca)) == 40
         assert store.submit(lambda tx: tx.serial_exists("28")) is True
+
+
+def test_processes_opening_a_new_store_at_once_migrate_it_once(db_url: str) -> None:
+    import threading
+
+    stores: list[Store] = []
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        try:
+            stores.append(Store(db_url))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(stores) == 4
+    with stores[0].engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    for store in stores:
+        store.close()
