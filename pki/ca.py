@@ -19,72 +19,35 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
 from pki.algorithms import Algorithm, PrivateKey
+from pki.ceremony import entity_name, run_ceremony
 from pki.crl import RevokedEntry, build_crl
 from pki.errors import AlreadyExistsError, KeyStoreError, NotFoundError, PkiError
-from pki.home import Home, HomeConfig, ProfileSettings
-from pki.hsm import HsmSettings, Token
+from pki.home import Home, HomeConfig
+from pki.hsm import Token
 from pki.issuance import IssueRequest, issue, new_serial
-from pki.keystore import load_signer, write_encrypted_key
+from pki.keystore import load_signer
 from pki.names import SubjectName
 from pki.profiles import (
     CA_ROLES,
     ISSUABLE_LEAF_ROLES,
     ISSUER_OF,
     ROOT_ROLES,
-    CertProfile,
     ProfileName,
     Role,
     profile_for,
 )
 from pki.revocation import RevocationReason
-from pki.signer import Signer, SoftwareSigner
+from pki.signer import Signer
 from pki.store import CaRecord, CertificateRecord, Store, Transaction, parse_serial, serial_hex
 
 ACTOR_ENV = "PNC_ACTOR"
 SERIAL_ATTEMPTS = 8
-DEFAULT_OCSP_URL = "http://localhost:8080/ocsp"
-DEFAULT_ORGANIZATION = "PnC Test PKI"
-DEFAULT_COUNTRY = "DE"
 CRL_VALIDITY = dt.timedelta(days=7)
-
-# The order of the ceremony: every issuer before what it issues.
-CEREMONY_ORDER: tuple[Role, ...] = (
-    Role.V2G_ROOT,
-    Role.CPO_SUB1,
-    Role.CPO_SUB2,
-    Role.CPS_SUB1,
-    Role.CPS_SUB2,
-    Role.CPS_LEAF,
-    Role.MO_ROOT,
-    Role.MO_SUB1,
-    Role.MO_SUB2,
-    Role.OEM_ROOT,
-    Role.OEM_SUB1,
-    Role.OEM_SUB2,
-    Role.CSO_ROOT,
-)
-_CN = {
-    Role.V2G_ROOT: "V2G Root CA",
-    Role.CPO_SUB1: "CPO Sub-CA 1",
-    Role.CPO_SUB2: "CPO Sub-CA 2",
-    Role.CPS_SUB1: "CPS Sub-CA 1",
-    Role.CPS_SUB2: "CPS Sub-CA 2",
-    Role.CPS_LEAF: "CPS Leaf",
-    Role.MO_ROOT: "MO Root CA",
-    Role.MO_SUB1: "MO Sub-CA 1",
-    Role.MO_SUB2: "MO Sub-CA 2",
-    Role.OEM_ROOT: "OEM Root CA",
-    Role.OEM_SUB1: "OEM Sub-CA 1",
-    Role.OEM_SUB2: "OEM Sub-CA 2",
-    Role.CSO_ROOT: "Charging Station CA",
-}
-_PROFILE_TAG = {ProfileName.ISO15118_2: "15118-2", ProfileName.ISO15118_20: "15118-20"}
 
 
 def default_actor() -> str:
@@ -100,15 +63,6 @@ def default_actor() -> str:
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def entity_name(profile: ProfileName | str, role: Role | str, *, responder: bool = False) -> str:
-    """The store name of a CA (``iso15118-2/mo-sub2``) or of its OCSP responder (``.../ocsp``)."""
-    return f"{profile}/{role}" + ("/ocsp" if responder else "")
-
-
-def common_name(profile: ProfileName, role: Role) -> str:
-    return f"{_CN[role]} {_PROFILE_TAG[profile]}"
 
 
 def parse_reason(text: str) -> RevocationReason:
@@ -138,22 +92,6 @@ def _pem(der: bytes) -> bytes:
     from cryptography import x509
 
     return x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
-
-
-@dataclass(frozen=True)
-class _Planned:
-    """One certificate of the ceremony, issued in memory, not yet stored."""
-
-    name: str
-    role: Role
-    issuer_name: str | None
-    key_ref: str
-    certificate: bytes
-    subject: str
-    serial: str
-    not_before: dt.datetime
-    not_after: dt.datetime
-    key: PrivateKey | None  # None when the key lives in the HSM
 
 
 class CaService:
@@ -214,7 +152,8 @@ class CaService:
             self._passphrase = self._passphrase_source()
         return self._passphrase
 
-    def _key_label(self, name: str) -> str:
+    def key_label(self, name: str) -> str:
+        """The PKCS#11 label of a key of this home (the home's id keeps homes on one token apart)."""
         return f"pnc-{self.config.home_id}-{name.replace('/', '-')}"
 
     def signer(self, name: str) -> Signer:
@@ -265,235 +204,24 @@ class CaService:
             return known[0]
         raise NotFoundError(f"no profile is initialised in {self.home.path}")
 
-    def _audit(self, tx: Transaction, action: str, **fields: Any) -> None:
+    def audit(self, tx: Transaction, action: str, **fields: Any) -> None:
+        """Add an audit entry (actor, time) to the transaction ``tx``."""
         tx.audit(at=self.clock(), actor=self.actor, action=action, **fields)
 
     def record_key_use(self, action: str, names: list[str]) -> None:
         """Audit that a process put these keys to use (e.g. an OCSP responder loaded them)."""
         with self.store.transaction() as tx:
-            self._audit(tx, action, details={"keys": names, "pid": os.getpid()})
+            self.audit(tx, action, details={"keys": names, "pid": os.getpid()})
 
     def on_revoke(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after every revocation committed through this service (cache invalidation)."""
         self._revoke_listeners.append(listener)
 
-    # -- the ceremony
+    init = run_ceremony  # the key ceremony: pki/ceremony.py
 
-    def init(
-        self,
-        profile: ProfileName,
-        *,
-        algorithm: Algorithm | None = None,
-        organization: str = DEFAULT_ORGANIZATION,
-        country: str = DEFAULT_COUNTRY,
-        ocsp_url: str | None = None,
-        hsm: HsmSettings | None = None,
-        db_url_to_record: str | None = None,
-        progress: Callable[[str], None] = lambda _line: None,
-    ) -> list[CaRecord]:
-        """Create the whole hierarchy of ``profile`` (see docs/pki.md); refuses to overwrite."""
-        config = self.home.load_or_new()
+    def adopt_config(self, config: HomeConfig) -> None:
+        """Use ``config`` (the ceremony's, before it is saved) instead of reading the home's."""
         self._config = config
-        if profile.value in config.profiles:
-            raise AlreadyExistsError(
-                f"profile {profile} is already initialised in {self.home.path}; refusing to overwrite it"
-            )
-        if hsm is not None and config.hsm is not None and config.hsm != hsm:
-            raise KeyStoreError(
-                f"{self.home.path} already keeps its keys in token {config.hsm.token_label!r}"
-            )
-        hsm = hsm or config.hsm
-        algorithm = algorithm or _default_algorithm(profile)
-        root_profile = profile_for(profile, Role.V2G_ROOT)
-        if algorithm not in root_profile.algorithms:
-            allowed = ", ".join(sorted(a.value for a in root_profile.algorithms))
-            raise PkiError(f"{profile} does not allow {algorithm.value} keys; use one of: {allowed}")
-        url = ocsp_url or DEFAULT_OCSP_URL
-        if not url.startswith(("http://", "https://")):
-            raise PkiError(f"--ocsp-url must be an http(s) URL, got {url!r}")
-        # the organisation and country go into every CA subject: check them before anything is made
-        root_profile.make_subject(common_name(profile, Role.V2G_ROOT), organization, country)
-        if db_url_to_record and not config.db_url:
-            config.db_url = db_url_to_record
-        profile_keys = self.home.keys_dir / profile.value
-        if profile_keys.is_dir() and any(profile_keys.iterdir()):
-            raise AlreadyExistsError(f"{profile_keys} holds keys already; refusing to overwrite them")
-        if any(self.home.keys_dir.rglob("*.key.pem")) and hsm is None:
-            self._check_passphrase_matches_existing_keys()
-        self.home.path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        store = self.store
-        if store.cas(profile.value):
-            raise AlreadyExistsError(
-                f"the store already holds CAs of profile {profile}; refusing to overwrite"
-            )
-
-        progress(
-            f"ceremony for {profile}: {algorithm.value} keys in {'token ' + hsm.token_label if hsm else 'encrypted files'}"
-        )
-        token = Token.from_settings(hsm) if hsm is not None else None
-        if token is not None:
-            config.hsm = hsm
-        planned = self._plan(
-            profile=profile,
-            algorithm=algorithm,
-            organization=organization,
-            country=country,
-            ocsp_url=url,
-            token=token,
-            progress=progress,
-        )
-
-        # Write: key files (O_EXCL, 0600), then one transaction with every certificate, CA and audit
-        # entry, then the configuration that makes the profile visible.
-        written: list[Path] = []
-        try:
-            if token is None:
-                passphrase = self.passphrase()
-                self.home.keys_dir.mkdir(mode=0o700, exist_ok=True)
-                for item in planned:
-                    assert item.key is not None
-                    path = self.home.path / item.key_ref.removeprefix("file:")
-                    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                    write_encrypted_key(path, item.key, passphrase)
-                    written.append(path)
-            with store.transaction() as tx:
-                ids: dict[str, int] = {}
-                for item in planned:
-                    now = self.clock()
-                    cert_id = tx.add_certificate(
-                        serial=item.serial,
-                        issuer_ca_id=ids[item.issuer_name] if item.issuer_name else None,
-                        profile=profile.value,
-                        role=item.role.value,
-                        subject=item.subject,
-                        not_before=item.not_before,
-                        not_after=item.not_after,
-                        der=item.certificate,
-                        issued_at=now,
-                    )
-                    ids[item.name] = tx.add_ca(
-                        name=item.name,
-                        profile=profile.value,
-                        role=item.role.value,
-                        certificate_id=cert_id,
-                        key_ref=item.key_ref,
-                        at=now,
-                    )
-                    self._audit(
-                        tx,
-                        "create-key",
-                        subject=item.subject,
-                        serial=item.serial,
-                        details={"name": item.name, "key_ref": item.key_ref, "algorithm": algorithm.value},
-                    )
-                    self._audit(
-                        tx,
-                        "issue",
-                        subject=item.subject,
-                        serial=item.serial,
-                        details={
-                            "name": item.name,
-                            "role": item.role.value,
-                            "profile": profile.value,
-                            "issuer": item.issuer_name or item.name,
-                        },
-                    )
-                self._audit(tx, "init", details={"profile": profile.value, "certificates": len(planned)})
-            config.profiles[profile.value] = ProfileSettings(algorithm.value, organization, country, url)
-            self.home.save(config)
-        except BaseException:
-            for path in written:
-                path.unlink(missing_ok=True)
-            raise
-        progress(f"{len(planned)} certificates stored; home {self.home.path} ready")
-        return store.cas(profile.value)
-
-    def _check_passphrase_matches_existing_keys(self) -> None:
-        existing = next(iter(sorted(self.home.keys_dir.rglob("*.key.pem"))))
-        load_signer(existing, self.passphrase())  # KeyStoreError when the passphrase differs
-
-    def _plan(
-        self,
-        *,
-        profile: ProfileName,
-        algorithm: Algorithm,
-        organization: str,
-        country: str,
-        ocsp_url: str,
-        token: Token | None,
-        progress: Callable[[str], None],
-    ) -> list[_Planned]:
-        planned: dict[str, _Planned] = {}
-        signers: dict[str, Signer] = {}
-        now = self.clock()
-
-        def make(name: str, role: Role, cert_profile: CertProfile, cn: str, issuer: str | None) -> None:
-            if token is not None:
-                label = self._key_label(name)
-                signer: Signer = token.generate(label, algorithm)
-                key: PrivateKey | None = None
-                key_ref = f"pkcs11:token={token.label};object={label}"
-            else:
-                key = algorithm.generate()
-                signer = SoftwareSigner(key)
-                path = self.home.key_path(profile.value, name.split("/", 1)[1].replace("/", "-"))
-                key_ref = "file:" + str(path.relative_to(self.home.path))
-            issuer_item = planned[issuer] if issuer else None
-            subject = cert_profile.make_subject(cn, organization, country)
-            not_before, not_after = cert_profile.validity(
-                now, issuer_not_after=issuer_item.not_after if issuer_item else None
-            )
-            request = IssueRequest(
-                role=role,
-                subject=subject,
-                public_key_der=signer.public_key_der(),
-                not_before=not_before,
-                not_after=not_after,
-                serial=new_serial(),
-                ocsp_url=ocsp_url if cert_profile.ocsp_url_required else None,
-            )
-            der = issue(
-                request,
-                cert_profile,
-                issuer_item.certificate if issuer_item else None,
-                signers[issuer] if issuer else signer,
-            )
-            planned[name] = _Planned(
-                name=name,
-                role=role,
-                issuer_name=issuer,
-                key_ref=key_ref,
-                certificate=der,
-                subject=subject.rfc4514(),
-                serial=serial_hex(request.serial),
-                not_before=not_before,
-                not_after=not_after,
-                key=key,
-            )
-            signers[name] = signer
-            progress(f"  {name:<28} {subject.rfc4514()}")
-
-        for role in CEREMONY_ORDER:
-            issuer_role = ISSUER_OF[role]
-            make(
-                entity_name(profile, role),
-                role,
-                profile_for(profile, role),
-                common_name(profile, role),
-                entity_name(profile, issuer_role) if issuer_role else None,
-            )
-        responder_profile = profile_for(profile, Role.OCSP_RESPONDER)
-        for role in CEREMONY_ORDER:
-            if role in CA_ROLES:
-                ca_name = entity_name(profile, role)
-                make(
-                    entity_name(profile, role, responder=True),
-                    Role.OCSP_RESPONDER,
-                    responder_profile,
-                    f"{common_name(profile, role)} OCSP",
-                    ca_name,
-                )
-        return list(planned.values())
 
     # -- leaves
 
@@ -575,7 +303,7 @@ class CaService:
                     der=der,
                     issued_at=self.clock(),
                 )
-                self._audit(tx, "issue", subject=subject_text, serial=serial, details=details)
+                self.audit(tx, "issue", subject=subject_text, serial=serial, details=details)
 
             try:
                 self.store.submit(record)  # durable when it returns (group commit)
@@ -621,7 +349,7 @@ class CaService:
 
         def revoke(tx: Transaction) -> None:
             tx.revoke(canonical, revoked_at=when, reason=why.value)
-            self._audit(
+            self.audit(
                 tx,
                 "revoke",
                 subject=record.subject,
@@ -667,7 +395,7 @@ class CaService:
         with self.store.transaction() as tx:
             number = tx.next_crl_number(record.id, this_update, next_update)
             der: bytes = build_crl(record.certificate_der, signer, entries, this_update, next_update, number)
-            self._audit(
+            self.audit(
                 tx,
                 "crl",
                 subject=record.name,
@@ -726,12 +454,6 @@ def _spki(certificate_der: bytes) -> bytes:
         .public_key()
         .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
-
-
-def _default_algorithm(profile: ProfileName) -> Algorithm:
-    from pki.profiles import default_algorithm
-
-    return default_algorithm(profile)
 
 
 __all__ = [
