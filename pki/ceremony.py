@@ -130,8 +130,10 @@ def run_ceremony(
     profile_keys = service.home.keys_dir / profile.value
     if profile_keys.is_dir() and any(profile_keys.iterdir()):
         raise AlreadyExistsError(f"{profile_keys} holds keys already; refusing to overwrite them")
-    if any(service.home.keys_dir.rglob("*.key.pem")) and hsm is None:
-        _check_passphrase_matches_existing_keys(service)
+    if hsm is None:
+        service.passphrase()  # asked (or refused) before anything is created
+        if any(service.home.keys_dir.rglob("*.key.pem")):
+            _check_passphrase_matches_existing_keys(service)
     service.home.path.mkdir(parents=True, exist_ok=True, mode=0o700)
     store = service.store
     if store.cas(profile.value):
@@ -157,6 +159,7 @@ def run_ceremony(
     # Write: key files (O_EXCL, 0600), then one transaction with every certificate, CA and audit
     # entry, then the configuration that makes the profile visible.
     written: list[Path] = []
+    committed = False
     try:
         if token is None:
             passphrase = service.passphrase()
@@ -210,11 +213,13 @@ def run_ceremony(
                     },
                 )
             service.audit(tx, "init", details={"profile": profile.value, "certificates": len(planned)})
+        committed = True
         config.profiles[profile.value] = ProfileSettings(algorithm.value, organization, country, url)
         service.home.save(config)
     except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
+        if not committed:  # once the store holds the CAs, their keys must stay
+            for path in written:
+                path.unlink(missing_ok=True)
         raise
     progress(f"{len(planned)} certificates stored; home {service.home.path} ready")
     return store.cas(profile.value)

@@ -18,6 +18,7 @@ import click
 
 from pki.algorithms import Algorithm
 from pki.ca import CaService, IssuedCertificate, parse_reason
+from pki.ceremony import DEFAULT_COUNTRY, DEFAULT_OCSP_URL, DEFAULT_ORGANIZATION
 from pki.errors import KeyStoreError, PkiError
 from pki.home import Home
 from pki.hsm import DEFAULT_MODULE, PIN_ENV, HsmSettings
@@ -103,12 +104,24 @@ def pki() -> None:
     help="Key algorithm (default: p256 for iso15118-2, p521 for iso15118-20).",
 )
 @click.option(
-    "--org", "organization", default="PnC Test PKI", show_default=True, help="Organisation (O) of the CAs."
+    "--org",
+    "organization",
+    default=DEFAULT_ORGANIZATION,
+    show_default=True,
+    help="Organisation (O) of the CAs.",
 )
 @click.option(
-    "--country", default="DE", show_default=True, help="Country (C) of the CAs, ISO 3166-1 alpha-2."
+    "--country",
+    default=DEFAULT_COUNTRY,
+    show_default=True,
+    help="Country (C) of the CAs, ISO 3166-1 alpha-2.",
 )
-@click.option("--ocsp-url", default=None, help="OCSP URL put into every certificate below a root.")
+@click.option(
+    "--ocsp-url",
+    default=DEFAULT_OCSP_URL,
+    show_default=True,
+    help="OCSP URL put into every certificate below a root.",
+)
 @passphrase_option
 @click.option("--hsm", is_flag=True, help="Generate the keys in a PKCS#11 token instead of encrypted files.")
 @click.option(
