@@ -351,3 +351,10 @@ def test_crl_of_an_unknown_ca_is_refused(pnc: Pnc, tmp_path: Path) -> None:
     _refused(pnc, "pki", "crl", "--ca", "contract", "--out", tmp_path / "x.crl", match="not a CA")
     _refused(pnc, "pki", "crl", "--ca", "nobody", "--out", tmp_path / "x.crl", match="no CA named 'nobody'")
     assert not (tmp_path / "x.crl").exists()
+
+
+def test_init_without_a_passphrase_is_refused_and_creates_nothing(tmp_path: Path) -> None:
+    pnc = make_pnc(tmp_path / "home")
+    result = pnc("pki", "init", ok=False, env={"PNC_CA_PASSPHRASE": ""})
+    assert result.exit_code == 1 and "need a passphrase" in result.stderr, result.stderr
+    assert not (tmp_path / "home").exists()
