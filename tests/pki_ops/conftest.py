@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ops_helpers import SOFTHSM_MODULE, Pnc, SoftHsm, make_pnc, require_or_skip
+from ops_helpers import FAST_KDF_ITERATIONS, SOFTHSM_MODULE, Pnc, SoftHsm, make_pnc, require_or_skip
+
+
+@pytest.fixture(autouse=True)
+def fast_key_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process ceremonies write 25 keys each: fewer PBKDF2 rounds keep the suite fast. The real
+    count is checked in test_keystore, and every subprocess (ocsp-serve, the docs) uses it."""
+    import pki.keystore
+
+    monkeypatch.setattr(pki.keystore, "KDF_ITERATIONS", FAST_KDF_ITERATIONS)
 
 
 @pytest.fixture(scope="session")

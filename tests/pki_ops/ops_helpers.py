@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,6 +16,20 @@ from typing import Any
 TESTS = Path(__file__).resolve().parents[1]
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 PASSPHRASE = "ceremony passphrase for tests"
+FAST_KDF_ITERATIONS = 2048  # in-process ceremonies only; pki.keystore's default is checked on its own
+
+
+@contextlib.contextmanager
+def fast_kdf() -> Iterator[None]:
+    """Fewer PBKDF2 rounds for key files written inside the block (ceremonies of test fixtures)."""
+    import pki.keystore
+
+    saved = pki.keystore.KDF_ITERATIONS
+    pki.keystore.KDF_ITERATIONS = FAST_KDF_ITERATIONS
+    try:
+        yield
+    finally:
+        pki.keystore.KDF_ITERATIONS = saved
 
 
 def _load(name: str, path: Path) -> ModuleType:

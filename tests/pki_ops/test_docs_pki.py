@@ -40,11 +40,13 @@ def test_every_example_in_docs_pki_runs(tmp_path: Path) -> None:
         require_or_skip("hsm", f"{SOFTHSM_MODULE} not installed")
     port = str(_free_port())
     script = "\n".join(block.replace("8080", port) for block in sh_blocks(DOC.read_text()))
+    # a failing step must not leave the background responder holding the output pipes open
+    script = "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n" + script
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PNC_", "SOFTHSM2_"))}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-        timeout=300, check=False,
+        timeout=240, check=False,
     )  # fmt: skip
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
     assert "contract.pem: OK" in result.stdout and "secc.pem: OK" in result.stdout

@@ -19,6 +19,7 @@ from pki.keystore import (
     unencrypted_pkcs8,
     write_encrypted_key,
 )
+from pki.signer import SoftwareSigner
 
 
 @pytest.mark.parametrize("algorithm", list(Algorithm))
@@ -106,3 +107,25 @@ def test_openssl_decrypts_our_key_file_and_verifies_our_signature(tmp_path: Path
     # and a signature by another key does not verify: the check above is not vacuous
     other = ec.generate_private_key(ec.SECP256R1())
     assert not openssl_verifies(other.sign(b"to be signed", ec.ECDSA(hashes.SHA256())))
+
+
+def test_key_file_uses_pbes2_pbkdf2_sha256_with_many_rounds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from asn1crypto import keys as akeys
+    from asn1crypto import pem
+
+    import pki.keystore
+
+    monkeypatch.setattr(pki.keystore, "KDF_ITERATIONS", pki.keystore.DEFAULT_KDF_ITERATIONS)
+    path = tmp_path / "ca.key.pem"
+    key = Algorithm.P256.generate()
+    write_encrypted_key(path, key, b"pw")
+    assert load_signer(path, b"pw").public_key_der() == SoftwareSigner(key).public_key_der()
+    _, _, der = pem.unarmor(path.read_bytes())
+    algorithm = akeys.EncryptedPrivateKeyInfo.load(der)["encryption_algorithm"]
+    kdf = algorithm["parameters"]["key_derivation_func"]
+    assert algorithm["algorithm"].native == "pbes2" and kdf["algorithm"].native == "pbkdf2"
+    assert kdf["parameters"]["iteration_count"].native == pki.keystore.DEFAULT_KDF_ITERATIONS >= 600_000
+    assert kdf["parameters"]["prf"]["algorithm"].native == "sha256"
+    assert algorithm["parameters"]["encryption_scheme"]["algorithm"].native == "aes256_cbc"
