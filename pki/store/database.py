@@ -40,6 +40,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _postgres_durability(dbapi_connection: Any, _record: Any) -> None:
+    # a commit returns only once the WAL is flushed, whatever the server's default says
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET synchronous_commit TO on")
+    cursor.close()
+    dbapi_connection.commit()
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url`` with the store's connection settings."""
     try:
@@ -56,7 +64,10 @@ def make_engine(url: str) -> Engine:
             engine = create_engine(parsed, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
-        return create_engine(parsed, pool_pre_ping=True)
+        engine = create_engine(parsed, pool_pre_ping=True)
+        if parsed.get_backend_name() == "postgresql":
+            event.listen(engine, "connect", _postgres_durability)
+        return engine
     except NoSuchModuleError:
         raise StoreError(f"unsupported database URL scheme {parsed.drivername!r}") from None
     except ImportError as exc:

@@ -79,6 +79,11 @@ def test_sqlite_store_runs_wal_with_full_sync(tmp_path: Path) -> None:
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
+def test_postgres_commits_wait_for_the_wal_flush(postgres_schema_url: str) -> None:
+    with Store(postgres_schema_url) as store, store.engine.connect() as conn:
+        assert conn.execute(text("SHOW synchronous_commit")).scalar() == "on"
+
+
 def test_duplicate_serial_is_refused_and_nothing_is_written(db_url: str) -> None:
     with Store(db_url) as store:
         ca = _with_ca(store)
