@@ -90,7 +90,9 @@ class OcspApp:
         offload: bool = True,
         max_request_bytes: int = MAX_REQUEST_BYTES,
         path_prefix: str = "",
+        max_cache_age: int = 300,
     ) -> None:
+        self.max_cache_age = max_cache_age
         self.responder = responder
         self.path_prefix = path_prefix.rstrip("/")
         self.offload = offload
@@ -171,7 +173,9 @@ class OcspApp:
         headers: list[tuple[bytes, bytes]] = []
         if get and answer.cacheable and answer.this_update and answer.next_update:
             now = dt.datetime.now(dt.UTC)
-            max_age = max(0, int((answer.next_update - now).total_seconds()))
+            # RFC 5019 6.2: max-age between thisUpdate and nextUpdate; capped so that HTTP caches
+            # pass a revocation on within minutes, not at nextUpdate
+            max_age = max(0, min(self.max_cache_age, int((answer.next_update - now).total_seconds())))
             headers += [
                 (b"cache-control", f"max-age={max_age}, public, no-transform, must-revalidate".encode()),
                 (b"last-modified", _http_date(answer.this_update).encode()),
