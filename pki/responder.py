@@ -11,7 +11,7 @@ counter in the store in the same transaction (``revocation_epoch``); the respond
 every ``refresh_interval`` seconds and drops its caches when it changed, so a revocation by any
 process is answered within that interval. Revocations through the same :class:`CaService` invalidate
 at once. A request with a nonce is signed afresh (the nonce is echoed, RFC 8954), from the cached
-status.
+status. ``unknown`` is never cached: another process may issue that serial next.
 """
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ class OcspResponder:
             next_update=this_update + self.response_validity,
             cacheable=request.nonce is None,
         )
-        if answer.cacheable:
+        if answer.cacheable and all(s.status != "unknown" for s in statuses):
             with self._lock:
                 if len(self._responses) >= MAX_CACHED:
                     self._responses.clear()
@@ -206,9 +206,10 @@ class OcspResponder:
         state = self.store.revocation_state(issuer.ca.id, format(cert_id.serial, "x"))
         this_update = self.clock().replace(microsecond=0)
         if state is None:
-            status = _Status("unknown", None, None, this_update)
-        else:
-            status = _Status(state.status, state.revoked_at, state.reason, this_update)
+            # not cached: another process may issue this serial any moment (issuance does not
+            # advance the revocation epoch)
+            return _Status("unknown", None, None, this_update)
+        status = _Status(state.status, state.revoked_at, state.reason, this_update)
         with self._lock:
             if len(self._statuses) >= MAX_CACHED:
                 self._statuses.clear()

@@ -72,3 +72,34 @@ def test_certids_of_several_cas_or_unknown_serials(db_url: str, tmp_path: Path) 
     assert parsed.nonce == nonce and not answer.cacheable
     assert parse_response(responder.respond(b"\x30\x00").der).status is OcspResponseStatus.MALFORMED_REQUEST
     ca.close()
+
+
+def test_unknown_is_not_cached_so_a_later_issuance_is_seen(db_url: str, tmp_path: Path) -> None:
+    import datetime as dt
+
+    ca = _service(tmp_path / "home", db_url)
+    ca.init(ProfileName.ISO15118_2, db_url_to_record=None if db_url.startswith("sqlite") else db_url)
+    mo_sub2 = ca.store.ca("iso15118-2/mo-sub2")
+    responder = OcspResponder.from_service(_service(tmp_path / "home", db_url))
+    from pki.certinfo import parse_certificate
+
+    info = parse_certificate(mo_sub2.certificate_der)
+    request = build_request_for([CertId.for_issuer(info.subject_der, info.public_key_der, 0xC0FFEE)])
+    assert parse_response(responder.respond(request).der).statuses[0].status is CertStatus.UNKNOWN
+    now = dt.datetime.now(dt.UTC)
+    ca.store.submit(
+        lambda tx: tx.add_certificate(
+            serial="c0ffee",
+            issuer_ca_id=mo_sub2.id,
+            profile="iso15118-2",
+            role="contract",
+            subject="CN=x",
+            not_before=now,
+            not_after=now,
+            der=b"\x30\x00",
+            issued_at=now,
+        )
+    )
+    assert responder.cached(request) is None
+    assert parse_response(responder.respond(request).der).statuses[0].status is CertStatus.GOOD
+    ca.close()
