@@ -31,7 +31,6 @@ from pki.home import Home, HomeConfig
 from pki.hsm import Token
 from pki.issuance import IssueRequest, issue, new_serial
 from pki.keystore import load_signer
-from pki.names import SubjectName
 from pki.profiles import (
     CA_ROLES,
     ISSUABLE_LEAF_ROLES,
@@ -459,7 +458,6 @@ def _spki(certificate_der: bytes) -> bytes:
 __all__ = [
     "CaService",
     "IssuedCertificate",
-    "SubjectName",
     "default_actor",
     "entity_name",
     "parse_reason",

@@ -19,7 +19,7 @@ import click
 from pki.algorithms import Algorithm
 from pki.ca import CaService, IssuedCertificate, parse_reason
 from pki.ceremony import DEFAULT_COUNTRY, DEFAULT_OCSP_URL, DEFAULT_ORGANIZATION
-from pki.errors import KeyStoreError, PkiError
+from pki.errors import KeyStoreError
 from pki.home import Home
 from pki.hsm import DEFAULT_MODULE, PIN_ENV, HsmSettings
 from pki.keystore import (
@@ -486,4 +486,4 @@ def ocsp_serve_cmd(
         service.close()
 
 
-__all__ = ["PkiError", "pki"]
+__all__ = ["pki"]
