@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -44,11 +46,17 @@ def test_every_example_in_docs_pki_runs(tmp_path: Path) -> None:
     script = "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n" + script
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PNC_", "SOFTHSM2_"))}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-        timeout=240, check=False,
+    # its own process group: on a timeout the background responder goes down with the script
+    process = subprocess.Popen(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
-    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
-    assert "contract.pem: OK" in result.stdout and "secc.pem: OK" in result.stdout
-    assert "contract-leaf.pem: good" in result.stdout and "contract-leaf.pem: revoked" in result.stdout
+    try:
+        stdout, stderr = process.communicate(timeout=240)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    assert process.returncode == 0, f"{stdout}\n{stderr}"
+    assert "contract.pem: OK" in stdout and "secc.pem: OK" in stdout
+    assert "contract-leaf.pem: good" in stdout and "contract-leaf.pem: revoked" in stdout
     assert (tmp_path / "hsm-contract.pem").read_text().count("BEGIN CERTIFICATE") == 3
