@@ -1,0 +1,39 @@
+"""Loads the EXIficient interop corpus (``tests/vectors/oracle``) and its XML equivalence for tests."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+ORACLE_DIR = ROOT / "tests" / "vectors" / "oracle"
+PROTOCOLS = ("sap", "din", "iso2", "iso20-cm", "iso20-ac", "iso20-dc", "iso20-wpt", "iso20-acdp", "xmldsig")
+
+
+def load() -> list[dict[str, Any]]:
+    """Every vector of every protocol file, in file order."""
+    out: list[dict[str, Any]] = []
+    for protocol in PROTOCOLS:
+        with (ORACLE_DIR / f"{protocol}.jsonl").open(encoding="utf-8") as f:
+            out += [json.loads(line) for line in f if line.strip()]
+    return out
+
+
+def vector_id(vec: dict[str, Any]) -> str:
+    return f"{vec['protocol']}:{vec['message']}:{vec['variant']}"
+
+
+def _equivalence() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "xml_equivalence", ROOT / "tests" / "vectors" / "xml_equivalence.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+first_difference: Callable[[str | bytes, str | bytes], str | None] = _equivalence().first_difference
