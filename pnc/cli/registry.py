@@ -7,7 +7,9 @@ import importlib
 import click
 
 # module path, attribute: each attribute is a click.Group
-_GROUPS: list[tuple[str, str]] = []
+_GROUPS: list[tuple[str, str]] = [
+    ("pnc.cli.v2g_cmds", "v2g_group"),
+]
 
 
 def groups() -> list[click.Command]:
