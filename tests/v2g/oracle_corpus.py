@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,14 +27,18 @@ def vector_id(vec: dict[str, Any]) -> str:
     return f"{vec['protocol']}:{vec['message']}:{vec['variant']}"
 
 
-def _equivalence() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "xml_equivalence", ROOT / "tests" / "vectors" / "xml_equivalence.py"
-    )
+def vector_module(name: str) -> Any:
+    """A helper module of ``tests/vectors`` (``xml_equivalence``, ``xsd_instances``)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "vectors" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
 
-first_difference: Callable[[str | bytes, str | bytes], str | None] = _equivalence().first_difference
+first_difference: Callable[[str | bytes, str | bytes], str | None] = vector_module(
+    "xml_equivalence"
+).first_difference
