@@ -387,8 +387,11 @@ class Walker:
         if in_choice:
             lo = max(lo, 1)  # a chosen branch shows up
         n = self.policy.count(p, lo, p.max_occurs)
-        if isinstance(p, XsdElement) and (p.ref if p.ref is not None else p).name in self.force:
-            n = 1  # the message's body element is always there
+        forced = (
+            self.force.get((p.ref if p.ref is not None else p).name) if isinstance(p, XsdElement) else None
+        )
+        if forced is not None:
+            n = 1 if forced else 0  # the message's body element is there (absent for an empty Body)
         is_max = id(p) == self.policy.at_max
         if is_max:
             self.policy.inside_max += 1
@@ -414,7 +417,10 @@ class Walker:
             declared = [
                 e
                 for q, e in sorted(self.schema.maps.elements.items())
-                if namespace(q) != XSD and p.is_namespace_allowed(namespace(q)) and members_of(self.schema, e)
+                if namespace(q) != XSD
+                and q not in self.force
+                and p.is_namespace_allowed(namespace(q))
+                and members_of(self.schema, e)
             ]
             if declared:
                 self.policy.wildcards = False  # no wildcard inside the wildcard's element
@@ -482,6 +488,22 @@ def targets(schema: xmlschema.XMLSchema, protocol: str) -> list[Target]:
 
             header = next(e for e in msgdef.type.content.iter_elements() if local(e.name) == "Header")
             out.append(Target(protocol, False, local(member.name), member, wrap, True, (header,)))
+        # DIN's BodyElement head is not abstract: a body of just <BodyElement/> is valid too; and
+        # a Body may be empty in both
+        head_decl = schema.maps.elements[head]
+        if head_decl in members_of(schema, head_decl):
+
+            def wrap_head(w: Walker) -> etree._Element:
+                w.force[head] = head
+                return w.element(msgdef, None)
+
+            out.append(Target(protocol, False, local(head), head_decl, wrap_head, True))
+
+        def wrap_empty(w: Walker) -> etree._Element:
+            w.force[head] = ""
+            return w.element(msgdef, None)
+
+        out.append(Target(protocol, False, "V2G_Message (empty Body)", msgdef, wrap_empty, True))
     elif protocol == "xmldsig":
         for q, decl in sorted(schema.maps.elements.items()):
             if namespace(q) == DSIG:
