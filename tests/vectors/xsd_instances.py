@@ -451,7 +451,10 @@ class Target:
 
 
 def load(schemas: Path, protocol: str) -> xmlschema.XMLSchema:
-    return xmlschema.XMLSchema(str(schemas / ROOTS[protocol]))
+    """A protocol's schema; DIN and -20 import the xmldsig schema from their own folder, where it
+    is not: point them at the copy beside them (never at xmlschema's built-in fallback)."""
+    locations = None if protocol in ("sap", "xmldsig") else {DSIG: str(schemas / ROOTS["xmldsig"])}
+    return xmlschema.XMLSchema10(str(schemas / ROOTS[protocol]), locations=locations, use_fallback=False)
 
 
 def _local_decls(schema: xmlschema.XMLSchema, name: str) -> list[XsdElement]:
