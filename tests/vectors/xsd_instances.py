@@ -20,21 +20,13 @@ import xmlschema
 from lxml import etree
 from xmlschema.validators import XsdAnyElement, XsdElement, XsdGroup
 
+from v2g.codegen.schema import PROTOCOL_SCHEMAS
+
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
 XSD = "http://www.w3.org/2001/XMLSchema"
 FOREIGN = "urn:example:foreign"
 
-ROOTS = {
-    "sap": "V2G_CI_AppProtocol.xsd",
-    "din": "din_spec/V2G_CI_MsgDef.xsd",
-    "iso2": "iso15118_2/V2G_CI_MsgDef.xsd",
-    "iso20-cm": "iso15118_20/V2G_CI_CommonMessages.xsd",
-    "iso20-ac": "iso15118_20/V2G_CI_AC.xsd",
-    "iso20-dc": "iso15118_20/V2G_CI_DC.xsd",
-    "iso20-wpt": "iso15118_20/V2G_CI_WPT.xsd",
-    "iso20-acdp": "iso15118_20/V2G_CI_ACDP.xsd",
-    "xmldsig": "xmldsig-core-schema.xsd",
-}
+ROOTS = PROTOCOL_SCHEMAS  # protocol -> root schema document, relative to the schema folder
 # friendly prefixes (the codec must accept any prefix choice; these are just readable)
 PREFIXES = {
     "urn:iso:15118:2:2010:AppProtocol": "app",
