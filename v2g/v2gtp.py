@@ -1,7 +1,7 @@
 """V2G Transfer Protocol (V2GTP): the 8-byte header that frames every V2G message, sans-IO.
 
-A V2GTP message is a header and a payload (ISO 15118-2 §7.8.3, DIN SPEC 70121 §8.7.3, ISO 15118-20
-§7.8.3)::
+A V2GTP message is a header and a payload (ISO 15118-2 §7.8.3, DIN SPEC 70121 §8.7.3; the payload
+types of ISO 15118-20 are its Table 12)::
 
     byte 0      protocol version          0x01
     byte 1      inverse protocol version  0xFE (the bitwise inverse of byte 0)
