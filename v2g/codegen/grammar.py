@@ -143,6 +143,7 @@ class Grammar:
         if self._type_empty is None:
             te = Grammar(self.kind if self.kind in (FIRST_START_TAG, START_TAG) else START_TAG)
             self._type_empty = te
+            te._type_empty = te  # TypeEmpty of TypeEmpty is the same grammar
             te.content = _EMPTY_CONTENT
             for e, n in self.prods:
                 if e.kind in ("AT", "ATns", "AT*"):
