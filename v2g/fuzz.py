@@ -174,7 +174,7 @@ def _api(name: str) -> Callable[..., Any]:
 def _operations(protocol: str, fragment: bool) -> Iterator[tuple[str, Callable[[bytes], object]]]:
     exi_to_xml = _api("exi_to_xml")
     yield "exi_to_xml", lambda d: exi_to_xml(d, protocol, fragment=fragment)
-    if not fragment:
+    if not fragment and hasattr(v2g, "decode"):
         yield "decode+encode", lambda d: _decode_encode(d, protocol)
 
 

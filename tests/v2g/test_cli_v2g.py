@@ -33,9 +33,10 @@ def _pick(protocol: str, message: str, variant: str = "full") -> dict[str, objec
 
 
 needs_codec = pytest.mark.skipif(
-    not all(hasattr(v2g, n) for n in ("exi_to_xml", "xml_to_exi", "decode")),
+    not all(hasattr(v2g, n) for n in ("exi_to_xml", "xml_to_exi")),
     reason="the v2g codec API has not landed yet",
 )
+needs_typed = pytest.mark.skipif(not hasattr(v2g, "decode"), reason="v2g.decode has not landed yet")
 
 # ---------------------------------------------------------------------------------------------
 # errors and usage (the codec is not reached)
@@ -163,7 +164,7 @@ def test_v2gtp_frames_wrap_and_unwrap_with_the_protocol_payload_type() -> None:
     assert wrong.returncode == 1 and "0x8003" in wrong.stderr
 
 
-@needs_codec
+@needs_typed
 def test_json_format_prints_the_message_as_json() -> None:
     vec = _pick("din", "SessionSetupRes")
     out = pnc("decode", "--protocol", "din", "--format", "json", str(vec["hex"]))

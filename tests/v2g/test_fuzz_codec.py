@@ -22,10 +22,7 @@ ALL_SEEDS = load_seeds(sorted((VECTORS / "oracle").glob("*.jsonl")) + sorted(VEC
 SEEDS: list[Seed] = random.Random(15118).sample(ALL_SEEDS, 400)
 TARGETS = [(p, f) for p in PROTOCOLS for f in (False, True) if not (p == "xmldsig" and not f)]
 
-pytestmark = pytest.mark.skipif(
-    not all(hasattr(v2g, n) for n in ("exi_to_xml", "decode", "encode")),
-    reason="the v2g codec API has not landed yet",
-)
+pytestmark = pytest.mark.skipif(not hasattr(v2g, "exi_to_xml"), reason="the v2g codec API has not landed yet")
 
 
 def _assert_clean(data: bytes, protocol: str, fragment: bool, *, memory: bool = False) -> None:

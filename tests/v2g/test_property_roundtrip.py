@@ -29,7 +29,7 @@ CASES = sorted({(v["protocol"], v["fragment"], v["message"]) for v in load()})
 
 pytestmark = [
     pytest.mark.skipif(
-        not all(hasattr(v2g, n) for n in ("exi_to_xml", "xml_to_exi", "decode", "encode")),
+        not all(hasattr(v2g, n) for n in ("exi_to_xml", "xml_to_exi")),
         reason="the v2g codec API has not landed yet",
     ),
     pytest.mark.skipif(not SCHEMAS.is_dir(), reason="the published XSDs are not in v2g/schemas yet"),
@@ -111,7 +111,7 @@ def test_generated_message_round_trips_through_exi(case: tuple[str, bool, str], 
     xml = etree.tostring(_target(protocol, fragment, message).wrap(walker), encoding="unicode")
     exi = v2g.xml_to_exi(xml, protocol, fragment=fragment)
     assert first_difference(xml, v2g.exi_to_xml(exi, protocol, fragment=fragment)) is None
-    if not fragment:
+    if not fragment and hasattr(v2g, "decode"):
         msg = v2g.decode(exi, protocol)
         again = v2g.encode(msg)
         assert again == exi
