@@ -15,6 +15,8 @@ fragment grammar (what XML signatures digest, header byte included). Every error
 
 from __future__ import annotations
 
+from typing import Any
+
 from v2g.errors import (
     EXIDecodeError,
     EXIEncodeError,
@@ -25,19 +27,28 @@ from v2g.errors import (
 )
 from v2g.exi import grammar as _grammar
 from v2g.exi import interpreter as _interpreter
+from v2g.exi import objects as _objects
 from v2g.exi import xmlio as _xmlio
+from v2g.jsonform import from_dict, to_dict
+from v2g.message import AnyElement, Message
 
 PROTOCOLS: tuple[str, ...] = _grammar.PROTOCOLS
 
 __all__ = [
     "PROTOCOLS",
+    "AnyElement",
     "EXIDecodeError",
     "EXIEncodeError",
     "EXIHeaderError",
+    "Message",
     "UnknownProtocolError",
     "V2GError",
     "XMLError",
+    "decode",
+    "encode",
     "exi_to_xml",
+    "from_dict",
+    "to_dict",
     "xml_to_exi",
 ]
 
@@ -69,3 +80,102 @@ def xml_to_exi(xml: str | bytes, protocol: str, fragment: bool = False) -> bytes
     if not isinstance(xml, (str, bytes)):
         raise XMLError(f"XML must be str or bytes, not {type(xml).__name__}")
     return _interpreter.encode(_xmlio.from_xml(xml), gs, fragment)
+
+
+def _qname(element: str | tuple[str, str], protocol: str) -> tuple[str, str]:
+    if isinstance(element, tuple):
+        return element
+    if element.startswith("{"):
+        ns, _, local = element[1:].partition("}")
+        return (ns, local)
+    names: list[tuple[str, str]] = [
+        q for q in _objects.messages_module(protocol).DECLARATIONS if q[1] == element
+    ]
+    if len(names) != 1:
+        raise EXIEncodeError(
+            f"{element!r} names {len(names)} elements of {protocol}: give it as '{{namespace}}{element}'",
+            protocol=protocol,
+        )
+    return names[0]
+
+
+def decode(data: bytes, protocol: str, fragment: bool = False) -> Any:
+    """The typed message object of an EXI stream (header byte included).
+
+    A document decodes to the object of its root element (``V2G_Message`` for DIN and ISO 15118-2,
+    the message element for SAP and ISO 15118-20). ``fragment=True`` decodes an EXI fragment (a
+    signed element) to the object of its root element, or to a list when it has several; a simple
+    element decodes to its value. Raises :class:`EXIDecodeError` (protocol, bit offset, grammar
+    state), also for a valid stream whose content has no typed form (an undeclared element).
+    """
+    gs = _grammar.load(protocol)
+    events = _interpreter.decode(_check(data), gs, fragment)
+    if not fragment:
+        (root,) = _objects.from_events(events, protocol)
+        return root
+    mod = _objects.messages_module(protocol)
+    out: list[Any] = []
+    depth = 0
+    start = 0
+    for i, ev in enumerate(events):
+        if ev[0] == "SE":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif ev[0] == "EE":
+            depth -= 1
+            if depth == 0:
+                out.append(_fragment_root(events[start : i + 1], protocol, mod))
+    return out[0] if len(out) == 1 else out
+
+
+def _fragment_root(events: list[Any], protocol: str, mod: Any) -> Any:
+    qname = events[0][1]
+    candidates = mod.DECLARATIONS.get(qname, ())
+    error: EXIDecodeError | None = None
+    for holder in candidates:  # an element declared with several types: the one its content fits
+        try:
+            (obj,) = _objects.from_events(events, protocol, {qname: holder})
+        except EXIDecodeError as exc:
+            error = error or exc
+            continue
+        if len(candidates) == 1 or _objects.complete(obj):
+            return obj
+        error = error or EXIDecodeError(
+            f"{qname[1]} lacks a required field of {type(obj).__name__}", protocol=protocol
+        )
+    raise error or EXIDecodeError(f"element {qname[1]} is not declared in {protocol}", protocol=protocol)
+
+
+def encode(
+    msg: Any,
+    fragment: bool = False,
+    *,
+    element: str | tuple[str, str] | None = None,
+    protocol: str | None = None,
+) -> bytes:
+    """The EXI stream (header ``0x80`` included) of a typed message object.
+
+    The object's class knows its protocol and, for a global element, its element name. A fragment
+    (``fragment=True``, what a signature digests) of a local element needs ``element`` (``"eMAID"``,
+    or ``"{namespace}name"`` when the local name is ambiguous); ``protocol`` encodes with another
+    protocol's grammar (``"xmldsig"`` for ``SignedInfo``). Raises :class:`EXIEncodeError` naming the
+    field that is missing or invalid.
+    """
+    proto = protocol or getattr(msg, "PROTOCOL", "")
+    if not proto:
+        raise EXIEncodeError(f"not a message object ({type(msg).__name__}): give protocol=")
+    gs = _grammar.load(proto)
+    qname = _qname(element, proto) if element is not None else None
+    holder: Any = None
+    if not isinstance(msg, Message):
+        if qname is None:
+            raise EXIEncodeError(f"a {type(msg).__name__} value needs element=", protocol=proto)
+        simple = [
+            h for h in _objects.messages_module(proto).DECLARATIONS.get(qname, ()) if not isinstance(h, type)
+        ]
+        if not simple:
+            raise EXIEncodeError(f"{qname[1]} is not a simple element of {proto}", protocol=proto)
+        holder = simple[0]
+    events = _objects.to_events(msg, proto, qname, holder)
+    return _interpreter.encode(events, gs, fragment)

@@ -594,11 +594,16 @@ UNBOUNDED_ABOVE: dict[str, int] = {
 }
 
 
-def build(schema: Any, protocol: str | None = None) -> Grammars:
-    """All grammars of one protocol's schema."""
+def run(builder: Builder) -> Grammars:
+    """All grammars of a builder's schema (deep content models need a deeper Python stack)."""
     old = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old, 20000))
     try:
-        return Builder(schema, UNBOUNDED_ABOVE.get(protocol or ""), protocol == "iso2").build()
+        return builder.build()
     finally:
         sys.setrecursionlimit(old)
+
+
+def build(schema: Any, protocol: str | None = None) -> Grammars:
+    """All grammars of one protocol's schema."""
+    return run(Builder(schema, UNBOUNDED_ABOVE.get(protocol or ""), protocol == "iso2"))

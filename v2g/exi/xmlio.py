@@ -66,6 +66,7 @@ def to_xml(events: list[E.Event], gs: GrammarSet) -> str:
     pre = _Prefixes(gs)
     out: list[str] = []
     stack: list[str] = []
+    scopes: list[list[str]] = []
     open_tag = False
     declared: set[str] = {"", _XML_NS}
     i = 0
@@ -102,6 +103,7 @@ def to_xml(events: list[E.Event], gs: GrammarSet) -> str:
                     if u not in rest and u not in decls[:1]:
                         rest.append(u)
                 declared.update(rest)
+                decls = decls + rest
                 out.extend(own)
                 out.extend(attrs)
                 out.extend(f' xmlns:{pre.prefix(u)}="{_escape_attr(u)}"' for u in rest)
@@ -109,11 +111,13 @@ def to_xml(events: list[E.Event], gs: GrammarSet) -> str:
                 out.extend(f' xmlns:{pre.prefix(u)}="{_escape_attr(u)}"' for u in decls)
                 out.extend(attrs)
             stack.append(name)
+            scopes.append(decls if stack[1:] else [])
             open_tag = True
             i = j
             continue
         if k == E.EE:
             name = stack.pop()
+            declared.difference_update(scopes.pop())  # namespace declarations end with their element
             if open_tag:
                 out.append("/>")
                 open_tag = False
