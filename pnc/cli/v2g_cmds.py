@@ -4,7 +4,8 @@
     pnc v2g encode --protocol P [--fragment] [--v2gtp] [--lines] FILE|-
 
 ``decode`` takes the EXI bytes as hexadecimal (whitespace ignored), ``encode`` takes the standard
-XML instance (any prefixes) and prints hexadecimal. ``-`` reads standard input. ``--v2gtp`` reads
+XML instance (any prefixes) or the JSON form that ``decode --format json`` prints, and prints
+hexadecimal. ``-`` reads standard input. ``--v2gtp`` reads
 (decode) or writes (encode) a whole V2GTP frame: the 8-byte header, then the EXI stream.
 
 ``--lines`` is for scripts: one item per input line, one result per output line, in order. A line
@@ -87,6 +88,18 @@ def _to_json(message: Any) -> Any:
     raise PncError("this build of v2g has no dict form of messages (v2g.to_dict)")
 
 
+def _encode_json(text: str, protocol: str, fragment: bool) -> bytes:
+    if fragment:
+        raise UsageError("a fragment is encoded from XML; JSON is for messages")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PncError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    if not isinstance(document, dict):
+        raise PncError('the JSON form of a message is an object: {"<root element>": {...}}')
+    return bytes(_codec("encode")(_codec("from_dict")(document, protocol)))
+
+
 def _run_lines(text: str, convert: Callable[[str], str]) -> None:
     failed = 0
     for number, line in enumerate(text.splitlines(), start=1):
@@ -164,16 +177,20 @@ def decode_cmd(*, protocol: str, fragment: bool, lines: bool, fmt: str, v2gtp: b
 @click.option("--v2gtp", is_flag=True, help="Print a whole V2GTP frame (8-byte header, then EXI).")
 @click.argument("source", metavar="FILE|-")
 def encode_cmd(*, protocol: str, fragment: bool, lines: bool, v2gtp: bool, source: str) -> None:
-    """Encode an XML instance to EXI (printed as hexadecimal)."""
+    """Encode an XML instance (or the JSON form of a message) to EXI, printed as hexadecimal."""
     _check_protocol(protocol, fragment)
     if v2gtp and fragment:
         raise UsageError("--v2gtp frames messages; a fragment is never sent on its own")
     text = _read(source)
 
     def convert(item: str) -> str:
-        if not item.strip():
-            raise PncError("no XML given")
-        data = bytes(_codec("xml_to_exi")(item, protocol, fragment=fragment))
+        text = item.strip()
+        if not text:
+            raise PncError("no XML or JSON given")
+        if text.startswith("{"):
+            data = _encode_json(text, protocol, fragment)
+        else:
+            data = bytes(_codec("xml_to_exi")(item, protocol, fragment=fragment))
         return (frame_exi(data, protocol) if v2gtp else data).hex()
 
     if lines:

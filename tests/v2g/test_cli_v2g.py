@@ -173,6 +173,23 @@ def test_json_format_prints_the_message_as_json() -> None:
     assert "SessionSetupRes" in json.dumps(document)
 
 
+@needs_typed
+def test_json_from_decode_encodes_back_to_the_same_bytes_line_by_line() -> None:
+    vecs = [v for v in CORPUS if v["protocol"] == "iso20-dc" and v["variant"] in ("full", "minimal")][:8]
+    stdin = "".join(f"{v['hex']}\n" for v in vecs)
+    decoded = pnc("decode", "--protocol", "iso20-dc", "--format", "json", "--lines", "-", stdin=stdin)
+    assert decoded.returncode == 0, decoded.stderr
+    assert len(decoded.stdout.splitlines()) == len(vecs)
+    encoded = pnc("encode", "--protocol", "iso20-dc", "--lines", "-", stdin=decoded.stdout)
+    assert (encoded.returncode, encoded.stdout) == (0, stdin), encoded.stderr
+
+
+def test_json_that_does_not_parse_is_one_error_line() -> None:
+    out = pnc("encode", "--protocol", "din", "-", stdin='{"V2G_Message": ')
+    assert out.returncode == 1
+    assert out.stderr.startswith("error: not JSON: ") and out.stderr.count("\n") == 1
+
+
 @needs_codec
 def test_corrupt_exi_is_one_error_line_and_exit_1() -> None:
     out = pnc("decode", "--protocol", "iso2", "80ff")
