@@ -25,6 +25,7 @@ from v2g.errors import (
     V2GError,
     XMLError,
 )
+from v2g.exi import fast as _fast
 from v2g.exi import grammar as _grammar
 from v2g.exi import interpreter as _interpreter
 from v2g.exi import objects as _objects
@@ -109,7 +110,12 @@ def decode(data: bytes, protocol: str, fragment: bool = False) -> Any:
     state), also for a valid stream whose content has no typed form (an undeclared element).
     """
     gs = _grammar.load(protocol)
-    events = _interpreter.decode(_check(data), gs, fragment)
+    data = _check(data)
+    if not fragment:
+        root = _fast.decode_document(data, protocol)
+        if root is not None:
+            return root
+    events = _interpreter.decode(data, gs, fragment)
     if not fragment:
         (root,) = _objects.from_events(events, protocol)
         return root
@@ -166,6 +172,10 @@ def encode(
     if not proto:
         raise EXIEncodeError(f"not a message object ({type(msg).__name__}): give protocol=")
     gs = _grammar.load(proto)
+    if not fragment and element is None and protocol in (None, getattr(msg, "PROTOCOL", None)):
+        data = _fast.encode_document(msg, proto)
+        if data is not None:
+            return data
     qname = _qname(element, proto) if element is not None else None
     holder: Any = None
     if not isinstance(msg, Message):

@@ -117,7 +117,9 @@ class ModuleWriter:
 
     def uses_decimal(self) -> bool:
         return any(
-            f.datatype is not None and "Decimal" in py_type(f.datatype) for c in self.model.classes for f in c.fields
+            f.datatype is not None and "Decimal" in py_type(f.datatype)
+            for c in self.model.classes
+            for f in c.fields
         )
 
     def render(self, schema: str) -> str:
