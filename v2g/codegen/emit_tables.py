@@ -51,6 +51,8 @@ class TableWriter:
         self.labels: list[str] = []
         self.datatypes: list[Datatype] = []
         self.dt_index: dict[Datatype, int] = {}
+        self.preset: dict[int, str] = {}
+        self.owners: dict[int, int] = {}
 
     def qn(self, q: tuple[str, str]) -> tuple[int, int]:
         u = self.uri_index[q[0]]
@@ -76,11 +78,18 @@ class TableWriter:
                 continue
             self.ids[id(g)] = len(self.order)
             self.order.append(g)
-            self.labels.append(label if local == 0 else f"{label} state {local}")
+            if local == 0:
+                self.labels.append(label)
+            elif self.owners.get(id(g), 1) > 1:
+                # a state several types share (the end of every simple value, say)
+                self.labels.append("end of a simple value" if _is_end(g) else "state shared by several types")
+            else:
+                self.labels.append(f"{label} state {local}")
             local += 1
             for e, n in g.prods:
                 if e.element is not None and e.element.grammar is not None:
-                    self.visit(e.element.grammar, f"element {e.element.qname[1]}")
+                    eg = e.element.grammar
+                    self.visit(eg, self.preset.get(id(eg), f"element {e.element.qname[1]}"))
                 if n is not None:
                     queue.append(n)
             if g.kind in (G.FIRST_START_TAG, G.START_TAG):
@@ -127,6 +136,11 @@ class TableWriter:
     def render(self, protocol: str, schema: str) -> str:
         gs = self.gs
         # named types first, so that a grammar shared by several elements carries its type's name
+        self.preset = {id(gs.types[q]): f"type {q[1]}" for q in sorted(gs.types)}
+        # owners of a state: the named types (an element of a named type shares its type's states)
+        for root in gs.types.values():
+            for g in _states(root):
+                self.owners[id(g)] = self.owners.get(id(g), 0) + 1
         for q in sorted(gs.types):
             self.visit(gs.types[q], f"type {q[1]}")
         for q in sorted(gs.global_elements):
@@ -178,6 +192,23 @@ class TableWriter:
         out.append(")")
         out[dts_at:dts_at] = [f"    {_dt_source(d)}," for d in self.datatypes]
         return "\n".join(out) + "\n"
+
+
+def _states(root: G.Grammar) -> list[G.Grammar]:
+    """The states of one type's grammar (not entering the grammars of child elements)."""
+    seen: dict[int, G.Grammar] = {}
+    todo = [root]
+    while todo:
+        g = todo.pop()
+        if id(g) in seen:
+            continue
+        seen[id(g)] = g
+        todo.extend(n for _, n in g.prods if n is not None)
+    return list(seen.values())
+
+
+def _is_end(g: G.Grammar) -> bool:
+    return g.kind == G.ELEMENT and [e.kind for e, _ in g.prods] == ["EE"]
 
 
 def render(gs: G.Grammars, protocol: str, schema: str) -> str:
