@@ -139,14 +139,14 @@ class TableWriter:
         self.preset = {id(gs.types[q]): f"type {q[1]}" for q in sorted(gs.types)}
         # owners of a state: the named types (an element of a named type shares its type's states)
         for root in gs.types.values():
-            for g in _states(root):
-                self.owners[id(g)] = self.owners.get(id(g), 0) + 1
+            for state in _states(root):
+                self.owners[id(state)] = self.owners.get(id(state), 0) + 1
         for q in sorted(gs.types):
             self.visit(gs.types[q], f"type {q[1]}")
         for q in sorted(gs.global_elements):
-            g = gs.global_elements[q].grammar
-            assert g is not None
-            self.visit(g, f"element {q[1]}")
+            eg = gs.global_elements[q].grammar
+            assert eg is not None
+            self.visit(eg, f"element {q[1]}")
         self.visit(gs.document, "Document")
         self.visit(gs.fragment, "Fragment")
         self.visit(gs.element_fragment, "relaxed element fragment grammar")
