@@ -166,22 +166,14 @@ def _on_alarm(signum: int, frame: FrameType | None) -> None:
     raise _Hang
 
 
-def _api(name: str) -> Callable[..., Any]:
-    function: Callable[..., Any] = getattr(v2g, name)
-    return function
-
-
 def _operations(protocol: str, fragment: bool) -> Iterator[tuple[str, Callable[[bytes], object]]]:
-    exi_to_xml = _api("exi_to_xml")
-    yield "exi_to_xml", lambda d: exi_to_xml(d, protocol, fragment=fragment)
-    if not fragment and hasattr(v2g, "decode"):
-        yield "decode+encode", lambda d: _decode_encode(d, protocol)
+    yield "exi_to_xml", lambda d: v2g.exi_to_xml(d, protocol, fragment=fragment)
+    yield "decode+encode", lambda d: _decode_encode(d, protocol, fragment)
 
 
-def _decode_encode(data: bytes, protocol: str) -> None:
-    decode = _api("decode")
-    again = _api("encode")(decode(data, protocol))
-    decode(again, protocol)
+def _decode_encode(data: bytes, protocol: str, fragment: bool) -> None:
+    again = v2g.encode(v2g.decode(data, protocol, fragment=fragment), fragment=fragment)
+    v2g.decode(again, protocol, fragment=fragment)
 
 
 def check(

@@ -69,25 +69,6 @@ def _one_line(text: str) -> str:
     return " ".join(text.splitlines())
 
 
-def _codec(name: str) -> Callable[..., Any]:
-    """A function of the codec's public API (``exi_to_xml``, ``xml_to_exi``, ``decode``)."""
-    function: Callable[..., Any] | None = getattr(v2g, name, None)
-    if not callable(function):
-        raise PncError(f"this build of v2g has no {name}")
-    return function
-
-
-def _to_json(message: Any) -> Any:
-    """The plain-dict form of a typed message (``v2g.to_dict`` or the message's ``to_dict``)."""
-    convert = getattr(v2g, "to_dict", None)
-    if callable(convert):
-        return convert(message)
-    method = getattr(message, "to_dict", None)
-    if callable(method):
-        return method()
-    raise PncError("this build of v2g has no dict form of messages (v2g.to_dict)")
-
-
 def _encode_json(text: str, protocol: str, fragment: bool) -> bytes:
     if fragment:
         raise UsageError("a fragment is encoded from XML; JSON is for messages")
@@ -97,7 +78,7 @@ def _encode_json(text: str, protocol: str, fragment: bool) -> bytes:
         raise PncError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     if not isinstance(document, dict):
         raise PncError('the JSON form of a message is an object: {"<root element>": {...}}')
-    return bytes(_codec("encode")(_codec("from_dict")(document, protocol)))
+    return v2g.encode(v2g.from_dict(document, protocol))
 
 
 def _run_lines(text: str, convert: Callable[[str], str]) -> None:
@@ -161,9 +142,9 @@ def decode_cmd(*, protocol: str, fragment: bool, lines: bool, fmt: str, v2gtp: b
                 )
             data = frame.payload
         if fmt == "json":
-            document = _to_json(_codec("decode")(data, protocol))
+            document = v2g.to_dict(v2g.decode(data, protocol))
             return json.dumps(document, separators=(",", ":")) if lines else json.dumps(document, indent=2)
-        xml = str(_codec("exi_to_xml")(data, protocol, fragment=fragment))
+        xml = v2g.exi_to_xml(data, protocol, fragment=fragment)
         return _one_line(xml) if lines else xml
 
     if lines:
@@ -190,7 +171,7 @@ def encode_cmd(*, protocol: str, fragment: bool, lines: bool, v2gtp: bool, sourc
         if text.startswith("{"):
             data = _encode_json(text, protocol, fragment)
         else:
-            data = bytes(_codec("xml_to_exi")(item, protocol, fragment=fragment))
+            data = v2g.xml_to_exi(item, protocol, fragment=fragment)
         return (frame_exi(data, protocol) if v2gtp else data).hex()
 
     if lines:

@@ -9,6 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lxml import etree
+
+import v2g
+
 ROOT = Path(__file__).resolve().parents[2]
 ORACLE_DIR = ROOT / "tests" / "vectors" / "oracle"
 PROTOCOLS = ("sap", "din", "iso2", "iso20-cm", "iso20-ac", "iso20-dc", "iso20-wpt", "iso20-acdp", "xmldsig")
@@ -42,3 +46,15 @@ def vector_module(name: str) -> Any:
 first_difference: Callable[[str | bytes, str | bytes], str | None] = vector_module(
     "xml_equivalence"
 ).first_difference
+
+
+def encode_back(message: Any, protocol: str, fragment: bool, xml: str) -> bytes:
+    """``v2g.encode`` of what ``v2g.decode`` returned. A fragment of a simple-typed element decodes
+    to a bare value, so its element and protocol are passed along (taken from the XML)."""
+
+    if not fragment:
+        return v2g.encode(message)
+    root = etree.QName(etree.fromstring(xml.encode()))
+    return v2g.encode(
+        message, fragment=True, element=(root.namespace or "", root.localname), protocol=protocol
+    )

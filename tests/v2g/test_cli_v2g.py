@@ -7,10 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from oracle_corpus import first_difference, load
-
-import v2g
 
 CORPUS = load()
 
@@ -31,12 +28,6 @@ def _pick(protocol: str, message: str, variant: str = "full") -> dict[str, objec
         v for v in CORPUS if (v["protocol"], v["message"], v["variant"]) == (protocol, message, variant)
     )
 
-
-needs_codec = pytest.mark.skipif(
-    not all(hasattr(v2g, n) for n in ("exi_to_xml", "xml_to_exi")),
-    reason="the v2g codec API has not landed yet",
-)
-needs_typed = pytest.mark.skipif(not hasattr(v2g, "decode"), reason="v2g.decode has not landed yet")
 
 # ---------------------------------------------------------------------------------------------
 # errors and usage (the codec is not reached)
@@ -94,7 +85,6 @@ def test_v2gtp_frame_with_a_bad_header_is_refused_with_the_byte_offset() -> None
 # decode and encode against EXIficient's bytes
 
 
-@needs_codec
 def test_decode_prints_the_xml_of_exificient_bytes() -> None:
     vec = _pick("iso2", "ChargeParameterDiscoveryRes")
     out = pnc("decode", "--protocol", "iso2", str(vec["hex"]))
@@ -102,7 +92,6 @@ def test_decode_prints_the_xml_of_exificient_bytes() -> None:
     assert first_difference(str(vec["xml"]), out.stdout) is None
 
 
-@needs_codec
 def test_encode_prints_exificient_bytes_from_a_file(tmp_path: Path) -> None:
     vec = _pick("iso20-dc", "DC_ChargeLoopReq")
     path = tmp_path / "message.xml"
@@ -111,7 +100,6 @@ def test_encode_prints_exificient_bytes_from_a_file(tmp_path: Path) -> None:
     assert (out.returncode, out.stdout) == (0, f"{vec['hex']}\n"), out.stderr
 
 
-@needs_codec
 def test_fragment_decodes_and_encodes_from_standard_input() -> None:
     vec = _pick("iso2", "eMAID (EMAIDType)")
     out = pnc("encode", "--protocol", "iso2", "--fragment", "-", stdin=str(vec["xml"]))
@@ -121,7 +109,6 @@ def test_fragment_decodes_and_encodes_from_standard_input() -> None:
     assert first_difference(str(vec["xml"]), out.stdout) is None
 
 
-@needs_codec
 def test_lines_mode_decodes_and_encodes_many_messages_one_per_line() -> None:
     vecs = [v for v in CORPUS if v["protocol"] == "din" and v["variant"] == "minimal"][:10]
     out = pnc("decode", "--protocol", "din", "--lines", "-", stdin="".join(f"{v['hex']}\n" for v in vecs))
@@ -134,7 +121,6 @@ def test_lines_mode_decodes_and_encodes_many_messages_one_per_line() -> None:
     assert (out.returncode, out.stdout.splitlines()) == (0, [v["hex"] for v in vecs]), out.stderr
 
 
-@needs_codec
 def test_lines_mode_goes_on_after_a_line_the_codec_refuses() -> None:
     good = _pick("sap", "supportedAppProtocolRes")
     out = pnc("decode", "--protocol", "sap", "--lines", "-", stdin=f"80ffffffff\n{good['hex']}\n")
@@ -145,7 +131,6 @@ def test_lines_mode_goes_on_after_a_line_the_codec_refuses() -> None:
     assert out.stderr.startswith("error: line 1: ") and out.stderr.count("\n") == 1
 
 
-@needs_codec
 def test_v2gtp_frames_wrap_and_unwrap_with_the_protocol_payload_type() -> None:
     vec = _pick("iso20-ac", "AC_ChargeLoopRes")
     out = pnc("encode", "--protocol", "iso20-ac", "--v2gtp", "-", stdin=str(vec["xml"]))
@@ -164,7 +149,6 @@ def test_v2gtp_frames_wrap_and_unwrap_with_the_protocol_payload_type() -> None:
     assert wrong.returncode == 1 and "0x8003" in wrong.stderr
 
 
-@needs_typed
 def test_json_format_prints_the_message_as_json() -> None:
     vec = _pick("din", "SessionSetupRes")
     out = pnc("decode", "--protocol", "din", "--format", "json", str(vec["hex"]))
@@ -173,7 +157,6 @@ def test_json_format_prints_the_message_as_json() -> None:
     assert "SessionSetupRes" in json.dumps(document)
 
 
-@needs_typed
 def test_json_from_decode_encodes_back_to_the_same_bytes_line_by_line() -> None:
     vecs = [v for v in CORPUS if v["protocol"] == "iso20-dc" and v["variant"] in ("full", "minimal")][:8]
     stdin = "".join(f"{v['hex']}\n" for v in vecs)
@@ -190,7 +173,6 @@ def test_json_that_does_not_parse_is_one_error_line() -> None:
     assert out.stderr.startswith("error: not JSON: ") and out.stderr.count("\n") == 1
 
 
-@needs_codec
 def test_corrupt_exi_is_one_error_line_and_exit_1() -> None:
     out = pnc("decode", "--protocol", "iso2", "80ff")
     assert out.returncode == 1

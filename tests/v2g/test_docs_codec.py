@@ -11,12 +11,9 @@ from pathlib import Path
 
 import pytest
 
-import v2g
-
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "codec.md"
 BLOCK = re.compile(r"^```(python|console)\n(.*?)^```$", re.M | re.S)
-CODEC_API = ("exi_to_xml", "xml_to_exi", "decode", "encode")
 
 
 def _blocks(kind: str) -> list[tuple[int, str]]:
@@ -24,14 +21,6 @@ def _blocks(kind: str) -> list[tuple[int, str]]:
     return [
         (text[: m.start()].count("\n") + 1, m.group(2)) for m in BLOCK.finditer(text) if m.group(1) == kind
     ]
-
-
-def _missing_api(code: str) -> list[str]:
-    """The codec functions an example uses that this build does not have yet."""
-    used = {name for name in CODEC_API if f"v2g.{name}(" in code}
-    if "pnc v2g decode" in code or "encode --protocol" in code:
-        used |= {"exi_to_xml", "xml_to_exi"}
-    return sorted(name for name in used if not hasattr(v2g, name))
 
 
 def test_the_doc_has_python_and_console_examples() -> None:
@@ -42,8 +31,6 @@ def test_the_doc_has_python_and_console_examples() -> None:
     ("line", "code"), _blocks("python"), ids=lambda v: f"line{v}" if isinstance(v, int) else ""
 )
 def test_python_example_runs(line: int, code: str) -> None:
-    if _missing_api(code):
-        pytest.skip(f"v2g has no {', '.join(_missing_api(code))} yet")
     exec(compile(code, f"{DOC}:{line}", "exec"), {"__name__": "docs_example"})
 
 
@@ -66,8 +53,6 @@ def _matches(expected: str, actual: str) -> bool:
     ("line", "block"), _blocks("console"), ids=lambda v: f"line{v}" if isinstance(v, int) else ""
 )
 def test_console_example_prints_what_the_doc_shows(line: int, block: str) -> None:
-    if _missing_api(block):
-        pytest.skip(f"v2g has no {', '.join(_missing_api(block))} yet")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     for command, expected in _commands(block):
         result = subprocess.run(

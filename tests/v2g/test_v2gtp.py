@@ -118,12 +118,6 @@ def test_captured_sdp_response_names_the_port_the_tcp_session_used(capture: dict
     assert build_frame(PayloadType.SDP_RESPONSE, response.to_payload()) == responses[0].to_bytes()
 
 
-needs_codec = pytest.mark.skipif(
-    not hasattr(v2g, "exi_to_xml"), reason="the v2g codec API (exi_to_xml) has not landed yet"
-)
-
-
-@needs_codec
 @pytest.mark.parametrize("item", STREAMS, ids=[_stream_id(i) for i in STREAMS])
 def test_captured_payloads_decode_as_the_handshake_then_din(item: tuple[str, dict[str, Any]]) -> None:
     frames = list(iter_frames(bytes.fromhex(item[1]["hex"])))
