@@ -13,6 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import v2g
+from v2g.errors import EXIDecodeError, EXIHeaderError, V2GError
 from v2g.fuzz import PROTOCOLS, Seed, check, load_seeds, mutate
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
@@ -36,6 +38,26 @@ def test_mutated_vectors_raise_only_v2g_errors_and_never_hang(
 ) -> None:
     seed = SEEDS[index]
     _assert_clean(mutate(seed.data, rnd, SEEDS[other].data), seed.protocol, seed.fragment)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(index=st.integers(0, len(SEEDS) - 1), rnd=st.randoms())
+def test_a_decode_error_names_the_protocol_the_bit_offset_and_the_grammar_state(
+    index: int, rnd: random.Random
+) -> None:
+    seed = SEEDS[index]
+    data = mutate(seed.data, rnd)
+    try:
+        v2g.exi_to_xml(data, seed.protocol, fragment=seed.fragment)
+    except EXIHeaderError as err:
+        assert err.bit_offset >= 0, str(err)
+    except EXIDecodeError as err:
+        assert err.protocol == seed.protocol, str(err)
+        assert 0 <= err.bit_offset <= 8 * len(data), str(err)
+        assert err.state, str(err)
+        assert seed.protocol in str(err) and f"bit {err.bit_offset}" in str(err)
+    except V2GError:
+        pass
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
