@@ -8,8 +8,11 @@ type over its grammar states (v2g.exi.fastrt explains the fallback).
 # mypy: ignore-errors
 
 from v2g.messages import din as M
-from v2g.exi.fastrt import Fallback as F, chars, finish, write_string as ws, write_unsigned as wu
+from v2g.exi.fastrt import Fallback as F, Stream, chars, content_in, content_out, finish
+from v2g.exi.fastrt import write_string as ws, write_unsigned as wu
+from v2g.exi.grammar import load
 
+GS = load('din')
 _E0 = ('None', 'StopCharging', 'ReNegotiation')
 _M0 = {'None': 0, 'StopCharging': 1, 'ReNegotiation': 2}
 _E1 = ('OK', 'OK_NewSessionEstablished', 'OK_OldSessionJoined', 'OK_CertificateExpiresSoon', 'FAILED', 'FAILED_SequenceError', 'FAILED_ServiceIDInvalid', 'FAILED_UnknownSession', 'FAILED_ServiceSelectionInvalid', 'FAILED_PaymentSelectionInvalid', 'FAILED_CertificateExpired', 'FAILED_SignatureError', 'FAILED_NoCertificateAvailable', 'FAILED_CertChainError', 'FAILED_ChallengeInvalid', 'FAILED_ContractCanceled', 'FAILED_WrongChargeParameter', 'FAILED_PowerDeliveryNotApplied', 'FAILED_TariffSelectionInvalid', 'FAILED_ChargingProfileInvalid', 'FAILED_EVSEPresentVoltageToLow', 'FAILED_MeteringSignatureNotValid', 'FAILED_WrongEnergyTransferType')
@@ -40,7 +43,7 @@ _E13 = ('EVCharging', 'Internet', 'ContractCertificate', 'OtherCustom')
 _M13 = {'EVCharging': 0, 'Internet': 1, 'ContractCertificate': 2, 'OtherCustom': 3}
 
 
-def _d_AC_EVChargeParameterType(V, N, E, p, K):
+def _d_AC_EVChargeParameterType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_EAmount = None
     f_EVMaxVoltage = None
@@ -79,7 +82,7 @@ def _d_AC_EVChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EAmount, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EAmount, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 2
         else:
             raise F
@@ -87,7 +90,7 @@ def _d_AC_EVChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaxVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaxVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 3
         else:
             raise F
@@ -95,7 +98,7 @@ def _d_AC_EVChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaxCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaxCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 4
         else:
             raise F
@@ -103,7 +106,7 @@ def _d_AC_EVChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMinCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 5
         else:
             raise F
@@ -125,7 +128,7 @@ def _d_AC_EVChargeParameterType(V, N, E, p, K):
     return o, p
 
 
-def _e_AC_EVChargeParameterType(o, a):
+def _e_AC_EVChargeParameterType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -148,7 +151,7 @@ def _e_AC_EVChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVMaxVoltage
     if v is not None:
         if s == 2:
@@ -158,7 +161,7 @@ def _e_AC_EVChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVMaxCurrent
     if v is not None:
         if s == 3:
@@ -168,7 +171,7 @@ def _e_AC_EVChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVMinCurrent
     if v is not None:
         if s == 4:
@@ -178,7 +181,7 @@ def _e_AC_EVChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     if s == 5:
         a <<= 1
         s = -1
@@ -187,7 +190,7 @@ def _e_AC_EVChargeParameterType(o, a):
     return a
 
 
-def _d_AC_EVSEChargeParameterType(V, N, E, p, K):
+def _d_AC_EVSEChargeParameterType(V, N, E, p, K, T):
     f_AC_EVSEStatus = None
     f_EVSEMaxVoltage = None
     f_EVSEMaxCurrent = None
@@ -197,7 +200,7 @@ def _d_AC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_AC_EVSEStatus, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatusType)
+            f_AC_EVSEStatus, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatusType, T)
             s = 1
         else:
             raise F
@@ -205,7 +208,7 @@ def _d_AC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaxVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaxVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 2
         else:
             raise F
@@ -213,7 +216,7 @@ def _d_AC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaxCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaxCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 3
         else:
             raise F
@@ -221,7 +224,7 @@ def _d_AC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMinCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMinCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 4
         else:
             raise F
@@ -242,7 +245,7 @@ def _d_AC_EVSEChargeParameterType(V, N, E, p, K):
     return o, p
 
 
-def _e_AC_EVSEChargeParameterType(o, a):
+def _e_AC_EVSEChargeParameterType(o, a, T):
     s = 0
     v = o.AC_EVSEStatus
     if v is not None:
@@ -253,7 +256,7 @@ def _e_AC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.AC_EVSEStatusType):
             raise F
-        a = _e_AC_EVSEStatusType(v, a)
+        a = _e_AC_EVSEStatusType(v, a, T)
     v = o.EVSEMaxVoltage
     if v is not None:
         if s == 1:
@@ -263,7 +266,7 @@ def _e_AC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSEMaxCurrent
     if v is not None:
         if s == 2:
@@ -273,7 +276,7 @@ def _e_AC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSEMinCurrent
     if v is not None:
         if s == 3:
@@ -283,7 +286,7 @@ def _e_AC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     if s == 4:
         a <<= 1
         s = -1
@@ -292,7 +295,7 @@ def _e_AC_EVSEChargeParameterType(o, a):
     return a
 
 
-def _d_AC_EVSEStatusType(V, N, E, p, K):
+def _d_AC_EVSEStatusType(V, N, E, p, K, T):
     f_PowerSwitchClosed = None
     f_RCD = None
     f_NotificationMaxDelay = None
@@ -382,7 +385,7 @@ def _d_AC_EVSEStatusType(V, N, E, p, K):
     return o, p
 
 
-def _e_AC_EVSEStatusType(o, a):
+def _e_AC_EVSEStatusType(o, a, T):
     s = 0
     v = o.PowerSwitchClosed
     if v is not None:
@@ -447,7 +450,7 @@ def _e_AC_EVSEStatusType(o, a):
     return a
 
 
-def _d_BodyBaseType(V, N, E, p, K):
+def _d_BodyBaseType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -462,7 +465,7 @@ def _d_BodyBaseType(V, N, E, p, K):
     return o, p
 
 
-def _e_BodyBaseType(o, a):
+def _e_BodyBaseType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -472,7 +475,7 @@ def _e_BodyBaseType(o, a):
     return a
 
 
-def _d_BodyType(V, N, E, p, K):
+def _d_BodyType(V, N, E, p, K, T):
     f_BodyElement = None
     f_CableCheckReq = None
     f_CableCheckRes = None
@@ -513,109 +516,109 @@ def _d_BodyType(V, N, E, p, K):
         c = ((V >> (N - p - 6)) & 63)
         p += 6
         if c == 0:
-            f_BodyElement, p = _d_BodyBaseType(V, N, E, p, M.BodyElement)
+            f_BodyElement, p = _d_BodyBaseType(V, N, E, p, M.BodyElement, T)
             s = 1
         elif c == 1:
-            f_CableCheckReq, p = _d_CableCheckReqType(V, N, E, p, M.CableCheckReq)
+            f_CableCheckReq, p = _d_CableCheckReqType(V, N, E, p, M.CableCheckReq, T)
             s = 1
         elif c == 2:
-            f_CableCheckRes, p = _d_CableCheckResType(V, N, E, p, M.CableCheckRes)
+            f_CableCheckRes, p = _d_CableCheckResType(V, N, E, p, M.CableCheckRes, T)
             s = 1
         elif c == 3:
-            f_CertificateInstallationReq, p = _d_CertificateInstallationReqType(V, N, E, p, M.CertificateInstallationReq)
+            f_CertificateInstallationReq, p = _d_CertificateInstallationReqType(V, N, E, p, M.CertificateInstallationReq, T)
             s = 1
         elif c == 4:
-            f_CertificateInstallationRes, p = _d_CertificateInstallationResType(V, N, E, p, M.CertificateInstallationRes)
+            f_CertificateInstallationRes, p = _d_CertificateInstallationResType(V, N, E, p, M.CertificateInstallationRes, T)
             s = 1
         elif c == 5:
-            f_CertificateUpdateReq, p = _d_CertificateUpdateReqType(V, N, E, p, M.CertificateUpdateReq)
+            f_CertificateUpdateReq, p = _d_CertificateUpdateReqType(V, N, E, p, M.CertificateUpdateReq, T)
             s = 1
         elif c == 6:
-            f_CertificateUpdateRes, p = _d_CertificateUpdateResType(V, N, E, p, M.CertificateUpdateRes)
+            f_CertificateUpdateRes, p = _d_CertificateUpdateResType(V, N, E, p, M.CertificateUpdateRes, T)
             s = 1
         elif c == 7:
-            f_ChargeParameterDiscoveryReq, p = _d_ChargeParameterDiscoveryReqType(V, N, E, p, M.ChargeParameterDiscoveryReq)
+            f_ChargeParameterDiscoveryReq, p = _d_ChargeParameterDiscoveryReqType(V, N, E, p, M.ChargeParameterDiscoveryReq, T)
             s = 1
         elif c == 8:
-            f_ChargeParameterDiscoveryRes, p = _d_ChargeParameterDiscoveryResType(V, N, E, p, M.ChargeParameterDiscoveryRes)
+            f_ChargeParameterDiscoveryRes, p = _d_ChargeParameterDiscoveryResType(V, N, E, p, M.ChargeParameterDiscoveryRes, T)
             s = 1
         elif c == 9:
-            f_ChargingStatusReq, p = _d_ChargingStatusReqType(V, N, E, p, M.ChargingStatusReq)
+            f_ChargingStatusReq, p = _d_ChargingStatusReqType(V, N, E, p, M.ChargingStatusReq, T)
             s = 1
         elif c == 10:
-            f_ChargingStatusRes, p = _d_ChargingStatusResType(V, N, E, p, M.ChargingStatusRes)
+            f_ChargingStatusRes, p = _d_ChargingStatusResType(V, N, E, p, M.ChargingStatusRes, T)
             s = 1
         elif c == 11:
-            f_ContractAuthenticationReq, p = _d_ContractAuthenticationReqType(V, N, E, p, M.ContractAuthenticationReq)
+            f_ContractAuthenticationReq, p = _d_ContractAuthenticationReqType(V, N, E, p, M.ContractAuthenticationReq, T)
             s = 1
         elif c == 12:
-            f_ContractAuthenticationRes, p = _d_ContractAuthenticationResType(V, N, E, p, M.ContractAuthenticationRes)
+            f_ContractAuthenticationRes, p = _d_ContractAuthenticationResType(V, N, E, p, M.ContractAuthenticationRes, T)
             s = 1
         elif c == 13:
-            f_CurrentDemandReq, p = _d_CurrentDemandReqType(V, N, E, p, M.CurrentDemandReq)
+            f_CurrentDemandReq, p = _d_CurrentDemandReqType(V, N, E, p, M.CurrentDemandReq, T)
             s = 1
         elif c == 14:
-            f_CurrentDemandRes, p = _d_CurrentDemandResType(V, N, E, p, M.CurrentDemandRes)
+            f_CurrentDemandRes, p = _d_CurrentDemandResType(V, N, E, p, M.CurrentDemandRes, T)
             s = 1
         elif c == 15:
-            f_MeteringReceiptReq, p = _d_MeteringReceiptReqType(V, N, E, p, M.MeteringReceiptReq)
+            f_MeteringReceiptReq, p = _d_MeteringReceiptReqType(V, N, E, p, M.MeteringReceiptReq, T)
             s = 1
         elif c == 16:
-            f_MeteringReceiptRes, p = _d_MeteringReceiptResType(V, N, E, p, M.MeteringReceiptRes)
+            f_MeteringReceiptRes, p = _d_MeteringReceiptResType(V, N, E, p, M.MeteringReceiptRes, T)
             s = 1
         elif c == 17:
-            f_PaymentDetailsReq, p = _d_PaymentDetailsReqType(V, N, E, p, M.PaymentDetailsReq)
+            f_PaymentDetailsReq, p = _d_PaymentDetailsReqType(V, N, E, p, M.PaymentDetailsReq, T)
             s = 1
         elif c == 18:
-            f_PaymentDetailsRes, p = _d_PaymentDetailsResType(V, N, E, p, M.PaymentDetailsRes)
+            f_PaymentDetailsRes, p = _d_PaymentDetailsResType(V, N, E, p, M.PaymentDetailsRes, T)
             s = 1
         elif c == 19:
-            f_PowerDeliveryReq, p = _d_PowerDeliveryReqType(V, N, E, p, M.PowerDeliveryReq)
+            f_PowerDeliveryReq, p = _d_PowerDeliveryReqType(V, N, E, p, M.PowerDeliveryReq, T)
             s = 1
         elif c == 20:
-            f_PowerDeliveryRes, p = _d_PowerDeliveryResType(V, N, E, p, M.PowerDeliveryRes)
+            f_PowerDeliveryRes, p = _d_PowerDeliveryResType(V, N, E, p, M.PowerDeliveryRes, T)
             s = 1
         elif c == 21:
-            f_PreChargeReq, p = _d_PreChargeReqType(V, N, E, p, M.PreChargeReq)
+            f_PreChargeReq, p = _d_PreChargeReqType(V, N, E, p, M.PreChargeReq, T)
             s = 1
         elif c == 22:
-            f_PreChargeRes, p = _d_PreChargeResType(V, N, E, p, M.PreChargeRes)
+            f_PreChargeRes, p = _d_PreChargeResType(V, N, E, p, M.PreChargeRes, T)
             s = 1
         elif c == 23:
-            f_ServiceDetailReq, p = _d_ServiceDetailReqType(V, N, E, p, M.ServiceDetailReq)
+            f_ServiceDetailReq, p = _d_ServiceDetailReqType(V, N, E, p, M.ServiceDetailReq, T)
             s = 1
         elif c == 24:
-            f_ServiceDetailRes, p = _d_ServiceDetailResType(V, N, E, p, M.ServiceDetailRes)
+            f_ServiceDetailRes, p = _d_ServiceDetailResType(V, N, E, p, M.ServiceDetailRes, T)
             s = 1
         elif c == 25:
-            f_ServiceDiscoveryReq, p = _d_ServiceDiscoveryReqType(V, N, E, p, M.ServiceDiscoveryReq)
+            f_ServiceDiscoveryReq, p = _d_ServiceDiscoveryReqType(V, N, E, p, M.ServiceDiscoveryReq, T)
             s = 1
         elif c == 26:
-            f_ServiceDiscoveryRes, p = _d_ServiceDiscoveryResType(V, N, E, p, M.ServiceDiscoveryRes)
+            f_ServiceDiscoveryRes, p = _d_ServiceDiscoveryResType(V, N, E, p, M.ServiceDiscoveryRes, T)
             s = 1
         elif c == 27:
-            f_ServicePaymentSelectionReq, p = _d_ServicePaymentSelectionReqType(V, N, E, p, M.ServicePaymentSelectionReq)
+            f_ServicePaymentSelectionReq, p = _d_ServicePaymentSelectionReqType(V, N, E, p, M.ServicePaymentSelectionReq, T)
             s = 1
         elif c == 28:
-            f_ServicePaymentSelectionRes, p = _d_ServicePaymentSelectionResType(V, N, E, p, M.ServicePaymentSelectionRes)
+            f_ServicePaymentSelectionRes, p = _d_ServicePaymentSelectionResType(V, N, E, p, M.ServicePaymentSelectionRes, T)
             s = 1
         elif c == 29:
-            f_SessionSetupReq, p = _d_SessionSetupReqType(V, N, E, p, M.SessionSetupReq)
+            f_SessionSetupReq, p = _d_SessionSetupReqType(V, N, E, p, M.SessionSetupReq, T)
             s = 1
         elif c == 30:
-            f_SessionSetupRes, p = _d_SessionSetupResType(V, N, E, p, M.SessionSetupRes)
+            f_SessionSetupRes, p = _d_SessionSetupResType(V, N, E, p, M.SessionSetupRes, T)
             s = 1
         elif c == 31:
-            f_SessionStopReq, p = _d_SessionStopType(V, N, E, p, M.SessionStopReq)
+            f_SessionStopReq, p = _d_SessionStopType(V, N, E, p, M.SessionStopReq, T)
             s = 1
         elif c == 32:
-            f_SessionStopRes, p = _d_SessionStopResType(V, N, E, p, M.SessionStopRes)
+            f_SessionStopRes, p = _d_SessionStopResType(V, N, E, p, M.SessionStopRes, T)
             s = 1
         elif c == 33:
-            f_WeldingDetectionReq, p = _d_WeldingDetectionReqType(V, N, E, p, M.WeldingDetectionReq)
+            f_WeldingDetectionReq, p = _d_WeldingDetectionReqType(V, N, E, p, M.WeldingDetectionReq, T)
             s = 1
         elif c == 34:
-            f_WeldingDetectionRes, p = _d_WeldingDetectionResType(V, N, E, p, M.WeldingDetectionRes)
+            f_WeldingDetectionRes, p = _d_WeldingDetectionResType(V, N, E, p, M.WeldingDetectionRes, T)
             s = 1
         elif c == 35:
             s = -1
@@ -669,7 +672,7 @@ def _d_BodyType(V, N, E, p, K):
     return o, p
 
 
-def _e_BodyType(o, a):
+def _e_BodyType(o, a, T):
     s = 0
     v = o.BodyElement
     if v is not None:
@@ -680,7 +683,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.BodyElement):
             raise F
-        a = _e_BodyBaseType(v, a)
+        a = _e_BodyBaseType(v, a, T)
     v = o.CableCheckReq
     if v is not None:
         if s == 0:
@@ -690,7 +693,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.CableCheckReq):
             raise F
-        a = _e_CableCheckReqType(v, a)
+        a = _e_CableCheckReqType(v, a, T)
     v = o.CableCheckRes
     if v is not None:
         if s == 0:
@@ -700,7 +703,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.CableCheckRes):
             raise F
-        a = _e_CableCheckResType(v, a)
+        a = _e_CableCheckResType(v, a, T)
     v = o.CertificateInstallationReq
     if v is not None:
         if s == 0:
@@ -710,7 +713,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.CertificateInstallationReq):
             raise F
-        a = _e_CertificateInstallationReqType(v, a)
+        a = _e_CertificateInstallationReqType(v, a, T)
     v = o.CertificateInstallationRes
     if v is not None:
         if s == 0:
@@ -720,7 +723,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.CertificateInstallationRes):
             raise F
-        a = _e_CertificateInstallationResType(v, a)
+        a = _e_CertificateInstallationResType(v, a, T)
     v = o.CertificateUpdateReq
     if v is not None:
         if s == 0:
@@ -730,7 +733,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.CertificateUpdateReq):
             raise F
-        a = _e_CertificateUpdateReqType(v, a)
+        a = _e_CertificateUpdateReqType(v, a, T)
     v = o.CertificateUpdateRes
     if v is not None:
         if s == 0:
@@ -740,7 +743,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.CertificateUpdateRes):
             raise F
-        a = _e_CertificateUpdateResType(v, a)
+        a = _e_CertificateUpdateResType(v, a, T)
     v = o.ChargeParameterDiscoveryReq
     if v is not None:
         if s == 0:
@@ -750,7 +753,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.ChargeParameterDiscoveryReq):
             raise F
-        a = _e_ChargeParameterDiscoveryReqType(v, a)
+        a = _e_ChargeParameterDiscoveryReqType(v, a, T)
     v = o.ChargeParameterDiscoveryRes
     if v is not None:
         if s == 0:
@@ -760,7 +763,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.ChargeParameterDiscoveryRes):
             raise F
-        a = _e_ChargeParameterDiscoveryResType(v, a)
+        a = _e_ChargeParameterDiscoveryResType(v, a, T)
     v = o.ChargingStatusReq
     if v is not None:
         if s == 0:
@@ -770,7 +773,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.ChargingStatusReq):
             raise F
-        a = _e_ChargingStatusReqType(v, a)
+        a = _e_ChargingStatusReqType(v, a, T)
     v = o.ChargingStatusRes
     if v is not None:
         if s == 0:
@@ -780,7 +783,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.ChargingStatusRes):
             raise F
-        a = _e_ChargingStatusResType(v, a)
+        a = _e_ChargingStatusResType(v, a, T)
     v = o.ContractAuthenticationReq
     if v is not None:
         if s == 0:
@@ -790,7 +793,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.ContractAuthenticationReq):
             raise F
-        a = _e_ContractAuthenticationReqType(v, a)
+        a = _e_ContractAuthenticationReqType(v, a, T)
     v = o.ContractAuthenticationRes
     if v is not None:
         if s == 0:
@@ -800,7 +803,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.ContractAuthenticationRes):
             raise F
-        a = _e_ContractAuthenticationResType(v, a)
+        a = _e_ContractAuthenticationResType(v, a, T)
     v = o.CurrentDemandReq
     if v is not None:
         if s == 0:
@@ -810,7 +813,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.CurrentDemandReq):
             raise F
-        a = _e_CurrentDemandReqType(v, a)
+        a = _e_CurrentDemandReqType(v, a, T)
     v = o.CurrentDemandRes
     if v is not None:
         if s == 0:
@@ -820,7 +823,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.CurrentDemandRes):
             raise F
-        a = _e_CurrentDemandResType(v, a)
+        a = _e_CurrentDemandResType(v, a, T)
     v = o.MeteringReceiptReq
     if v is not None:
         if s == 0:
@@ -830,7 +833,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.MeteringReceiptReq):
             raise F
-        a = _e_MeteringReceiptReqType(v, a)
+        a = _e_MeteringReceiptReqType(v, a, T)
     v = o.MeteringReceiptRes
     if v is not None:
         if s == 0:
@@ -840,7 +843,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.MeteringReceiptRes):
             raise F
-        a = _e_MeteringReceiptResType(v, a)
+        a = _e_MeteringReceiptResType(v, a, T)
     v = o.PaymentDetailsReq
     if v is not None:
         if s == 0:
@@ -850,7 +853,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.PaymentDetailsReq):
             raise F
-        a = _e_PaymentDetailsReqType(v, a)
+        a = _e_PaymentDetailsReqType(v, a, T)
     v = o.PaymentDetailsRes
     if v is not None:
         if s == 0:
@@ -860,7 +863,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.PaymentDetailsRes):
             raise F
-        a = _e_PaymentDetailsResType(v, a)
+        a = _e_PaymentDetailsResType(v, a, T)
     v = o.PowerDeliveryReq
     if v is not None:
         if s == 0:
@@ -870,7 +873,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.PowerDeliveryReq):
             raise F
-        a = _e_PowerDeliveryReqType(v, a)
+        a = _e_PowerDeliveryReqType(v, a, T)
     v = o.PowerDeliveryRes
     if v is not None:
         if s == 0:
@@ -880,7 +883,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.PowerDeliveryRes):
             raise F
-        a = _e_PowerDeliveryResType(v, a)
+        a = _e_PowerDeliveryResType(v, a, T)
     v = o.PreChargeReq
     if v is not None:
         if s == 0:
@@ -890,7 +893,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.PreChargeReq):
             raise F
-        a = _e_PreChargeReqType(v, a)
+        a = _e_PreChargeReqType(v, a, T)
     v = o.PreChargeRes
     if v is not None:
         if s == 0:
@@ -900,7 +903,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.PreChargeRes):
             raise F
-        a = _e_PreChargeResType(v, a)
+        a = _e_PreChargeResType(v, a, T)
     v = o.ServiceDetailReq
     if v is not None:
         if s == 0:
@@ -910,7 +913,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.ServiceDetailReq):
             raise F
-        a = _e_ServiceDetailReqType(v, a)
+        a = _e_ServiceDetailReqType(v, a, T)
     v = o.ServiceDetailRes
     if v is not None:
         if s == 0:
@@ -920,7 +923,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.ServiceDetailRes):
             raise F
-        a = _e_ServiceDetailResType(v, a)
+        a = _e_ServiceDetailResType(v, a, T)
     v = o.ServiceDiscoveryReq
     if v is not None:
         if s == 0:
@@ -930,7 +933,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.ServiceDiscoveryReq):
             raise F
-        a = _e_ServiceDiscoveryReqType(v, a)
+        a = _e_ServiceDiscoveryReqType(v, a, T)
     v = o.ServiceDiscoveryRes
     if v is not None:
         if s == 0:
@@ -940,7 +943,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.ServiceDiscoveryRes):
             raise F
-        a = _e_ServiceDiscoveryResType(v, a)
+        a = _e_ServiceDiscoveryResType(v, a, T)
     v = o.ServicePaymentSelectionReq
     if v is not None:
         if s == 0:
@@ -950,7 +953,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.ServicePaymentSelectionReq):
             raise F
-        a = _e_ServicePaymentSelectionReqType(v, a)
+        a = _e_ServicePaymentSelectionReqType(v, a, T)
     v = o.ServicePaymentSelectionRes
     if v is not None:
         if s == 0:
@@ -960,7 +963,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.ServicePaymentSelectionRes):
             raise F
-        a = _e_ServicePaymentSelectionResType(v, a)
+        a = _e_ServicePaymentSelectionResType(v, a, T)
     v = o.SessionSetupReq
     if v is not None:
         if s == 0:
@@ -970,7 +973,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.SessionSetupReq):
             raise F
-        a = _e_SessionSetupReqType(v, a)
+        a = _e_SessionSetupReqType(v, a, T)
     v = o.SessionSetupRes
     if v is not None:
         if s == 0:
@@ -980,7 +983,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.SessionSetupRes):
             raise F
-        a = _e_SessionSetupResType(v, a)
+        a = _e_SessionSetupResType(v, a, T)
     v = o.SessionStopReq
     if v is not None:
         if s == 0:
@@ -990,7 +993,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.SessionStopReq):
             raise F
-        a = _e_SessionStopType(v, a)
+        a = _e_SessionStopType(v, a, T)
     v = o.SessionStopRes
     if v is not None:
         if s == 0:
@@ -1000,7 +1003,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.SessionStopRes):
             raise F
-        a = _e_SessionStopResType(v, a)
+        a = _e_SessionStopResType(v, a, T)
     v = o.WeldingDetectionReq
     if v is not None:
         if s == 0:
@@ -1010,7 +1013,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.WeldingDetectionReq):
             raise F
-        a = _e_WeldingDetectionReqType(v, a)
+        a = _e_WeldingDetectionReqType(v, a, T)
     v = o.WeldingDetectionRes
     if v is not None:
         if s == 0:
@@ -1020,7 +1023,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.WeldingDetectionRes):
             raise F
-        a = _e_WeldingDetectionResType(v, a)
+        a = _e_WeldingDetectionResType(v, a, T)
     if s == 0:
         a = (a << 6) | 35
         s = -1
@@ -1032,14 +1035,14 @@ def _e_BodyType(o, a):
     return a
 
 
-def _d_CableCheckReqType(V, N, E, p, K):
+def _d_CableCheckReqType(V, N, E, p, K, T):
     f_DC_EVStatus = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType)
+            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType, T)
             s = 1
         else:
             raise F
@@ -1057,7 +1060,7 @@ def _d_CableCheckReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_CableCheckReqType(o, a):
+def _e_CableCheckReqType(o, a, T):
     s = 0
     v = o.DC_EVStatus
     if v is not None:
@@ -1068,7 +1071,7 @@ def _e_CableCheckReqType(o, a):
             raise F
         if not isinstance(v, M.DC_EVStatusType):
             raise F
-        a = _e_DC_EVStatusType(v, a)
+        a = _e_DC_EVStatusType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -1077,7 +1080,7 @@ def _e_CableCheckReqType(o, a):
     return a
 
 
-def _d_CableCheckResType(V, N, E, p, K):
+def _d_CableCheckResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_DC_EVSEStatus = None
     f_EVSEProcessing = None
@@ -1101,7 +1104,7 @@ def _d_CableCheckResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatusType)
+            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatusType, T)
             s = 2
         else:
             raise F
@@ -1134,7 +1137,7 @@ def _d_CableCheckResType(V, N, E, p, K):
     return o, p
 
 
-def _e_CableCheckResType(o, a):
+def _e_CableCheckResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -1158,7 +1161,7 @@ def _e_CableCheckResType(o, a):
             raise F
         if not isinstance(v, M.DC_EVSEStatusType):
             raise F
-        a = _e_DC_EVSEStatusType(v, a)
+        a = _e_DC_EVSEStatusType(v, a, T)
     v = o.EVSEProcessing
     if v is not None:
         if s == 2:
@@ -1180,7 +1183,7 @@ def _e_CableCheckResType(o, a):
     return a
 
 
-def _d_CanonicalizationMethodType(V, N, E, p, K):
+def _d_CanonicalizationMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -1218,40 +1221,60 @@ def _d_CanonicalizationMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (0, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -1260,7 +1283,7 @@ def _d_CanonicalizationMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_CanonicalizationMethodType(o, a):
+def _e_CanonicalizationMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -1277,16 +1300,23 @@ def _e_CanonicalizationMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 2) | 1
+        if s == 0:
+            a = content_out(a, T, 0, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_CertificateChainType(V, N, E, p, K):
+def _d_CertificateChainType(V, N, E, p, K, T):
     f_Certificate = None
     f_SubCertificates = None
     s = 0
@@ -1329,7 +1359,7 @@ def _d_CertificateChainType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_SubCertificates, p = _d_SubCertificatesType(V, N, E, p, M.SubCertificatesType)
+            f_SubCertificates, p = _d_SubCertificatesType(V, N, E, p, M.SubCertificatesType, T)
             s = 2
         elif c == 1:
             s = -1
@@ -1350,7 +1380,7 @@ def _d_CertificateChainType(V, N, E, p, K):
     return o, p
 
 
-def _e_CertificateChainType(o, a):
+def _e_CertificateChainType(o, a, T):
     s = 0
     v = o.Certificate
     if v is not None:
@@ -1379,7 +1409,7 @@ def _e_CertificateChainType(o, a):
             raise F
         if not isinstance(v, M.SubCertificatesType):
             raise F
-        a = _e_SubCertificatesType(v, a)
+        a = _e_SubCertificatesType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -1391,7 +1421,7 @@ def _e_CertificateChainType(o, a):
     return a
 
 
-def _d_CertificateInstallationReqType(V, N, E, p, K):
+def _d_CertificateInstallationReqType(V, N, E, p, K, T):
     f_Id = None
     f_OEMProvisioningCert = None
     f_ListOfRootCertificateIDs = None
@@ -1501,7 +1531,7 @@ def _d_CertificateInstallationReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ListOfRootCertificateIDs, p = _d_ListOfRootCertificateIDsType(V, N, E, p, M.ListOfRootCertificateIDsType)
+            f_ListOfRootCertificateIDs, p = _d_ListOfRootCertificateIDsType(V, N, E, p, M.ListOfRootCertificateIDsType, T)
             s = 3
         else:
             raise F
@@ -1557,7 +1587,7 @@ def _d_CertificateInstallationReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_CertificateInstallationReqType(o, a):
+def _e_CertificateInstallationReqType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -1603,7 +1633,7 @@ def _e_CertificateInstallationReqType(o, a):
             raise F
         if not isinstance(v, M.ListOfRootCertificateIDsType):
             raise F
-        a = _e_ListOfRootCertificateIDsType(v, a)
+        a = _e_ListOfRootCertificateIDsType(v, a, T)
     v = o.DHParams
     if v is not None:
         if s == 3:
@@ -1630,7 +1660,7 @@ def _e_CertificateInstallationReqType(o, a):
     return a
 
 
-def _d_CertificateInstallationResType(V, N, E, p, K):
+def _d_CertificateInstallationResType(V, N, E, p, K, T):
     f_Id = None
     f_ResponseCode = None
     f_ContractSignatureCertChain = None
@@ -1692,7 +1722,7 @@ def _d_CertificateInstallationResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ContractSignatureCertChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType)
+            f_ContractSignatureCertChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType, T)
             s = 3
         else:
             raise F
@@ -1830,7 +1860,7 @@ def _d_CertificateInstallationResType(V, N, E, p, K):
     return o, p
 
 
-def _e_CertificateInstallationResType(o, a):
+def _e_CertificateInstallationResType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -1868,7 +1898,7 @@ def _e_CertificateInstallationResType(o, a):
             raise F
         if not isinstance(v, M.CertificateChainType):
             raise F
-        a = _e_CertificateChainType(v, a)
+        a = _e_CertificateChainType(v, a, T)
     v = o.ContractSignatureEncryptedPrivateKey
     if v is not None:
         if s == 3:
@@ -1934,7 +1964,7 @@ def _e_CertificateInstallationResType(o, a):
     return a
 
 
-def _d_CertificateUpdateReqType(V, N, E, p, K):
+def _d_CertificateUpdateReqType(V, N, E, p, K, T):
     f_Id = None
     f_ContractSignatureCertChain = None
     f_ContractID = None
@@ -1975,7 +2005,7 @@ def _d_CertificateUpdateReqType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            f_ContractSignatureCertChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType)
+            f_ContractSignatureCertChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType, T)
             s = 2
         else:
             raise F
@@ -1983,7 +2013,7 @@ def _d_CertificateUpdateReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ContractSignatureCertChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType)
+            f_ContractSignatureCertChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType, T)
             s = 2
         else:
             raise F
@@ -2036,7 +2066,7 @@ def _d_CertificateUpdateReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ListOfRootCertificateIDs, p = _d_ListOfRootCertificateIDsType(V, N, E, p, M.ListOfRootCertificateIDsType)
+            f_ListOfRootCertificateIDs, p = _d_ListOfRootCertificateIDsType(V, N, E, p, M.ListOfRootCertificateIDsType, T)
             s = 4
         else:
             raise F
@@ -2093,7 +2123,7 @@ def _d_CertificateUpdateReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_CertificateUpdateReqType(o, a):
+def _e_CertificateUpdateReqType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -2121,7 +2151,7 @@ def _e_CertificateUpdateReqType(o, a):
             raise F
         if not isinstance(v, M.CertificateChainType):
             raise F
-        a = _e_CertificateChainType(v, a)
+        a = _e_CertificateChainType(v, a, T)
     v = o.ContractID
     if v is not None:
         if s == 2:
@@ -2152,7 +2182,7 @@ def _e_CertificateUpdateReqType(o, a):
             raise F
         if not isinstance(v, M.ListOfRootCertificateIDsType):
             raise F
-        a = _e_ListOfRootCertificateIDsType(v, a)
+        a = _e_ListOfRootCertificateIDsType(v, a, T)
     v = o.DHParams
     if v is not None:
         if s == 4:
@@ -2179,7 +2209,7 @@ def _e_CertificateUpdateReqType(o, a):
     return a
 
 
-def _d_CertificateUpdateResType(V, N, E, p, K):
+def _d_CertificateUpdateResType(V, N, E, p, K, T):
     f_Id = None
     f_ResponseCode = None
     f_ContractSignatureCertChain = None
@@ -2242,7 +2272,7 @@ def _d_CertificateUpdateResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ContractSignatureCertChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType)
+            f_ContractSignatureCertChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType, T)
             s = 3
         else:
             raise F
@@ -2413,7 +2443,7 @@ def _d_CertificateUpdateResType(V, N, E, p, K):
     return o, p
 
 
-def _e_CertificateUpdateResType(o, a):
+def _e_CertificateUpdateResType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -2451,7 +2481,7 @@ def _e_CertificateUpdateResType(o, a):
             raise F
         if not isinstance(v, M.CertificateChainType):
             raise F
-        a = _e_CertificateChainType(v, a)
+        a = _e_CertificateChainType(v, a, T)
     v = o.ContractSignatureEncryptedPrivateKey
     if v is not None:
         if s == 3:
@@ -2529,7 +2559,7 @@ def _e_CertificateUpdateResType(o, a):
     return a
 
 
-def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K):
+def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K, T):
     f_EVRequestedEnergyTransferType = None
     f_AC_EVChargeParameter = None
     f_DC_EVChargeParameter = None
@@ -2554,13 +2584,13 @@ def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_AC_EVChargeParameter, p = _d_AC_EVChargeParameterType(V, N, E, p, M.AC_EVChargeParameter)
+            f_AC_EVChargeParameter, p = _d_AC_EVChargeParameterType(V, N, E, p, M.AC_EVChargeParameter, T)
             s = 2
         elif c == 1:
-            f_DC_EVChargeParameter, p = _d_DC_EVChargeParameterType(V, N, E, p, M.DC_EVChargeParameter)
+            f_DC_EVChargeParameter, p = _d_DC_EVChargeParameterType(V, N, E, p, M.DC_EVChargeParameter, T)
             s = 2
         elif c == 2:
-            f_EVChargeParameter, p = _d_EVChargeParameterType(V, N, E, p, M.EVChargeParameter)
+            f_EVChargeParameter, p = _d_EVChargeParameterType(V, N, E, p, M.EVChargeParameter, T)
             s = 2
         else:
             raise F
@@ -2581,7 +2611,7 @@ def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeParameterDiscoveryReqType(o, a):
+def _e_ChargeParameterDiscoveryReqType(o, a, T):
     s = 0
     v = o.EVRequestedEnergyTransferType
     if v is not None:
@@ -2605,7 +2635,7 @@ def _e_ChargeParameterDiscoveryReqType(o, a):
             raise F
         if not isinstance(v, M.AC_EVChargeParameter):
             raise F
-        a = _e_AC_EVChargeParameterType(v, a)
+        a = _e_AC_EVChargeParameterType(v, a, T)
     v = o.DC_EVChargeParameter
     if v is not None:
         if s == 1:
@@ -2615,7 +2645,7 @@ def _e_ChargeParameterDiscoveryReqType(o, a):
             raise F
         if not isinstance(v, M.DC_EVChargeParameter):
             raise F
-        a = _e_DC_EVChargeParameterType(v, a)
+        a = _e_DC_EVChargeParameterType(v, a, T)
     v = o.EVChargeParameter
     if v is not None:
         if s == 1:
@@ -2625,7 +2655,7 @@ def _e_ChargeParameterDiscoveryReqType(o, a):
             raise F
         if not isinstance(v, M.EVChargeParameter):
             raise F
-        a = _e_EVChargeParameterType(v, a)
+        a = _e_EVChargeParameterType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -2634,7 +2664,7 @@ def _e_ChargeParameterDiscoveryReqType(o, a):
     return a
 
 
-def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
+def _d_ChargeParameterDiscoveryResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_EVSEProcessing = None
     f_SAScheduleList = None
@@ -2675,10 +2705,10 @@ def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_SAScheduleList, p = _d_SAScheduleListType(V, N, E, p, M.SAScheduleList)
+            f_SAScheduleList, p = _d_SAScheduleListType(V, N, E, p, M.SAScheduleList, T)
             s = 3
         elif c == 1:
-            f_SASchedules, p = _d_SASchedulesType(V, N, E, p, M.SASchedules)
+            f_SASchedules, p = _d_SASchedulesType(V, N, E, p, M.SASchedules, T)
             s = 3
         else:
             raise F
@@ -2686,13 +2716,13 @@ def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_AC_EVSEChargeParameter, p = _d_AC_EVSEChargeParameterType(V, N, E, p, M.AC_EVSEChargeParameter)
+            f_AC_EVSEChargeParameter, p = _d_AC_EVSEChargeParameterType(V, N, E, p, M.AC_EVSEChargeParameter, T)
             s = 4
         elif c == 1:
-            f_DC_EVSEChargeParameter, p = _d_DC_EVSEChargeParameterType(V, N, E, p, M.DC_EVSEChargeParameter)
+            f_DC_EVSEChargeParameter, p = _d_DC_EVSEChargeParameterType(V, N, E, p, M.DC_EVSEChargeParameter, T)
             s = 4
         elif c == 2:
-            f_EVSEChargeParameter, p = _d_EVSEChargeParameterType(V, N, E, p, M.EVSEChargeParameter)
+            f_EVSEChargeParameter, p = _d_EVSEChargeParameterType(V, N, E, p, M.EVSEChargeParameter, T)
             s = 4
         else:
             raise F
@@ -2716,7 +2746,7 @@ def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeParameterDiscoveryResType(o, a):
+def _e_ChargeParameterDiscoveryResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -2753,7 +2783,7 @@ def _e_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.SAScheduleList):
             raise F
-        a = _e_SAScheduleListType(v, a)
+        a = _e_SAScheduleListType(v, a, T)
     v = o.SASchedules
     if v is not None:
         if s == 2:
@@ -2763,7 +2793,7 @@ def _e_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.SASchedules):
             raise F
-        a = _e_SASchedulesType(v, a)
+        a = _e_SASchedulesType(v, a, T)
     v = o.AC_EVSEChargeParameter
     if v is not None:
         if s == 3:
@@ -2773,7 +2803,7 @@ def _e_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.AC_EVSEChargeParameter):
             raise F
-        a = _e_AC_EVSEChargeParameterType(v, a)
+        a = _e_AC_EVSEChargeParameterType(v, a, T)
     v = o.DC_EVSEChargeParameter
     if v is not None:
         if s == 3:
@@ -2783,7 +2813,7 @@ def _e_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.DC_EVSEChargeParameter):
             raise F
-        a = _e_DC_EVSEChargeParameterType(v, a)
+        a = _e_DC_EVSEChargeParameterType(v, a, T)
     v = o.EVSEChargeParameter
     if v is not None:
         if s == 3:
@@ -2793,7 +2823,7 @@ def _e_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.EVSEChargeParameter):
             raise F
-        a = _e_EVSEChargeParameterType(v, a)
+        a = _e_EVSEChargeParameterType(v, a, T)
     if s == 4:
         a <<= 1
         s = -1
@@ -2802,7 +2832,7 @@ def _e_ChargeParameterDiscoveryResType(o, a):
     return a
 
 
-def _d_ChargingProfileType(V, N, E, p, K):
+def _d_ChargingProfileType(V, N, E, p, K, T):
     f_SAScheduleTupleID = None
     f_ProfileEntry = []
     s = 0
@@ -2842,7 +2872,7 @@ def _d_ChargingProfileType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ProfileEntryType(V, N, E, p, M.ProfileEntryType)
+            v, p = _d_ProfileEntryType(V, N, E, p, M.ProfileEntryType, T)
             f_ProfileEntry.append(v)
             s = 2
         else:
@@ -2851,7 +2881,7 @@ def _d_ChargingProfileType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ProfileEntryType(V, N, E, p, M.ProfileEntryType)
+            v, p = _d_ProfileEntryType(V, N, E, p, M.ProfileEntryType, T)
             f_ProfileEntry.append(v)
             s = 3
         elif c == 1:
@@ -2862,7 +2892,7 @@ def _d_ChargingProfileType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ProfileEntryType(V, N, E, p, M.ProfileEntryType)
+            v, p = _d_ProfileEntryType(V, N, E, p, M.ProfileEntryType, T)
             f_ProfileEntry.append(v)
             s = 3
         elif c == 1:
@@ -2877,7 +2907,7 @@ def _d_ChargingProfileType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargingProfileType(o, a):
+def _e_ChargingProfileType(o, a, T):
     s = 0
     v = o.SAScheduleTupleID
     if v is not None:
@@ -2905,7 +2935,7 @@ def _e_ChargingProfileType(o, a):
             raise F
         if not isinstance(v, M.ProfileEntryType):
             raise F
-        a = _e_ProfileEntryType(v, a)
+        a = _e_ProfileEntryType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -2917,7 +2947,7 @@ def _e_ChargingProfileType(o, a):
     return a
 
 
-def _d_ChargingStatusReqType(V, N, E, p, K):
+def _d_ChargingStatusReqType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -2932,7 +2962,7 @@ def _d_ChargingStatusReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargingStatusReqType(o, a):
+def _e_ChargingStatusReqType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -2942,7 +2972,7 @@ def _e_ChargingStatusReqType(o, a):
     return a
 
 
-def _d_ChargingStatusResType(V, N, E, p, K):
+def _d_ChargingStatusResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_EVSEID = None
     f_SAScheduleTupleID = None
@@ -3037,10 +3067,10 @@ def _d_ChargingStatusResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEMaxCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaxCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 4
         elif c == 1:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 5
         elif c == 2:
             x = ((V >> (N - p - 3)) & 7)
@@ -3055,7 +3085,7 @@ def _d_ChargingStatusResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 5
         elif c == 1:
             x = ((V >> (N - p - 3)) & 7)
@@ -3082,7 +3112,7 @@ def _d_ChargingStatusResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_AC_EVSEStatus, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatusType)
+            f_AC_EVSEStatus, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatusType, T)
             s = 7
         else:
             raise F
@@ -3106,7 +3136,7 @@ def _d_ChargingStatusResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargingStatusResType(o, a):
+def _e_ChargingStatusResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -3160,7 +3190,7 @@ def _e_ChargingStatusResType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.MeterInfo
     if v is not None:
         if s == 3:
@@ -3173,7 +3203,7 @@ def _e_ChargingStatusResType(o, a):
             raise F
         if not isinstance(v, M.MeterInfoType):
             raise F
-        a = _e_MeterInfoType(v, a)
+        a = _e_MeterInfoType(v, a, T)
     v = o.ReceiptRequired
     if v is not None:
         if s == 3:
@@ -3204,7 +3234,7 @@ def _e_ChargingStatusResType(o, a):
             raise F
         if not isinstance(v, M.AC_EVSEStatusType):
             raise F
-        a = _e_AC_EVSEStatusType(v, a)
+        a = _e_AC_EVSEStatusType(v, a, T)
     if s == 7:
         a <<= 1
         s = -1
@@ -3213,7 +3243,7 @@ def _e_ChargingStatusResType(o, a):
     return a
 
 
-def _d_ConsumptionCostType(V, N, E, p, K):
+def _d_ConsumptionCostType(V, N, E, p, K, T):
     f_startValue = None
     f_Cost = []
     s = 0
@@ -3249,7 +3279,7 @@ def _d_ConsumptionCostType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_CostType(V, N, E, p, M.CostType)
+            v, p = _d_CostType(V, N, E, p, M.CostType, T)
             f_Cost.append(v)
             s = 2
         elif c == 1:
@@ -3260,7 +3290,7 @@ def _d_ConsumptionCostType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_CostType(V, N, E, p, M.CostType)
+            v, p = _d_CostType(V, N, E, p, M.CostType, T)
             f_Cost.append(v)
             s = 2
         elif c == 1:
@@ -3275,7 +3305,7 @@ def _d_ConsumptionCostType(V, N, E, p, K):
     return o, p
 
 
-def _e_ConsumptionCostType(o, a):
+def _e_ConsumptionCostType(o, a, T):
     s = 0
     v = o.startValue
     if v is not None:
@@ -3300,7 +3330,7 @@ def _e_ConsumptionCostType(o, a):
             raise F
         if not isinstance(v, M.CostType):
             raise F
-        a = _e_CostType(v, a)
+        a = _e_CostType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -3312,7 +3342,7 @@ def _e_ConsumptionCostType(o, a):
     return a
 
 
-def _d_ContractAuthenticationReqType(V, N, E, p, K):
+def _d_ContractAuthenticationReqType(V, N, E, p, K, T):
     f_Id = None
     f_GenChallenge = None
     s = 0
@@ -3455,7 +3485,7 @@ def _d_ContractAuthenticationReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ContractAuthenticationReqType(o, a):
+def _e_ContractAuthenticationReqType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -3509,7 +3539,7 @@ def _e_ContractAuthenticationReqType(o, a):
     return a
 
 
-def _d_ContractAuthenticationResType(V, N, E, p, K):
+def _d_ContractAuthenticationResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_EVSEProcessing = None
     s = 0
@@ -3556,7 +3586,7 @@ def _d_ContractAuthenticationResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ContractAuthenticationResType(o, a):
+def _e_ContractAuthenticationResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -3592,7 +3622,7 @@ def _e_ContractAuthenticationResType(o, a):
     return a
 
 
-def _d_CostType(V, N, E, p, K):
+def _d_CostType(V, N, E, p, K, T):
     f_costKind = None
     f_amount = None
     f_amountMultiplier = None
@@ -3670,7 +3700,7 @@ def _d_CostType(V, N, E, p, K):
     return o, p
 
 
-def _e_CostType(o, a):
+def _e_CostType(o, a, T):
     s = 0
     v = o.costKind
     if v is not None:
@@ -3720,7 +3750,7 @@ def _e_CostType(o, a):
     return a
 
 
-def _d_CurrentDemandReqType(V, N, E, p, K):
+def _d_CurrentDemandReqType(V, N, E, p, K, T):
     f_DC_EVStatus = None
     f_EVTargetCurrent = None
     f_EVMaximumVoltageLimit = None
@@ -3736,7 +3766,7 @@ def _d_CurrentDemandReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType)
+            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType, T)
             s = 1
         else:
             raise F
@@ -3744,7 +3774,7 @@ def _d_CurrentDemandReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVTargetCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 2
         else:
             raise F
@@ -3752,13 +3782,13 @@ def _d_CurrentDemandReqType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMaximumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaximumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 3
         elif c == 1:
-            f_EVMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 4
         elif c == 2:
-            f_EVMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 5
         elif c == 3:
             x = ((V >> (N - p - 3)) & 7)
@@ -3780,10 +3810,10 @@ def _d_CurrentDemandReqType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 4
         elif c == 1:
-            f_EVMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 5
         elif c == 2:
             x = ((V >> (N - p - 3)) & 7)
@@ -3805,7 +3835,7 @@ def _d_CurrentDemandReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 5
         elif c == 1:
             x = ((V >> (N - p - 3)) & 7)
@@ -3858,13 +3888,13 @@ def _d_CurrentDemandReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_RemainingTimeToFullSoC, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_RemainingTimeToFullSoC, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 8
         elif c == 1:
-            f_RemainingTimeToBulkSoC, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_RemainingTimeToBulkSoC, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 9
         elif c == 2:
-            f_EVTargetVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVTargetVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 10
         else:
             raise F
@@ -3872,10 +3902,10 @@ def _d_CurrentDemandReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_RemainingTimeToBulkSoC, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_RemainingTimeToBulkSoC, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 9
         elif c == 1:
-            f_EVTargetVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVTargetVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 10
         else:
             raise F
@@ -3883,7 +3913,7 @@ def _d_CurrentDemandReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVTargetVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 10
         else:
             raise F
@@ -3910,7 +3940,7 @@ def _d_CurrentDemandReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_CurrentDemandReqType(o, a):
+def _e_CurrentDemandReqType(o, a, T):
     s = 0
     v = o.DC_EVStatus
     if v is not None:
@@ -3921,7 +3951,7 @@ def _e_CurrentDemandReqType(o, a):
             raise F
         if not isinstance(v, M.DC_EVStatusType):
             raise F
-        a = _e_DC_EVStatusType(v, a)
+        a = _e_DC_EVStatusType(v, a, T)
     v = o.EVTargetCurrent
     if v is not None:
         if s == 1:
@@ -3931,7 +3961,7 @@ def _e_CurrentDemandReqType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVMaximumVoltageLimit
     if v is not None:
         if s == 2:
@@ -3941,7 +3971,7 @@ def _e_CurrentDemandReqType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVMaximumCurrentLimit
     if v is not None:
         if s == 2:
@@ -3954,7 +3984,7 @@ def _e_CurrentDemandReqType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVMaximumPowerLimit
     if v is not None:
         if s == 2:
@@ -3970,7 +4000,7 @@ def _e_CurrentDemandReqType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.BulkChargingComplete
     if v is not None:
         if s == 2:
@@ -4031,7 +4061,7 @@ def _e_CurrentDemandReqType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.RemainingTimeToBulkSoC
     if v is not None:
         if s == 7:
@@ -4044,7 +4074,7 @@ def _e_CurrentDemandReqType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVTargetVoltage
     if v is not None:
         if s == 7:
@@ -4060,7 +4090,7 @@ def _e_CurrentDemandReqType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     if s == 10:
         a <<= 1
         s = -1
@@ -4069,7 +4099,7 @@ def _e_CurrentDemandReqType(o, a):
     return a
 
 
-def _d_CurrentDemandResType(V, N, E, p, K):
+def _d_CurrentDemandResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_DC_EVSEStatus = None
     f_EVSEPresentVoltage = None
@@ -4100,7 +4130,7 @@ def _d_CurrentDemandResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatusType)
+            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatusType, T)
             s = 2
         else:
             raise F
@@ -4108,7 +4138,7 @@ def _d_CurrentDemandResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEPresentVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEPresentVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 3
         else:
             raise F
@@ -4116,7 +4146,7 @@ def _d_CurrentDemandResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEPresentCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEPresentCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 4
         else:
             raise F
@@ -4160,13 +4190,13 @@ def _d_CurrentDemandResType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEMaximumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaximumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 8
         elif c == 1:
-            f_EVSEMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 9
         elif c == 2:
-            f_EVSEMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 10
         elif c == 3:
             s = -1
@@ -4176,10 +4206,10 @@ def _d_CurrentDemandResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 9
         elif c == 1:
-            f_EVSEMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 10
         elif c == 2:
             s = -1
@@ -4189,7 +4219,7 @@ def _d_CurrentDemandResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 10
         elif c == 1:
             s = -1
@@ -4218,7 +4248,7 @@ def _d_CurrentDemandResType(V, N, E, p, K):
     return o, p
 
 
-def _e_CurrentDemandResType(o, a):
+def _e_CurrentDemandResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -4242,7 +4272,7 @@ def _e_CurrentDemandResType(o, a):
             raise F
         if not isinstance(v, M.DC_EVSEStatusType):
             raise F
-        a = _e_DC_EVSEStatusType(v, a)
+        a = _e_DC_EVSEStatusType(v, a, T)
     v = o.EVSEPresentVoltage
     if v is not None:
         if s == 2:
@@ -4252,7 +4282,7 @@ def _e_CurrentDemandResType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSEPresentCurrent
     if v is not None:
         if s == 3:
@@ -4262,7 +4292,7 @@ def _e_CurrentDemandResType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSECurrentLimitAchieved
     if v is not None:
         if s == 4:
@@ -4317,7 +4347,7 @@ def _e_CurrentDemandResType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSEMaximumCurrentLimit
     if v is not None:
         if s == 7:
@@ -4330,7 +4360,7 @@ def _e_CurrentDemandResType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSEMaximumPowerLimit
     if v is not None:
         if s == 7:
@@ -4346,7 +4376,7 @@ def _e_CurrentDemandResType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     if s == 7:
         a = (a << 3) | 3
         s = -1
@@ -4364,7 +4394,7 @@ def _e_CurrentDemandResType(o, a):
     return a
 
 
-def _d_DC_EVChargeParameterType(V, N, E, p, K):
+def _d_DC_EVChargeParameterType(V, N, E, p, K, T):
     f_DC_EVStatus = None
     f_EVMaximumCurrentLimit = None
     f_EVMaximumPowerLimit = None
@@ -4378,7 +4408,7 @@ def _d_DC_EVChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType)
+            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType, T)
             s = 1
         else:
             raise F
@@ -4386,7 +4416,7 @@ def _d_DC_EVChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 2
         else:
             raise F
@@ -4394,10 +4424,10 @@ def _d_DC_EVChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 3
         elif c == 1:
-            f_EVMaximumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaximumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 4
         else:
             raise F
@@ -4405,7 +4435,7 @@ def _d_DC_EVChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaximumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 4
         else:
             raise F
@@ -4413,10 +4443,10 @@ def _d_DC_EVChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVEnergyCapacity, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVEnergyCapacity, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 5
         elif c == 1:
-            f_EVEnergyRequest, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVEnergyRequest, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 6
         elif c == 2:
             x = ((V >> (N - p - 9)) & 511)
@@ -4440,7 +4470,7 @@ def _d_DC_EVChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVEnergyRequest, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVEnergyRequest, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 6
         elif c == 1:
             x = ((V >> (N - p - 9)) & 511)
@@ -4516,7 +4546,7 @@ def _d_DC_EVChargeParameterType(V, N, E, p, K):
     return o, p
 
 
-def _e_DC_EVChargeParameterType(o, a):
+def _e_DC_EVChargeParameterType(o, a, T):
     s = 0
     v = o.DC_EVStatus
     if v is not None:
@@ -4527,7 +4557,7 @@ def _e_DC_EVChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.DC_EVStatusType):
             raise F
-        a = _e_DC_EVStatusType(v, a)
+        a = _e_DC_EVStatusType(v, a, T)
     v = o.EVMaximumCurrentLimit
     if v is not None:
         if s == 1:
@@ -4537,7 +4567,7 @@ def _e_DC_EVChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVMaximumPowerLimit
     if v is not None:
         if s == 2:
@@ -4547,7 +4577,7 @@ def _e_DC_EVChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVMaximumVoltageLimit
     if v is not None:
         if s == 2:
@@ -4560,7 +4590,7 @@ def _e_DC_EVChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVEnergyCapacity
     if v is not None:
         if s == 4:
@@ -4570,7 +4600,7 @@ def _e_DC_EVChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVEnergyRequest
     if v is not None:
         if s == 4:
@@ -4583,7 +4613,7 @@ def _e_DC_EVChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.FullSOC
     if v is not None:
         if s == 4:
@@ -4643,7 +4673,7 @@ def _e_DC_EVChargeParameterType(o, a):
     return a
 
 
-def _d_DC_EVPowerDeliveryParameterType(V, N, E, p, K):
+def _d_DC_EVPowerDeliveryParameterType(V, N, E, p, K, T):
     f_DC_EVStatus = None
     f_BulkChargingComplete = None
     f_ChargingComplete = None
@@ -4652,7 +4682,7 @@ def _d_DC_EVPowerDeliveryParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType)
+            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType, T)
             s = 1
         else:
             raise F
@@ -4703,7 +4733,7 @@ def _d_DC_EVPowerDeliveryParameterType(V, N, E, p, K):
     return o, p
 
 
-def _e_DC_EVPowerDeliveryParameterType(o, a):
+def _e_DC_EVPowerDeliveryParameterType(o, a, T):
     s = 0
     v = o.DC_EVStatus
     if v is not None:
@@ -4714,7 +4744,7 @@ def _e_DC_EVPowerDeliveryParameterType(o, a):
             raise F
         if not isinstance(v, M.DC_EVStatusType):
             raise F
-        a = _e_DC_EVStatusType(v, a)
+        a = _e_DC_EVStatusType(v, a, T)
     v = o.BulkChargingComplete
     if v is not None:
         if s == 1:
@@ -4756,7 +4786,7 @@ def _e_DC_EVPowerDeliveryParameterType(o, a):
     return a
 
 
-def _d_DC_EVSEChargeParameterType(V, N, E, p, K):
+def _d_DC_EVSEChargeParameterType(V, N, E, p, K, T):
     f_DC_EVSEStatus = None
     f_EVSEMaximumCurrentLimit = None
     f_EVSEMaximumPowerLimit = None
@@ -4771,7 +4801,7 @@ def _d_DC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatusType)
+            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatusType, T)
             s = 1
         else:
             raise F
@@ -4779,7 +4809,7 @@ def _d_DC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 2
         else:
             raise F
@@ -4787,10 +4817,10 @@ def _d_DC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 3
         elif c == 1:
-            f_EVSEMaximumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaximumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 4
         else:
             raise F
@@ -4798,7 +4828,7 @@ def _d_DC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaximumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 4
         else:
             raise F
@@ -4806,7 +4836,7 @@ def _d_DC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMinimumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMinimumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 5
         else:
             raise F
@@ -4814,7 +4844,7 @@ def _d_DC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMinimumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMinimumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 6
         else:
             raise F
@@ -4822,10 +4852,10 @@ def _d_DC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSECurrentRegulationTolerance, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSECurrentRegulationTolerance, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 7
         elif c == 1:
-            f_EVSEPeakCurrentRipple, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEPeakCurrentRipple, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 8
         else:
             raise F
@@ -4833,7 +4863,7 @@ def _d_DC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEPeakCurrentRipple, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEPeakCurrentRipple, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 8
         else:
             raise F
@@ -4841,7 +4871,7 @@ def _d_DC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEEnergyToBeDelivered, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEEnergyToBeDelivered, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 9
         elif c == 1:
             s = -1
@@ -4869,7 +4899,7 @@ def _d_DC_EVSEChargeParameterType(V, N, E, p, K):
     return o, p
 
 
-def _e_DC_EVSEChargeParameterType(o, a):
+def _e_DC_EVSEChargeParameterType(o, a, T):
     s = 0
     v = o.DC_EVSEStatus
     if v is not None:
@@ -4880,7 +4910,7 @@ def _e_DC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.DC_EVSEStatusType):
             raise F
-        a = _e_DC_EVSEStatusType(v, a)
+        a = _e_DC_EVSEStatusType(v, a, T)
     v = o.EVSEMaximumCurrentLimit
     if v is not None:
         if s == 1:
@@ -4890,7 +4920,7 @@ def _e_DC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSEMaximumPowerLimit
     if v is not None:
         if s == 2:
@@ -4900,7 +4930,7 @@ def _e_DC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSEMaximumVoltageLimit
     if v is not None:
         if s == 2:
@@ -4913,7 +4943,7 @@ def _e_DC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSEMinimumCurrentLimit
     if v is not None:
         if s == 4:
@@ -4923,7 +4953,7 @@ def _e_DC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSEMinimumVoltageLimit
     if v is not None:
         if s == 5:
@@ -4933,7 +4963,7 @@ def _e_DC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSECurrentRegulationTolerance
     if v is not None:
         if s == 6:
@@ -4943,7 +4973,7 @@ def _e_DC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSEPeakCurrentRipple
     if v is not None:
         if s == 6:
@@ -4956,7 +4986,7 @@ def _e_DC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSEEnergyToBeDelivered
     if v is not None:
         if s == 8:
@@ -4966,7 +4996,7 @@ def _e_DC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     if s == 8:
         a = (a << 2) | 1
         s = -1
@@ -4978,7 +5008,7 @@ def _e_DC_EVSEChargeParameterType(o, a):
     return a
 
 
-def _d_DC_EVSEStatusType(V, N, E, p, K):
+def _d_DC_EVSEStatusType(V, N, E, p, K, T):
     f_EVSEIsolationStatus = None
     f_EVSEStatusCode = None
     f_NotificationMaxDelay = None
@@ -5082,7 +5112,7 @@ def _d_DC_EVSEStatusType(V, N, E, p, K):
     return o, p
 
 
-def _e_DC_EVSEStatusType(o, a):
+def _e_DC_EVSEStatusType(o, a, T):
     s = 0
     v = o.EVSEIsolationStatus
     if v is not None:
@@ -5146,7 +5176,7 @@ def _e_DC_EVSEStatusType(o, a):
     return a
 
 
-def _d_DC_EVStatusType(V, N, E, p, K):
+def _d_DC_EVStatusType(V, N, E, p, K, T):
     f_EVReady = None
     f_EVCabinConditioning = None
     f_EVRESSConditioning = None
@@ -5261,7 +5291,7 @@ def _d_DC_EVStatusType(V, N, E, p, K):
     return o, p
 
 
-def _e_DC_EVStatusType(o, a):
+def _e_DC_EVStatusType(o, a, T):
     s = 0
     v = o.EVReady
     if v is not None:
@@ -5350,7 +5380,7 @@ def _e_DC_EVStatusType(o, a):
     return a
 
 
-def _d_DSAKeyValueType(V, N, E, p, K):
+def _d_DSAKeyValueType(V, N, E, p, K, T):
     f_P = None
     f_Q = None
     f_G = None
@@ -5748,7 +5778,7 @@ def _d_DSAKeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_DSAKeyValueType(o, a):
+def _e_DSAKeyValueType(o, a, T):
     s = 0
     v = o.P
     if v is not None:
@@ -5902,7 +5932,7 @@ def _e_DSAKeyValueType(o, a):
     return a
 
 
-def _d_DigestMethodType(V, N, E, p, K):
+def _d_DigestMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -5940,40 +5970,60 @@ def _d_DigestMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (22, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -5982,7 +6032,7 @@ def _d_DigestMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_DigestMethodType(o, a):
+def _e_DigestMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -5999,16 +6049,23 @@ def _e_DigestMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 2) | 1
+        if s == 0:
+            a = content_out(a, T, 22, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_EVChargeParameterType(V, N, E, p, K):
+def _d_EVChargeParameterType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -6023,7 +6080,7 @@ def _d_EVChargeParameterType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVChargeParameterType(o, a):
+def _e_EVChargeParameterType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -6033,7 +6090,7 @@ def _e_EVChargeParameterType(o, a):
     return a
 
 
-def _d_EVPowerDeliveryParameterType(V, N, E, p, K):
+def _d_EVPowerDeliveryParameterType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -6048,7 +6105,7 @@ def _d_EVPowerDeliveryParameterType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVPowerDeliveryParameterType(o, a):
+def _e_EVPowerDeliveryParameterType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -6058,7 +6115,7 @@ def _e_EVPowerDeliveryParameterType(o, a):
     return a
 
 
-def _d_EVSEChargeParameterType(V, N, E, p, K):
+def _d_EVSEChargeParameterType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -6073,7 +6130,7 @@ def _d_EVSEChargeParameterType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVSEChargeParameterType(o, a):
+def _e_EVSEChargeParameterType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -6083,7 +6140,7 @@ def _e_EVSEChargeParameterType(o, a):
     return a
 
 
-def _d_EVSEStatusType(V, N, E, p, K):
+def _d_EVSEStatusType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -6098,7 +6155,7 @@ def _d_EVSEStatusType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVSEStatusType(o, a):
+def _e_EVSEStatusType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -6108,7 +6165,7 @@ def _e_EVSEStatusType(o, a):
     return a
 
 
-def _d_EVStatusType(V, N, E, p, K):
+def _d_EVStatusType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -6123,7 +6180,7 @@ def _d_EVStatusType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVStatusType(o, a):
+def _e_EVStatusType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -6133,7 +6190,7 @@ def _e_EVStatusType(o, a):
     return a
 
 
-def _d_EntryType(V, N, E, p, K):
+def _d_EntryType(V, N, E, p, K, T):
     f_RelativeTimeInterval = None
     f_TimeInterval = None
     s = 0
@@ -6141,10 +6198,10 @@ def _d_EntryType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_RelativeTimeInterval, p = _d_RelativeTimeIntervalType(V, N, E, p, M.RelativeTimeInterval)
+            f_RelativeTimeInterval, p = _d_RelativeTimeIntervalType(V, N, E, p, M.RelativeTimeInterval, T)
             s = 1
         elif c == 1:
-            f_TimeInterval, p = _d_IntervalType(V, N, E, p, M.TimeInterval)
+            f_TimeInterval, p = _d_IntervalType(V, N, E, p, M.TimeInterval, T)
             s = 1
         else:
             raise F
@@ -6163,7 +6220,7 @@ def _d_EntryType(V, N, E, p, K):
     return o, p
 
 
-def _e_EntryType(o, a):
+def _e_EntryType(o, a, T):
     s = 0
     v = o.RelativeTimeInterval
     if v is not None:
@@ -6174,7 +6231,7 @@ def _e_EntryType(o, a):
             raise F
         if not isinstance(v, M.RelativeTimeInterval):
             raise F
-        a = _e_RelativeTimeIntervalType(v, a)
+        a = _e_RelativeTimeIntervalType(v, a, T)
     v = o.TimeInterval
     if v is not None:
         if s == 0:
@@ -6184,7 +6241,7 @@ def _e_EntryType(o, a):
             raise F
         if not isinstance(v, M.TimeInterval):
             raise F
-        a = _e_IntervalType(v, a)
+        a = _e_IntervalType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -6193,7 +6250,7 @@ def _e_EntryType(o, a):
     return a
 
 
-def _d_IntervalType(V, N, E, p, K):
+def _d_IntervalType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -6208,7 +6265,7 @@ def _d_IntervalType(V, N, E, p, K):
     return o, p
 
 
-def _e_IntervalType(o, a):
+def _e_IntervalType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -6218,7 +6275,7 @@ def _e_IntervalType(o, a):
     return a
 
 
-def _d_KeyInfoType(V, N, E, p, K):
+def _d_KeyInfoType(V, N, E, p, K, T):
     f_Id = None
     f_content = []
     s = 0
@@ -6257,471 +6314,851 @@ def _d_KeyInfoType(V, N, E, p, K):
                         f_Id, p = chars(V, N, E, p, n)
                 s = 1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 5:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 6:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 7:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 8:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 9:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 10:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 11:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 12:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 13:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 14:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 15:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 16:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 17:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 18:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -6730,7 +7167,7 @@ def _d_KeyInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_KeyInfoType(o, a):
+def _e_KeyInfoType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -6747,67 +7184,106 @@ def _e_KeyInfoType(o, a):
         else:
             a = ws(a, v)
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_KeyValueType(V, N, E, p, K):
+def _d_KeyValueType(V, N, E, p, K, T):
     f_content = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (47, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (47, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (46, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (46, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (45, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (45, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -6815,15 +7291,20 @@ def _d_KeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_KeyValueType(o, a):
+def _e_KeyValueType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
+def _d_ListOfRootCertificateIDsType(V, N, E, p, K, T):
     f_RootCertificateID = []
     s = 0
     if s == 0:
@@ -6975,7 +7456,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
     return o, p
 
 
-def _e_ListOfRootCertificateIDsType(o, a):
+def _e_ListOfRootCertificateIDsType(o, a, T):
     s = 0
     for v in o.RootCertificateID:
         if s == 0:
@@ -7014,7 +7495,7 @@ def _e_ListOfRootCertificateIDsType(o, a):
     return a
 
 
-def _d_ManifestType(V, N, E, p, K):
+def _d_ManifestType(V, N, E, p, K, T):
     f_Id = None
     f_Reference = []
     s = 0
@@ -7052,7 +7533,7 @@ def _d_ManifestType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 2
         else:
@@ -7061,7 +7542,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 2
         else:
@@ -7070,7 +7551,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 3
         elif c == 1:
@@ -7081,7 +7562,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 3
         elif c == 1:
@@ -7096,7 +7577,7 @@ def _d_ManifestType(V, N, E, p, K):
     return o, p
 
 
-def _e_ManifestType(o, a):
+def _e_ManifestType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -7129,7 +7610,7 @@ def _e_ManifestType(o, a):
             raise F
         if not isinstance(v, M.Reference):
             raise F
-        a = _e_ReferenceType(v, a)
+        a = _e_ReferenceType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -7141,7 +7622,7 @@ def _e_ManifestType(o, a):
     return a
 
 
-def _d_MessageHeaderType(V, N, E, p, K):
+def _d_MessageHeaderType(V, N, E, p, K, T):
     f_SessionID = None
     f_Notification = None
     f_Signature = None
@@ -7185,10 +7666,10 @@ def _d_MessageHeaderType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Notification, p = _d_NotificationType(V, N, E, p, M.NotificationType)
+            f_Notification, p = _d_NotificationType(V, N, E, p, M.NotificationType, T)
             s = 2
         elif c == 1:
-            f_Signature, p = _d_SignatureType(V, N, E, p, M.Signature)
+            f_Signature, p = _d_SignatureType(V, N, E, p, M.Signature, T)
             s = 3
         elif c == 2:
             s = -1
@@ -7198,7 +7679,7 @@ def _d_MessageHeaderType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Signature, p = _d_SignatureType(V, N, E, p, M.Signature)
+            f_Signature, p = _d_SignatureType(V, N, E, p, M.Signature, T)
             s = 3
         elif c == 1:
             s = -1
@@ -7220,7 +7701,7 @@ def _d_MessageHeaderType(V, N, E, p, K):
     return o, p
 
 
-def _e_MessageHeaderType(o, a):
+def _e_MessageHeaderType(o, a, T):
     s = 0
     v = o.SessionID
     if v is not None:
@@ -7249,7 +7730,7 @@ def _e_MessageHeaderType(o, a):
             raise F
         if not isinstance(v, M.NotificationType):
             raise F
-        a = _e_NotificationType(v, a)
+        a = _e_NotificationType(v, a, T)
     v = o.Signature
     if v is not None:
         if s == 1:
@@ -7262,7 +7743,7 @@ def _e_MessageHeaderType(o, a):
             raise F
         if not isinstance(v, M.Signature):
             raise F
-        a = _e_SignatureType(v, a)
+        a = _e_SignatureType(v, a, T)
     if s == 1:
         a = (a << 2) | 2
         s = -1
@@ -7277,7 +7758,7 @@ def _e_MessageHeaderType(o, a):
     return a
 
 
-def _d_MeterInfoType(V, N, E, p, K):
+def _d_MeterInfoType(V, N, E, p, K, T):
     f_MeterID = None
     f_MeterReading = None
     f_SigMeterReading = None
@@ -7333,7 +7814,7 @@ def _d_MeterInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_MeterReading, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_MeterReading, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 2
         elif c == 1:
             if ((V >> (N - p - 1)) & 1):
@@ -7627,7 +8108,7 @@ def _d_MeterInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_MeterInfoType(o, a):
+def _e_MeterInfoType(o, a, T):
     s = 0
     v = o.MeterID
     if v is not None:
@@ -7659,7 +8140,7 @@ def _e_MeterInfoType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.SigMeterReading
     if v is not None:
         if s == 1:
@@ -7740,7 +8221,7 @@ def _e_MeterInfoType(o, a):
     return a
 
 
-def _d_MeteringReceiptReqType(V, N, E, p, K):
+def _d_MeteringReceiptReqType(V, N, E, p, K, T):
     f_Id = None
     f_SessionID = None
     f_SAScheduleTupleID = None
@@ -7877,7 +8358,7 @@ def _d_MeteringReceiptReqType(V, N, E, p, K):
                 p += 1
             s = 3
         elif c == 1:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 4
         else:
             raise F
@@ -7885,7 +8366,7 @@ def _d_MeteringReceiptReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 4
         else:
             raise F
@@ -7906,7 +8387,7 @@ def _d_MeteringReceiptReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_MeteringReceiptReqType(o, a):
+def _e_MeteringReceiptReqType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -7967,7 +8448,7 @@ def _e_MeteringReceiptReqType(o, a):
             raise F
         if not isinstance(v, M.MeterInfoType):
             raise F
-        a = _e_MeterInfoType(v, a)
+        a = _e_MeterInfoType(v, a, T)
     if s == 4:
         a <<= 1
         s = -1
@@ -7976,7 +8457,7 @@ def _e_MeteringReceiptReqType(o, a):
     return a
 
 
-def _d_MeteringReceiptResType(V, N, E, p, K):
+def _d_MeteringReceiptResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_AC_EVSEStatus = None
     s = 0
@@ -7999,7 +8480,7 @@ def _d_MeteringReceiptResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_AC_EVSEStatus, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatusType)
+            f_AC_EVSEStatus, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatusType, T)
             s = 2
         else:
             raise F
@@ -8018,7 +8499,7 @@ def _d_MeteringReceiptResType(V, N, E, p, K):
     return o, p
 
 
-def _e_MeteringReceiptResType(o, a):
+def _e_MeteringReceiptResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -8042,7 +8523,7 @@ def _e_MeteringReceiptResType(o, a):
             raise F
         if not isinstance(v, M.AC_EVSEStatusType):
             raise F
-        a = _e_AC_EVSEStatusType(v, a)
+        a = _e_AC_EVSEStatusType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -8051,7 +8532,7 @@ def _e_MeteringReceiptResType(o, a):
     return a
 
 
-def _d_NotificationType(V, N, E, p, K):
+def _d_NotificationType(V, N, E, p, K, T):
     f_FaultCode = None
     f_FaultMsg = None
     s = 0
@@ -8132,7 +8613,7 @@ def _d_NotificationType(V, N, E, p, K):
     return o, p
 
 
-def _e_NotificationType(o, a):
+def _e_NotificationType(o, a, T):
     s = 0
     v = o.FaultCode
     if v is not None:
@@ -8179,7 +8660,7 @@ def _e_NotificationType(o, a):
     return a
 
 
-def _d_ObjectType(V, N, E, p, K):
+def _d_ObjectType(V, N, E, p, K, T):
     f_Encoding = None
     f_Id = None
     f_MimeType = None
@@ -8279,13 +8760,19 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 4:
             s = -1
         elif c == 5:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
@@ -8350,13 +8837,19 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 3:
             s = -1
         elif c == 4:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 2:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
@@ -8391,46 +8884,70 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -8441,7 +8958,7 @@ def _d_ObjectType(V, N, E, p, K):
     return o, p
 
 
-def _e_ObjectType(o, a):
+def _e_ObjectType(o, a, T):
     s = 0
     v = o.Encoding
     if v is not None:
@@ -8495,83 +9012,122 @@ def _e_ObjectType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 0:
-        a = (a << 3) | 4
+        if s == 0:
+            a = content_out(a, T, 173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 2:
+            a = content_out(a, T, 175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 3:
+            a = content_out(a, T, 176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        else:
+            raise F
         s = -1
-    elif s == 1:
-        a = (a << 3) | 3
-        s = -1
-    elif s == 2:
-        a = (a << 3) | 2
-        s = -1
-    elif s == 3:
-        a = (a << 2) | 1
-        s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 0:
+            a = (a << 3) | 4
+            s = -1
+        elif s == 1:
+            a = (a << 3) | 3
+            s = -1
+        elif s == 2:
+            a = (a << 3) | 2
+            s = -1
+        elif s == 3:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_PGPDataType(V, N, E, p, K):
+def _d_PGPDataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (116, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (116, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (121, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (121, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 2:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (119, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (119, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (120, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (120, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -8579,15 +9135,20 @@ def _d_PGPDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_PGPDataType(o, a):
+def _e_PGPDataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_PMaxScheduleEntryType(V, N, E, p, K):
+def _d_PMaxScheduleEntryType(V, N, E, p, K, T):
     f_RelativeTimeInterval = None
     f_TimeInterval = None
     f_PMax = None
@@ -8596,10 +9157,10 @@ def _d_PMaxScheduleEntryType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_RelativeTimeInterval, p = _d_RelativeTimeIntervalType(V, N, E, p, M.RelativeTimeInterval)
+            f_RelativeTimeInterval, p = _d_RelativeTimeIntervalType(V, N, E, p, M.RelativeTimeInterval, T)
             s = 1
         elif c == 1:
-            f_TimeInterval, p = _d_IntervalType(V, N, E, p, M.TimeInterval)
+            f_TimeInterval, p = _d_IntervalType(V, N, E, p, M.TimeInterval, T)
             s = 1
         else:
             raise F
@@ -8651,7 +9212,7 @@ def _d_PMaxScheduleEntryType(V, N, E, p, K):
     return o, p
 
 
-def _e_PMaxScheduleEntryType(o, a):
+def _e_PMaxScheduleEntryType(o, a, T):
     s = 0
     v = o.RelativeTimeInterval
     if v is not None:
@@ -8662,7 +9223,7 @@ def _e_PMaxScheduleEntryType(o, a):
             raise F
         if not isinstance(v, M.RelativeTimeInterval):
             raise F
-        a = _e_RelativeTimeIntervalType(v, a)
+        a = _e_RelativeTimeIntervalType(v, a, T)
     v = o.TimeInterval
     if v is not None:
         if s == 0:
@@ -8672,7 +9233,7 @@ def _e_PMaxScheduleEntryType(o, a):
             raise F
         if not isinstance(v, M.TimeInterval):
             raise F
-        a = _e_IntervalType(v, a)
+        a = _e_IntervalType(v, a, T)
     v = o.PMax
     if v is not None:
         if s == 1:
@@ -8693,7 +9254,7 @@ def _e_PMaxScheduleEntryType(o, a):
     return a
 
 
-def _d_PMaxScheduleType(V, N, E, p, K):
+def _d_PMaxScheduleType(V, N, E, p, K, T):
     f_PMaxScheduleID = None
     f_PMaxScheduleEntry = []
     s = 0
@@ -8733,7 +9294,7 @@ def _d_PMaxScheduleType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_PMaxScheduleEntryType(V, N, E, p, M.PMaxScheduleEntry)
+            v, p = _d_PMaxScheduleEntryType(V, N, E, p, M.PMaxScheduleEntry, T)
             f_PMaxScheduleEntry.append(v)
             s = 2
         else:
@@ -8742,7 +9303,7 @@ def _d_PMaxScheduleType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_PMaxScheduleEntryType(V, N, E, p, M.PMaxScheduleEntry)
+            v, p = _d_PMaxScheduleEntryType(V, N, E, p, M.PMaxScheduleEntry, T)
             f_PMaxScheduleEntry.append(v)
             s = 3
         elif c == 1:
@@ -8753,7 +9314,7 @@ def _d_PMaxScheduleType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_PMaxScheduleEntryType(V, N, E, p, M.PMaxScheduleEntry)
+            v, p = _d_PMaxScheduleEntryType(V, N, E, p, M.PMaxScheduleEntry, T)
             f_PMaxScheduleEntry.append(v)
             s = 3
         elif c == 1:
@@ -8768,7 +9329,7 @@ def _d_PMaxScheduleType(V, N, E, p, K):
     return o, p
 
 
-def _e_PMaxScheduleType(o, a):
+def _e_PMaxScheduleType(o, a, T):
     s = 0
     v = o.PMaxScheduleID
     if v is not None:
@@ -8796,7 +9357,7 @@ def _e_PMaxScheduleType(o, a):
             raise F
         if not isinstance(v, M.PMaxScheduleEntry):
             raise F
-        a = _e_PMaxScheduleEntryType(v, a)
+        a = _e_PMaxScheduleEntryType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -8808,7 +9369,7 @@ def _e_PMaxScheduleType(o, a):
     return a
 
 
-def _d_ParameterSetType(V, N, E, p, K):
+def _d_ParameterSetType(V, N, E, p, K, T):
     f_ParameterSetID = None
     f_Parameter = []
     s = 0
@@ -8848,7 +9409,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 2
         else:
@@ -8857,7 +9418,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 3
         elif c == 1:
@@ -8868,7 +9429,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 3
         elif c == 1:
@@ -8883,7 +9444,7 @@ def _d_ParameterSetType(V, N, E, p, K):
     return o, p
 
 
-def _e_ParameterSetType(o, a):
+def _e_ParameterSetType(o, a, T):
     s = 0
     v = o.ParameterSetID
     if v is not None:
@@ -8911,7 +9472,7 @@ def _e_ParameterSetType(o, a):
             raise F
         if not isinstance(v, M.ParameterType):
             raise F
-        a = _e_ParameterType(v, a)
+        a = _e_ParameterType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -8923,7 +9484,7 @@ def _e_ParameterSetType(o, a):
     return a
 
 
-def _d_ParameterType(V, N, E, p, K):
+def _d_ParameterType(V, N, E, p, K, T):
     f_Name = None
     f_ValueType = None
     f_boolValue = None
@@ -9052,7 +9613,7 @@ def _d_ParameterType(V, N, E, p, K):
                 p += 1
             s = 5
         elif c == 4:
-            f_physicalValue, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_physicalValue, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 4
         elif c == 5:
             if ((V >> (N - p - 1)) & 1):
@@ -9152,7 +9713,7 @@ def _d_ParameterType(V, N, E, p, K):
     return o, p
 
 
-def _e_ParameterType(o, a):
+def _e_ParameterType(o, a, T):
     s = 0
     v = o.Name
     if v is not None:
@@ -9239,7 +9800,7 @@ def _e_ParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.stringValue
     if v is not None:
         if s == 2:
@@ -9284,7 +9845,7 @@ def _e_ParameterType(o, a):
     return a
 
 
-def _d_PaymentDetailsReqType(V, N, E, p, K):
+def _d_PaymentDetailsReqType(V, N, E, p, K, T):
     f_ContractID = None
     f_ContractSignatureCertChain = None
     s = 0
@@ -9337,7 +9898,7 @@ def _d_PaymentDetailsReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ContractSignatureCertChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType)
+            f_ContractSignatureCertChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType, T)
             s = 2
         else:
             raise F
@@ -9356,7 +9917,7 @@ def _d_PaymentDetailsReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_PaymentDetailsReqType(o, a):
+def _e_PaymentDetailsReqType(o, a, T):
     s = 0
     v = o.ContractID
     if v is not None:
@@ -9388,7 +9949,7 @@ def _e_PaymentDetailsReqType(o, a):
             raise F
         if not isinstance(v, M.CertificateChainType):
             raise F
-        a = _e_CertificateChainType(v, a)
+        a = _e_CertificateChainType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -9397,7 +9958,7 @@ def _e_PaymentDetailsReqType(o, a):
     return a
 
 
-def _d_PaymentDetailsResType(V, N, E, p, K):
+def _d_PaymentDetailsResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_GenChallenge = None
     f_DateTimeNow = None
@@ -9510,7 +10071,7 @@ def _d_PaymentDetailsResType(V, N, E, p, K):
     return o, p
 
 
-def _e_PaymentDetailsResType(o, a):
+def _e_PaymentDetailsResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -9566,7 +10127,7 @@ def _e_PaymentDetailsResType(o, a):
     return a
 
 
-def _d_PaymentOptionsType(V, N, E, p, K):
+def _d_PaymentOptionsType(V, N, E, p, K, T):
     f_PaymentOption = []
     s = 0
     if s == 0:
@@ -9622,7 +10183,7 @@ def _d_PaymentOptionsType(V, N, E, p, K):
     return o, p
 
 
-def _e_PaymentOptionsType(o, a):
+def _e_PaymentOptionsType(o, a, T):
     s = 0
     for v in o.PaymentOption:
         if s == 0:
@@ -9653,7 +10214,7 @@ def _e_PaymentOptionsType(o, a):
     return a
 
 
-def _d_PhysicalValueType(V, N, E, p, K):
+def _d_PhysicalValueType(V, N, E, p, K, T):
     f_Multiplier = None
     f_Unit = None
     f_Value = None
@@ -9760,7 +10321,7 @@ def _d_PhysicalValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_PhysicalValueType(o, a):
+def _e_PhysicalValueType(o, a, T):
     s = 0
     v = o.Multiplier
     if v is not None:
@@ -9810,7 +10371,7 @@ def _e_PhysicalValueType(o, a):
     return a
 
 
-def _d_PowerDeliveryReqType(V, N, E, p, K):
+def _d_PowerDeliveryReqType(V, N, E, p, K, T):
     f_ReadyToChargeState = None
     f_ChargingProfile = None
     f_DC_EVPowerDeliveryParameter = None
@@ -9832,13 +10393,13 @@ def _d_PowerDeliveryReqType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_ChargingProfile, p = _d_ChargingProfileType(V, N, E, p, M.ChargingProfileType)
+            f_ChargingProfile, p = _d_ChargingProfileType(V, N, E, p, M.ChargingProfileType, T)
             s = 2
         elif c == 1:
-            f_DC_EVPowerDeliveryParameter, p = _d_DC_EVPowerDeliveryParameterType(V, N, E, p, M.DC_EVPowerDeliveryParameter)
+            f_DC_EVPowerDeliveryParameter, p = _d_DC_EVPowerDeliveryParameterType(V, N, E, p, M.DC_EVPowerDeliveryParameter, T)
             s = 3
         elif c == 2:
-            f_EVPowerDeliveryParameter, p = _d_EVPowerDeliveryParameterType(V, N, E, p, M.EVPowerDeliveryParameter)
+            f_EVPowerDeliveryParameter, p = _d_EVPowerDeliveryParameterType(V, N, E, p, M.EVPowerDeliveryParameter, T)
             s = 3
         elif c == 3:
             s = -1
@@ -9848,10 +10409,10 @@ def _d_PowerDeliveryReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_DC_EVPowerDeliveryParameter, p = _d_DC_EVPowerDeliveryParameterType(V, N, E, p, M.DC_EVPowerDeliveryParameter)
+            f_DC_EVPowerDeliveryParameter, p = _d_DC_EVPowerDeliveryParameterType(V, N, E, p, M.DC_EVPowerDeliveryParameter, T)
             s = 3
         elif c == 1:
-            f_EVPowerDeliveryParameter, p = _d_EVPowerDeliveryParameterType(V, N, E, p, M.EVPowerDeliveryParameter)
+            f_EVPowerDeliveryParameter, p = _d_EVPowerDeliveryParameterType(V, N, E, p, M.EVPowerDeliveryParameter, T)
             s = 3
         elif c == 2:
             s = -1
@@ -9874,7 +10435,7 @@ def _d_PowerDeliveryReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_PowerDeliveryReqType(o, a):
+def _e_PowerDeliveryReqType(o, a, T):
     s = 0
     v = o.ReadyToChargeState
     if v is not None:
@@ -9900,7 +10461,7 @@ def _e_PowerDeliveryReqType(o, a):
             raise F
         if not isinstance(v, M.ChargingProfileType):
             raise F
-        a = _e_ChargingProfileType(v, a)
+        a = _e_ChargingProfileType(v, a, T)
     v = o.DC_EVPowerDeliveryParameter
     if v is not None:
         if s == 1:
@@ -9913,7 +10474,7 @@ def _e_PowerDeliveryReqType(o, a):
             raise F
         if not isinstance(v, M.DC_EVPowerDeliveryParameter):
             raise F
-        a = _e_DC_EVPowerDeliveryParameterType(v, a)
+        a = _e_DC_EVPowerDeliveryParameterType(v, a, T)
     v = o.EVPowerDeliveryParameter
     if v is not None:
         if s == 1:
@@ -9926,7 +10487,7 @@ def _e_PowerDeliveryReqType(o, a):
             raise F
         if not isinstance(v, M.EVPowerDeliveryParameter):
             raise F
-        a = _e_EVPowerDeliveryParameterType(v, a)
+        a = _e_EVPowerDeliveryParameterType(v, a, T)
     if s == 1:
         a = (a << 3) | 3
         s = -1
@@ -9941,7 +10502,7 @@ def _e_PowerDeliveryReqType(o, a):
     return a
 
 
-def _d_PowerDeliveryResType(V, N, E, p, K):
+def _d_PowerDeliveryResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_AC_EVSEStatus = None
     f_DC_EVSEStatus = None
@@ -9966,13 +10527,13 @@ def _d_PowerDeliveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_AC_EVSEStatus, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatus)
+            f_AC_EVSEStatus, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatus, T)
             s = 2
         elif c == 1:
-            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatus)
+            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatus, T)
             s = 2
         elif c == 2:
-            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatus)
+            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatus, T)
             s = 2
         else:
             raise F
@@ -9993,7 +10554,7 @@ def _d_PowerDeliveryResType(V, N, E, p, K):
     return o, p
 
 
-def _e_PowerDeliveryResType(o, a):
+def _e_PowerDeliveryResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -10017,7 +10578,7 @@ def _e_PowerDeliveryResType(o, a):
             raise F
         if not isinstance(v, M.AC_EVSEStatus):
             raise F
-        a = _e_AC_EVSEStatusType(v, a)
+        a = _e_AC_EVSEStatusType(v, a, T)
     v = o.DC_EVSEStatus
     if v is not None:
         if s == 1:
@@ -10027,7 +10588,7 @@ def _e_PowerDeliveryResType(o, a):
             raise F
         if not isinstance(v, M.DC_EVSEStatus):
             raise F
-        a = _e_DC_EVSEStatusType(v, a)
+        a = _e_DC_EVSEStatusType(v, a, T)
     v = o.EVSEStatus
     if v is not None:
         if s == 1:
@@ -10037,7 +10598,7 @@ def _e_PowerDeliveryResType(o, a):
             raise F
         if not isinstance(v, M.EVSEStatus):
             raise F
-        a = _e_EVSEStatusType(v, a)
+        a = _e_EVSEStatusType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -10046,7 +10607,7 @@ def _e_PowerDeliveryResType(o, a):
     return a
 
 
-def _d_PreChargeReqType(V, N, E, p, K):
+def _d_PreChargeReqType(V, N, E, p, K, T):
     f_DC_EVStatus = None
     f_EVTargetVoltage = None
     f_EVTargetCurrent = None
@@ -10055,7 +10616,7 @@ def _d_PreChargeReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType)
+            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType, T)
             s = 1
         else:
             raise F
@@ -10063,7 +10624,7 @@ def _d_PreChargeReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVTargetVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 2
         else:
             raise F
@@ -10071,7 +10632,7 @@ def _d_PreChargeReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVTargetCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 3
         else:
             raise F
@@ -10091,7 +10652,7 @@ def _d_PreChargeReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_PreChargeReqType(o, a):
+def _e_PreChargeReqType(o, a, T):
     s = 0
     v = o.DC_EVStatus
     if v is not None:
@@ -10102,7 +10663,7 @@ def _e_PreChargeReqType(o, a):
             raise F
         if not isinstance(v, M.DC_EVStatusType):
             raise F
-        a = _e_DC_EVStatusType(v, a)
+        a = _e_DC_EVStatusType(v, a, T)
     v = o.EVTargetVoltage
     if v is not None:
         if s == 1:
@@ -10112,7 +10673,7 @@ def _e_PreChargeReqType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVTargetCurrent
     if v is not None:
         if s == 2:
@@ -10122,7 +10683,7 @@ def _e_PreChargeReqType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     if s == 3:
         a <<= 1
         s = -1
@@ -10131,7 +10692,7 @@ def _e_PreChargeReqType(o, a):
     return a
 
 
-def _d_PreChargeResType(V, N, E, p, K):
+def _d_PreChargeResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_DC_EVSEStatus = None
     f_EVSEPresentVoltage = None
@@ -10155,7 +10716,7 @@ def _d_PreChargeResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatusType)
+            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatusType, T)
             s = 2
         else:
             raise F
@@ -10163,7 +10724,7 @@ def _d_PreChargeResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEPresentVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEPresentVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 3
         else:
             raise F
@@ -10183,7 +10744,7 @@ def _d_PreChargeResType(V, N, E, p, K):
     return o, p
 
 
-def _e_PreChargeResType(o, a):
+def _e_PreChargeResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -10207,7 +10768,7 @@ def _e_PreChargeResType(o, a):
             raise F
         if not isinstance(v, M.DC_EVSEStatusType):
             raise F
-        a = _e_DC_EVSEStatusType(v, a)
+        a = _e_DC_EVSEStatusType(v, a, T)
     v = o.EVSEPresentVoltage
     if v is not None:
         if s == 2:
@@ -10217,7 +10778,7 @@ def _e_PreChargeResType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     if s == 3:
         a <<= 1
         s = -1
@@ -10226,7 +10787,7 @@ def _e_PreChargeResType(o, a):
     return a
 
 
-def _d_ProfileEntryType(V, N, E, p, K):
+def _d_ProfileEntryType(V, N, E, p, K, T):
     f_ChargingProfileEntryStart = None
     f_ChargingProfileEntryMaxPower = None
     s = 0
@@ -10305,7 +10866,7 @@ def _d_ProfileEntryType(V, N, E, p, K):
     return o, p
 
 
-def _e_ProfileEntryType(o, a):
+def _e_ProfileEntryType(o, a, T):
     s = 0
     v = o.ChargingProfileEntryStart
     if v is not None:
@@ -10339,7 +10900,7 @@ def _e_ProfileEntryType(o, a):
     return a
 
 
-def _d_RSAKeyValueType(V, N, E, p, K):
+def _d_RSAKeyValueType(V, N, E, p, K, T):
     f_Modulus = None
     f_Exponent = None
     s = 0
@@ -10428,7 +10989,7 @@ def _d_RSAKeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_RSAKeyValueType(o, a):
+def _e_RSAKeyValueType(o, a, T):
     s = 0
     v = o.Modulus
     if v is not None:
@@ -10474,7 +11035,7 @@ def _e_RSAKeyValueType(o, a):
     return a
 
 
-def _d_ReferenceType(V, N, E, p, K):
+def _d_ReferenceType(V, N, E, p, K, T):
     f_Id = None
     f_Type = None
     f_URI = None
@@ -10576,10 +11137,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 3:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 4:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -10647,10 +11208,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 2:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 3:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -10688,10 +11249,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 1:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 2:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -10699,10 +11260,10 @@ def _d_ReferenceType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 1:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -10710,7 +11271,7 @@ def _d_ReferenceType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -10768,7 +11329,7 @@ def _d_ReferenceType(V, N, E, p, K):
     return o, p
 
 
-def _e_ReferenceType(o, a):
+def _e_ReferenceType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -10839,7 +11400,7 @@ def _e_ReferenceType(o, a):
             raise F
         if not isinstance(v, M.Transforms):
             raise F
-        a = _e_TransformsType(v, a)
+        a = _e_TransformsType(v, a, T)
     v = o.DigestMethod
     if v is not None:
         if s == 0:
@@ -10861,7 +11422,7 @@ def _e_ReferenceType(o, a):
             raise F
         if not isinstance(v, M.DigestMethod):
             raise F
-        a = _e_DigestMethodType(v, a)
+        a = _e_DigestMethodType(v, a, T)
     v = o.DigestValue
     if v is not None:
         if s == 5:
@@ -10888,7 +11449,7 @@ def _e_ReferenceType(o, a):
     return a
 
 
-def _d_RelativeTimeIntervalType(V, N, E, p, K):
+def _d_RelativeTimeIntervalType(V, N, E, p, K, T):
     f_start = None
     f_duration = None
     s = 0
@@ -10965,7 +11526,7 @@ def _d_RelativeTimeIntervalType(V, N, E, p, K):
     return o, p
 
 
-def _e_RelativeTimeIntervalType(o, a):
+def _e_RelativeTimeIntervalType(o, a, T):
     s = 0
     v = o.start
     if v is not None:
@@ -11002,7 +11563,7 @@ def _e_RelativeTimeIntervalType(o, a):
     return a
 
 
-def _d_RetrievalMethodType(V, N, E, p, K):
+def _d_RetrievalMethodType(V, N, E, p, K, T):
     f_Type = None
     f_URI = None
     f_Transforms = None
@@ -11071,7 +11632,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 2
         elif c == 2:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 3:
             s = -1
@@ -11111,7 +11672,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 2
         elif c == 1:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 2:
             s = -1
@@ -11121,7 +11682,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 1:
             s = -1
@@ -11143,7 +11704,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_RetrievalMethodType(o, a):
+def _e_RetrievalMethodType(o, a, T):
     s = 0
     v = o.Type
     if v is not None:
@@ -11191,7 +11752,7 @@ def _e_RetrievalMethodType(o, a):
             raise F
         if not isinstance(v, M.Transforms):
             raise F
-        a = _e_TransformsType(v, a)
+        a = _e_TransformsType(v, a, T)
     if s == 0:
         a = (a << 3) | 3
         s = -1
@@ -11209,14 +11770,14 @@ def _e_RetrievalMethodType(o, a):
     return a
 
 
-def _d_SAScheduleListType(V, N, E, p, K):
+def _d_SAScheduleListType(V, N, E, p, K, T):
     f_SAScheduleTuple = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_SAScheduleTupleType(V, N, E, p, M.SAScheduleTupleType)
+            v, p = _d_SAScheduleTupleType(V, N, E, p, M.SAScheduleTupleType, T)
             f_SAScheduleTuple.append(v)
             s = 1
         else:
@@ -11225,7 +11786,7 @@ def _d_SAScheduleListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SAScheduleTupleType(V, N, E, p, M.SAScheduleTupleType)
+            v, p = _d_SAScheduleTupleType(V, N, E, p, M.SAScheduleTupleType, T)
             f_SAScheduleTuple.append(v)
             s = 2
         elif c == 1:
@@ -11236,7 +11797,7 @@ def _d_SAScheduleListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SAScheduleTupleType(V, N, E, p, M.SAScheduleTupleType)
+            v, p = _d_SAScheduleTupleType(V, N, E, p, M.SAScheduleTupleType, T)
             f_SAScheduleTuple.append(v)
             s = 2
         elif c == 1:
@@ -11250,7 +11811,7 @@ def _d_SAScheduleListType(V, N, E, p, K):
     return o, p
 
 
-def _e_SAScheduleListType(o, a):
+def _e_SAScheduleListType(o, a, T):
     s = 0
     for v in o.SAScheduleTuple:
         if s == 0:
@@ -11266,7 +11827,7 @@ def _e_SAScheduleListType(o, a):
             raise F
         if not isinstance(v, M.SAScheduleTupleType):
             raise F
-        a = _e_SAScheduleTupleType(v, a)
+        a = _e_SAScheduleTupleType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -11278,7 +11839,7 @@ def _e_SAScheduleListType(o, a):
     return a
 
 
-def _d_SAScheduleTupleType(V, N, E, p, K):
+def _d_SAScheduleTupleType(V, N, E, p, K, T):
     f_SAScheduleTupleID = None
     f_PMaxSchedule = None
     f_SalesTariff = None
@@ -11319,7 +11880,7 @@ def _d_SAScheduleTupleType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_PMaxSchedule, p = _d_PMaxScheduleType(V, N, E, p, M.PMaxScheduleType)
+            f_PMaxSchedule, p = _d_PMaxScheduleType(V, N, E, p, M.PMaxScheduleType, T)
             s = 2
         else:
             raise F
@@ -11327,7 +11888,7 @@ def _d_SAScheduleTupleType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_SalesTariff, p = _d_SalesTariffType(V, N, E, p, M.SalesTariffType)
+            f_SalesTariff, p = _d_SalesTariffType(V, N, E, p, M.SalesTariffType, T)
             s = 3
         elif c == 1:
             s = -1
@@ -11349,7 +11910,7 @@ def _d_SAScheduleTupleType(V, N, E, p, K):
     return o, p
 
 
-def _e_SAScheduleTupleType(o, a):
+def _e_SAScheduleTupleType(o, a, T):
     s = 0
     v = o.SAScheduleTupleID
     if v is not None:
@@ -11372,7 +11933,7 @@ def _e_SAScheduleTupleType(o, a):
             raise F
         if not isinstance(v, M.PMaxScheduleType):
             raise F
-        a = _e_PMaxScheduleType(v, a)
+        a = _e_PMaxScheduleType(v, a, T)
     v = o.SalesTariff
     if v is not None:
         if s == 2:
@@ -11382,7 +11943,7 @@ def _e_SAScheduleTupleType(o, a):
             raise F
         if not isinstance(v, M.SalesTariffType):
             raise F
-        a = _e_SalesTariffType(v, a)
+        a = _e_SalesTariffType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -11394,7 +11955,7 @@ def _e_SAScheduleTupleType(o, a):
     return a
 
 
-def _d_SASchedulesType(V, N, E, p, K):
+def _d_SASchedulesType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -11409,7 +11970,7 @@ def _d_SASchedulesType(V, N, E, p, K):
     return o, p
 
 
-def _e_SASchedulesType(o, a):
+def _e_SASchedulesType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -11419,7 +11980,7 @@ def _e_SASchedulesType(o, a):
     return a
 
 
-def _d_SPKIDataType(V, N, E, p, K):
+def _d_SPKIDataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     while s >= 0:
@@ -11427,49 +11988,73 @@ def _d_SPKIDataType(V, N, E, p, K):
             c = ((V >> (N - p - 1)) & 1)
             p += 1
             if c == 0:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             else:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 2:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (129, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (129, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 2:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (130, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (130, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -11477,15 +12062,20 @@ def _d_SPKIDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_SPKIDataType(o, a):
+def _e_SPKIDataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_SalesTariffEntryType(V, N, E, p, K):
+def _d_SalesTariffEntryType(V, N, E, p, K, T):
     f_RelativeTimeInterval = None
     f_TimeInterval = None
     f_EPriceLevel = None
@@ -11495,10 +12085,10 @@ def _d_SalesTariffEntryType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_RelativeTimeInterval, p = _d_RelativeTimeIntervalType(V, N, E, p, M.RelativeTimeInterval)
+            f_RelativeTimeInterval, p = _d_RelativeTimeIntervalType(V, N, E, p, M.RelativeTimeInterval, T)
             s = 1
         elif c == 1:
-            f_TimeInterval, p = _d_IntervalType(V, N, E, p, M.TimeInterval)
+            f_TimeInterval, p = _d_IntervalType(V, N, E, p, M.TimeInterval, T)
             s = 1
         else:
             raise F
@@ -11518,7 +12108,7 @@ def _d_SalesTariffEntryType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ConsumptionCostType(V, N, E, p, M.ConsumptionCostType)
+            v, p = _d_ConsumptionCostType(V, N, E, p, M.ConsumptionCostType, T)
             f_ConsumptionCost.append(v)
             s = 3
         elif c == 1:
@@ -11529,7 +12119,7 @@ def _d_SalesTariffEntryType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ConsumptionCostType(V, N, E, p, M.ConsumptionCostType)
+            v, p = _d_ConsumptionCostType(V, N, E, p, M.ConsumptionCostType, T)
             f_ConsumptionCost.append(v)
             s = 3
         elif c == 1:
@@ -11546,7 +12136,7 @@ def _d_SalesTariffEntryType(V, N, E, p, K):
     return o, p
 
 
-def _e_SalesTariffEntryType(o, a):
+def _e_SalesTariffEntryType(o, a, T):
     s = 0
     v = o.RelativeTimeInterval
     if v is not None:
@@ -11557,7 +12147,7 @@ def _e_SalesTariffEntryType(o, a):
             raise F
         if not isinstance(v, M.RelativeTimeInterval):
             raise F
-        a = _e_RelativeTimeIntervalType(v, a)
+        a = _e_RelativeTimeIntervalType(v, a, T)
     v = o.TimeInterval
     if v is not None:
         if s == 0:
@@ -11567,7 +12157,7 @@ def _e_SalesTariffEntryType(o, a):
             raise F
         if not isinstance(v, M.TimeInterval):
             raise F
-        a = _e_IntervalType(v, a)
+        a = _e_IntervalType(v, a, T)
     v = o.EPriceLevel
     if v is not None:
         if s == 1:
@@ -11591,7 +12181,7 @@ def _e_SalesTariffEntryType(o, a):
             raise F
         if not isinstance(v, M.ConsumptionCostType):
             raise F
-        a = _e_ConsumptionCostType(v, a)
+        a = _e_ConsumptionCostType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -11603,7 +12193,7 @@ def _e_SalesTariffEntryType(o, a):
     return a
 
 
-def _d_SalesTariffType(V, N, E, p, K):
+def _d_SalesTariffType(V, N, E, p, K, T):
     f_Id = None
     f_SalesTariffID = None
     f_SalesTariffDescription = None
@@ -11745,7 +12335,7 @@ def _d_SalesTariffType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_SalesTariffEntryType(V, N, E, p, M.SalesTariffEntry)
+            v, p = _d_SalesTariffEntryType(V, N, E, p, M.SalesTariffEntry, T)
             f_SalesTariffEntry.append(v)
             s = 5
         else:
@@ -11754,7 +12344,7 @@ def _d_SalesTariffType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SalesTariffEntryType(V, N, E, p, M.SalesTariffEntry)
+            v, p = _d_SalesTariffEntryType(V, N, E, p, M.SalesTariffEntry, T)
             f_SalesTariffEntry.append(v)
             s = 6
         elif c == 1:
@@ -11765,7 +12355,7 @@ def _d_SalesTariffType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SalesTariffEntryType(V, N, E, p, M.SalesTariffEntry)
+            v, p = _d_SalesTariffEntryType(V, N, E, p, M.SalesTariffEntry, T)
             f_SalesTariffEntry.append(v)
             s = 6
         elif c == 1:
@@ -11783,7 +12373,7 @@ def _d_SalesTariffType(V, N, E, p, K):
     return o, p
 
 
-def _e_SalesTariffType(o, a):
+def _e_SalesTariffType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -11861,7 +12451,7 @@ def _e_SalesTariffType(o, a):
             raise F
         if not isinstance(v, M.SalesTariffEntry):
             raise F
-        a = _e_SalesTariffEntryType(v, a)
+        a = _e_SalesTariffEntryType(v, a, T)
     if s == 5:
         a = (a << 2) | 1
         s = -1
@@ -11873,14 +12463,14 @@ def _e_SalesTariffType(o, a):
     return a
 
 
-def _d_SelectedServiceListType(V, N, E, p, K):
+def _d_SelectedServiceListType(V, N, E, p, K, T):
     f_SelectedService = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             f_SelectedService.append(v)
             s = 1
         else:
@@ -11889,7 +12479,7 @@ def _d_SelectedServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             f_SelectedService.append(v)
             s = 2
         elif c == 1:
@@ -11900,7 +12490,7 @@ def _d_SelectedServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             f_SelectedService.append(v)
             s = 2
         elif c == 1:
@@ -11914,7 +12504,7 @@ def _d_SelectedServiceListType(V, N, E, p, K):
     return o, p
 
 
-def _e_SelectedServiceListType(o, a):
+def _e_SelectedServiceListType(o, a, T):
     s = 0
     for v in o.SelectedService:
         if s == 0:
@@ -11930,7 +12520,7 @@ def _e_SelectedServiceListType(o, a):
             raise F
         if not isinstance(v, M.SelectedServiceType):
             raise F
-        a = _e_SelectedServiceType(v, a)
+        a = _e_SelectedServiceType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -11942,7 +12532,7 @@ def _e_SelectedServiceListType(o, a):
     return a
 
 
-def _d_SelectedServiceType(V, N, E, p, K):
+def _d_SelectedServiceType(V, N, E, p, K, T):
     f_ServiceID = None
     f_ParameterSetID = None
     s = 0
@@ -12023,7 +12613,7 @@ def _d_SelectedServiceType(V, N, E, p, K):
     return o, p
 
 
-def _e_SelectedServiceType(o, a):
+def _e_SelectedServiceType(o, a, T):
     s = 0
     v = o.ServiceID
     if v is not None:
@@ -12060,7 +12650,7 @@ def _e_SelectedServiceType(o, a):
     return a
 
 
-def _d_ServiceChargeType(V, N, E, p, K):
+def _d_ServiceChargeType(V, N, E, p, K, T):
     f_ServiceTag = None
     f_FreeService = None
     f_EnergyTransferType = None
@@ -12069,7 +12659,7 @@ def _d_ServiceChargeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ServiceTag, p = _d_ServiceTagType(V, N, E, p, M.ServiceTagType)
+            f_ServiceTag, p = _d_ServiceTagType(V, N, E, p, M.ServiceTagType, T)
             s = 1
         else:
             raise F
@@ -12116,7 +12706,7 @@ def _d_ServiceChargeType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceChargeType(o, a):
+def _e_ServiceChargeType(o, a, T):
     s = 0
     v = o.ServiceTag
     if v is not None:
@@ -12127,7 +12717,7 @@ def _e_ServiceChargeType(o, a):
             raise F
         if not isinstance(v, M.ServiceTagType):
             raise F
-        a = _e_ServiceTagType(v, a)
+        a = _e_ServiceTagType(v, a, T)
     v = o.FreeService
     if v is not None:
         if s == 1:
@@ -12164,7 +12754,7 @@ def _e_ServiceChargeType(o, a):
     return a
 
 
-def _d_ServiceDetailReqType(V, N, E, p, K):
+def _d_ServiceDetailReqType(V, N, E, p, K, T):
     f_ServiceID = None
     s = 0
     if s == 0:
@@ -12209,7 +12799,7 @@ def _d_ServiceDetailReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceDetailReqType(o, a):
+def _e_ServiceDetailReqType(o, a, T):
     s = 0
     v = o.ServiceID
     if v is not None:
@@ -12231,7 +12821,7 @@ def _e_ServiceDetailReqType(o, a):
     return a
 
 
-def _d_ServiceDetailResType(V, N, E, p, K):
+def _d_ServiceDetailResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_ServiceID = None
     f_ServiceParameterList = None
@@ -12283,7 +12873,7 @@ def _d_ServiceDetailResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_ServiceParameterList, p = _d_ServiceParameterListType(V, N, E, p, M.ServiceParameterListType)
+            f_ServiceParameterList, p = _d_ServiceParameterListType(V, N, E, p, M.ServiceParameterListType, T)
             s = 3
         elif c == 1:
             s = -1
@@ -12305,7 +12895,7 @@ def _d_ServiceDetailResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceDetailResType(o, a):
+def _e_ServiceDetailResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -12341,7 +12931,7 @@ def _e_ServiceDetailResType(o, a):
             raise F
         if not isinstance(v, M.ServiceParameterListType):
             raise F
-        a = _e_ServiceParameterListType(v, a)
+        a = _e_ServiceParameterListType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -12353,7 +12943,7 @@ def _e_ServiceDetailResType(o, a):
     return a
 
 
-def _d_ServiceDiscoveryReqType(V, N, E, p, K):
+def _d_ServiceDiscoveryReqType(V, N, E, p, K, T):
     f_ServiceScope = None
     f_ServiceCategory = None
     s = 0
@@ -12442,7 +13032,7 @@ def _d_ServiceDiscoveryReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceDiscoveryReqType(o, a):
+def _e_ServiceDiscoveryReqType(o, a, T):
     s = 0
     v = o.ServiceScope
     if v is not None:
@@ -12495,7 +13085,7 @@ def _e_ServiceDiscoveryReqType(o, a):
     return a
 
 
-def _d_ServiceDiscoveryResType(V, N, E, p, K):
+def _d_ServiceDiscoveryResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_PaymentOptions = None
     f_ChargeService = None
@@ -12520,7 +13110,7 @@ def _d_ServiceDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_PaymentOptions, p = _d_PaymentOptionsType(V, N, E, p, M.PaymentOptionsType)
+            f_PaymentOptions, p = _d_PaymentOptionsType(V, N, E, p, M.PaymentOptionsType, T)
             s = 2
         else:
             raise F
@@ -12528,7 +13118,7 @@ def _d_ServiceDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ChargeService, p = _d_ServiceChargeType(V, N, E, p, M.ServiceChargeType)
+            f_ChargeService, p = _d_ServiceChargeType(V, N, E, p, M.ServiceChargeType, T)
             s = 3
         else:
             raise F
@@ -12536,7 +13126,7 @@ def _d_ServiceDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_ServiceList, p = _d_ServiceTagListType(V, N, E, p, M.ServiceTagListType)
+            f_ServiceList, p = _d_ServiceTagListType(V, N, E, p, M.ServiceTagListType, T)
             s = 4
         elif c == 1:
             s = -1
@@ -12559,7 +13149,7 @@ def _d_ServiceDiscoveryResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceDiscoveryResType(o, a):
+def _e_ServiceDiscoveryResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -12583,7 +13173,7 @@ def _e_ServiceDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.PaymentOptionsType):
             raise F
-        a = _e_PaymentOptionsType(v, a)
+        a = _e_PaymentOptionsType(v, a, T)
     v = o.ChargeService
     if v is not None:
         if s == 2:
@@ -12593,7 +13183,7 @@ def _e_ServiceDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.ServiceChargeType):
             raise F
-        a = _e_ServiceChargeType(v, a)
+        a = _e_ServiceChargeType(v, a, T)
     v = o.ServiceList
     if v is not None:
         if s == 3:
@@ -12603,7 +13193,7 @@ def _e_ServiceDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.ServiceTagListType):
             raise F
-        a = _e_ServiceTagListType(v, a)
+        a = _e_ServiceTagListType(v, a, T)
     if s == 3:
         a = (a << 2) | 1
         s = -1
@@ -12615,14 +13205,14 @@ def _e_ServiceDiscoveryResType(o, a):
     return a
 
 
-def _d_ServiceParameterListType(V, N, E, p, K):
+def _d_ServiceParameterListType(V, N, E, p, K, T):
     f_ParameterSet = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 1
         else:
@@ -12631,7 +13221,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 2
         elif c == 1:
@@ -12642,7 +13232,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 2
         elif c == 1:
@@ -12656,7 +13246,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceParameterListType(o, a):
+def _e_ServiceParameterListType(o, a, T):
     s = 0
     for v in o.ParameterSet:
         if s == 0:
@@ -12672,7 +13262,7 @@ def _e_ServiceParameterListType(o, a):
             raise F
         if not isinstance(v, M.ParameterSetType):
             raise F
-        a = _e_ParameterSetType(v, a)
+        a = _e_ParameterSetType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -12684,7 +13274,7 @@ def _e_ServiceParameterListType(o, a):
     return a
 
 
-def _d_ServicePaymentSelectionReqType(V, N, E, p, K):
+def _d_ServicePaymentSelectionReqType(V, N, E, p, K, T):
     f_SelectedPaymentOption = None
     f_SelectedServiceList = None
     s = 0
@@ -12705,7 +13295,7 @@ def _d_ServicePaymentSelectionReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SelectedServiceList, p = _d_SelectedServiceListType(V, N, E, p, M.SelectedServiceListType)
+            f_SelectedServiceList, p = _d_SelectedServiceListType(V, N, E, p, M.SelectedServiceListType, T)
             s = 2
         else:
             raise F
@@ -12724,7 +13314,7 @@ def _d_ServicePaymentSelectionReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServicePaymentSelectionReqType(o, a):
+def _e_ServicePaymentSelectionReqType(o, a, T):
     s = 0
     v = o.SelectedPaymentOption
     if v is not None:
@@ -12748,7 +13338,7 @@ def _e_ServicePaymentSelectionReqType(o, a):
             raise F
         if not isinstance(v, M.SelectedServiceListType):
             raise F
-        a = _e_SelectedServiceListType(v, a)
+        a = _e_SelectedServiceListType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -12757,7 +13347,7 @@ def _e_ServicePaymentSelectionReqType(o, a):
     return a
 
 
-def _d_ServicePaymentSelectionResType(V, N, E, p, K):
+def _d_ServicePaymentSelectionResType(V, N, E, p, K, T):
     f_ResponseCode = None
     s = 0
     if s == 0:
@@ -12789,7 +13379,7 @@ def _d_ServicePaymentSelectionResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServicePaymentSelectionResType(o, a):
+def _e_ServicePaymentSelectionResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -12812,14 +13402,14 @@ def _e_ServicePaymentSelectionResType(o, a):
     return a
 
 
-def _d_ServiceTagListType(V, N, E, p, K):
+def _d_ServiceTagListType(V, N, E, p, K, T):
     f_Service = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ServiceType(V, N, E, p, M.ServiceType)
+            v, p = _d_ServiceType(V, N, E, p, M.ServiceType, T)
             f_Service.append(v)
             s = 1
         else:
@@ -12828,7 +13418,7 @@ def _d_ServiceTagListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ServiceType(V, N, E, p, M.ServiceType)
+            v, p = _d_ServiceType(V, N, E, p, M.ServiceType, T)
             f_Service.append(v)
             s = 2
         elif c == 1:
@@ -12839,7 +13429,7 @@ def _d_ServiceTagListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ServiceType(V, N, E, p, M.ServiceType)
+            v, p = _d_ServiceType(V, N, E, p, M.ServiceType, T)
             f_Service.append(v)
             s = 2
         elif c == 1:
@@ -12853,7 +13443,7 @@ def _d_ServiceTagListType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceTagListType(o, a):
+def _e_ServiceTagListType(o, a, T):
     s = 0
     for v in o.Service:
         if s == 0:
@@ -12869,7 +13459,7 @@ def _e_ServiceTagListType(o, a):
             raise F
         if not isinstance(v, M.ServiceType):
             raise F
-        a = _e_ServiceType(v, a)
+        a = _e_ServiceType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -12881,7 +13471,7 @@ def _e_ServiceTagListType(o, a):
     return a
 
 
-def _d_ServiceTagType(V, N, E, p, K):
+def _d_ServiceTagType(V, N, E, p, K, T):
     f_ServiceID = None
     f_ServiceName = None
     f_ServiceCategory = None
@@ -13045,7 +13635,7 @@ def _d_ServiceTagType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceTagType(o, a):
+def _e_ServiceTagType(o, a, T):
     s = 0
     v = o.ServiceID
     if v is not None:
@@ -13128,7 +13718,7 @@ def _e_ServiceTagType(o, a):
     return a
 
 
-def _d_ServiceType(V, N, E, p, K):
+def _d_ServiceType(V, N, E, p, K, T):
     f_ServiceTag = None
     f_FreeService = None
     s = 0
@@ -13136,7 +13726,7 @@ def _d_ServiceType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ServiceTag, p = _d_ServiceTagType(V, N, E, p, M.ServiceTagType)
+            f_ServiceTag, p = _d_ServiceTagType(V, N, E, p, M.ServiceTagType, T)
             s = 1
         else:
             raise F
@@ -13167,7 +13757,7 @@ def _d_ServiceType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceType(o, a):
+def _e_ServiceType(o, a, T):
     s = 0
     v = o.ServiceTag
     if v is not None:
@@ -13178,7 +13768,7 @@ def _e_ServiceType(o, a):
             raise F
         if not isinstance(v, M.ServiceTagType):
             raise F
-        a = _e_ServiceTagType(v, a)
+        a = _e_ServiceTagType(v, a, T)
     v = o.FreeService
     if v is not None:
         if s == 1:
@@ -13202,7 +13792,7 @@ def _e_ServiceType(o, a):
     return a
 
 
-def _d_SessionSetupReqType(V, N, E, p, K):
+def _d_SessionSetupReqType(V, N, E, p, K, T):
     f_EVCCID = None
     s = 0
     if s == 0:
@@ -13254,7 +13844,7 @@ def _d_SessionSetupReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_SessionSetupReqType(o, a):
+def _e_SessionSetupReqType(o, a, T):
     s = 0
     v = o.EVCCID
     if v is not None:
@@ -13282,7 +13872,7 @@ def _e_SessionSetupReqType(o, a):
     return a
 
 
-def _d_SessionSetupResType(V, N, E, p, K):
+def _d_SessionSetupResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_EVSEID = None
     f_DateTimeNow = None
@@ -13387,7 +13977,7 @@ def _d_SessionSetupResType(V, N, E, p, K):
     return o, p
 
 
-def _e_SessionSetupResType(o, a):
+def _e_SessionSetupResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -13443,7 +14033,7 @@ def _e_SessionSetupResType(o, a):
     return a
 
 
-def _d_SessionStopResType(V, N, E, p, K):
+def _d_SessionStopResType(V, N, E, p, K, T):
     f_ResponseCode = None
     s = 0
     if s == 0:
@@ -13475,7 +14065,7 @@ def _d_SessionStopResType(V, N, E, p, K):
     return o, p
 
 
-def _e_SessionStopResType(o, a):
+def _e_SessionStopResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -13498,7 +14088,7 @@ def _e_SessionStopResType(o, a):
     return a
 
 
-def _d_SessionStopType(V, N, E, p, K):
+def _d_SessionStopType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -13513,7 +14103,7 @@ def _d_SessionStopType(V, N, E, p, K):
     return o, p
 
 
-def _e_SessionStopType(o, a):
+def _e_SessionStopType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -13523,7 +14113,7 @@ def _e_SessionStopType(o, a):
     return a
 
 
-def _d_SignatureMethodType(V, N, E, p, K):
+def _d_SignatureMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -13561,55 +14151,85 @@ def _d_SignatureMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (184, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -13618,7 +14238,7 @@ def _d_SignatureMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureMethodType(o, a):
+def _e_SignatureMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -13635,16 +14255,23 @@ def _e_SignatureMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 3) | 2
+        if s == 0:
+            a = content_out(a, T, 184, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 3) | 2
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_SignaturePropertiesType(V, N, E, p, K):
+def _d_SignaturePropertiesType(V, N, E, p, K, T):
     f_Id = None
     f_SignatureProperty = []
     s = 0
@@ -13682,7 +14309,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 2
         else:
@@ -13691,7 +14318,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 2
         else:
@@ -13700,7 +14327,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 3
         elif c == 1:
@@ -13711,7 +14338,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 3
         elif c == 1:
@@ -13726,7 +14353,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignaturePropertiesType(o, a):
+def _e_SignaturePropertiesType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -13759,7 +14386,7 @@ def _e_SignaturePropertiesType(o, a):
             raise F
         if not isinstance(v, M.SignatureProperty):
             raise F
-        a = _e_SignaturePropertyType(v, a)
+        a = _e_SignaturePropertyType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -13771,7 +14398,7 @@ def _e_SignaturePropertiesType(o, a):
     return a
 
 
-def _d_SignaturePropertyType(V, N, E, p, K):
+def _d_SignaturePropertyType(V, N, E, p, K, T):
     f_Id = None
     f_Target = None
     f_content = []
@@ -13840,7 +14467,9 @@ def _d_SignaturePropertyType(V, N, E, p, K):
                     f_Target, p = chars(V, N, E, p, n)
             s = 2
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (193, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
@@ -13875,47 +14504,73 @@ def _d_SignaturePropertyType(V, N, E, p, K):
                     f_Target, p = chars(V, N, E, p, n)
             s = 2
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (194, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -13925,7 +14580,7 @@ def _d_SignaturePropertyType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignaturePropertyType(o, a):
+def _e_SignaturePropertyType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -13959,12 +14614,21 @@ def _e_SignaturePropertyType(o, a):
         else:
             a = ws(a, v)
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 193, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 194, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        elif s == 2:
+            a = content_out(a, T, 195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_SignatureType(V, N, E, p, K):
+def _d_SignatureType(V, N, E, p, K, T):
     f_Id = None
     f_SignedInfo = None
     f_SignatureValue = None
@@ -14005,7 +14669,7 @@ def _d_SignatureType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
             s = 2
         else:
             raise F
@@ -14013,7 +14677,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
             s = 2
         else:
             raise F
@@ -14021,7 +14685,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignatureValue, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue)
+            f_SignatureValue, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue, T)
             s = 3
         else:
             raise F
@@ -14029,10 +14693,10 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_KeyInfo, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo)
+            f_KeyInfo, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo, T)
             s = 4
         elif c == 1:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 2:
@@ -14043,7 +14707,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 1:
@@ -14054,7 +14718,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 1:
@@ -14072,7 +14736,7 @@ def _d_SignatureType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureType(o, a):
+def _e_SignatureType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -14100,7 +14764,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.SignedInfo):
             raise F
-        a = _e_SignedInfoType(v, a)
+        a = _e_SignedInfoType(v, a, T)
     v = o.SignatureValue
     if v is not None:
         if s == 2:
@@ -14110,7 +14774,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.SignatureValue):
             raise F
-        a = _e_SignatureValueType(v, a)
+        a = _e_SignatureValueType(v, a, T)
     v = o.KeyInfo
     if v is not None:
         if s == 3:
@@ -14120,7 +14784,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.KeyInfo):
             raise F
-        a = _e_KeyInfoType(v, a)
+        a = _e_KeyInfoType(v, a, T)
     for v in o.Object:
         if s == 3:
             a = (a << 2) | 1
@@ -14135,7 +14799,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.Object):
             raise F
-        a = _e_ObjectType(v, a)
+        a = _e_ObjectType(v, a, T)
     if s == 3:
         a = (a << 2) | 2
         s = -1
@@ -14150,7 +14814,7 @@ def _e_SignatureType(o, a):
     return a
 
 
-def _d_SignatureValueType(V, N, E, p, K):
+def _d_SignatureValueType(V, N, E, p, K, T):
     f_Id = None
     f_value = None
     s = 0
@@ -14257,7 +14921,7 @@ def _d_SignatureValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureValueType(o, a):
+def _e_SignatureValueType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -14307,7 +14971,7 @@ def _e_SignatureValueType(o, a):
     return a
 
 
-def _d_SignedInfoType(V, N, E, p, K):
+def _d_SignedInfoType(V, N, E, p, K, T):
     f_Id = None
     f_CanonicalizationMethod = None
     f_SignatureMethod = None
@@ -14347,7 +15011,7 @@ def _d_SignedInfoType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
             s = 2
         else:
             raise F
@@ -14355,7 +15019,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
             s = 2
         else:
             raise F
@@ -14363,7 +15027,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignatureMethod, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod)
+            f_SignatureMethod, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod, T)
             s = 3
         else:
             raise F
@@ -14371,7 +15035,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 4
         else:
@@ -14380,7 +15044,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 5
         elif c == 1:
@@ -14391,7 +15055,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 5
         elif c == 1:
@@ -14408,7 +15072,7 @@ def _d_SignedInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignedInfoType(o, a):
+def _e_SignedInfoType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -14436,7 +15100,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.CanonicalizationMethod):
             raise F
-        a = _e_CanonicalizationMethodType(v, a)
+        a = _e_CanonicalizationMethodType(v, a, T)
     v = o.SignatureMethod
     if v is not None:
         if s == 2:
@@ -14446,7 +15110,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.SignatureMethod):
             raise F
-        a = _e_SignatureMethodType(v, a)
+        a = _e_SignatureMethodType(v, a, T)
     for v in o.Reference:
         if s == 3:
             a <<= 1
@@ -14461,7 +15125,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.Reference):
             raise F
-        a = _e_ReferenceType(v, a)
+        a = _e_ReferenceType(v, a, T)
     if s == 4:
         a = (a << 2) | 1
         s = -1
@@ -14473,7 +15137,7 @@ def _e_SignedInfoType(o, a):
     return a
 
 
-def _d_SubCertificatesType(V, N, E, p, K):
+def _d_SubCertificatesType(V, N, E, p, K, T):
     f_Certificate = []
     s = 0
     if s == 0:
@@ -14595,7 +15259,7 @@ def _d_SubCertificatesType(V, N, E, p, K):
     return o, p
 
 
-def _e_SubCertificatesType(o, a):
+def _e_SubCertificatesType(o, a, T):
     s = 0
     for v in o.Certificate:
         if s == 0:
@@ -14631,7 +15295,7 @@ def _e_SubCertificatesType(o, a):
     return a
 
 
-def _d_TransformType(V, N, E, p, K):
+def _d_TransformType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -14670,59 +15334,93 @@ def _d_TransformType(V, N, E, p, K):
                         f_Algorithm, p = chars(V, N, E, p, n)
                 s = 1
             else:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (53, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -14731,7 +15429,7 @@ def _d_TransformType(V, N, E, p, K):
     return o, p
 
 
-def _e_TransformType(o, a):
+def _e_TransformType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -14748,23 +15446,30 @@ def _e_TransformType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 3) | 2
+        if s == 0:
+            a = content_out(a, T, 53, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 3) | 2
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_TransformsType(V, N, E, p, K):
+def _d_TransformsType(V, N, E, p, K, T):
     f_Transform = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 1
         else:
@@ -14773,7 +15478,7 @@ def _d_TransformsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 2
         elif c == 1:
@@ -14784,7 +15489,7 @@ def _d_TransformsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 2
         elif c == 1:
@@ -14798,7 +15503,7 @@ def _d_TransformsType(V, N, E, p, K):
     return o, p
 
 
-def _e_TransformsType(o, a):
+def _e_TransformsType(o, a, T):
     s = 0
     for v in o.Transform:
         if s == 0:
@@ -14814,7 +15519,7 @@ def _e_TransformsType(o, a):
             raise F
         if not isinstance(v, M.Transform):
             raise F
-        a = _e_TransformType(v, a)
+        a = _e_TransformType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -14826,7 +15531,7 @@ def _e_TransformsType(o, a):
     return a
 
 
-def _d_V2G_Message(V, N, E, p, K):
+def _d_V2G_Message(V, N, E, p, K, T):
     f_Header = None
     f_Body = None
     s = 0
@@ -14834,7 +15539,7 @@ def _d_V2G_Message(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -14842,7 +15547,7 @@ def _d_V2G_Message(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Body, p = _d_BodyType(V, N, E, p, M.BodyType)
+            f_Body, p = _d_BodyType(V, N, E, p, M.BodyType, T)
             s = 2
         else:
             raise F
@@ -14861,7 +15566,7 @@ def _d_V2G_Message(V, N, E, p, K):
     return o, p
 
 
-def _e_V2G_Message(o, a):
+def _e_V2G_Message(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -14872,7 +15577,7 @@ def _e_V2G_Message(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.Body
     if v is not None:
         if s == 1:
@@ -14882,7 +15587,7 @@ def _e_V2G_Message(o, a):
             raise F
         if not isinstance(v, M.BodyType):
             raise F
-        a = _e_BodyType(v, a)
+        a = _e_BodyType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -14891,14 +15596,14 @@ def _e_V2G_Message(o, a):
     return a
 
 
-def _d_WeldingDetectionReqType(V, N, E, p, K):
+def _d_WeldingDetectionReqType(V, N, E, p, K, T):
     f_DC_EVStatus = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType)
+            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType, T)
             s = 1
         else:
             raise F
@@ -14916,7 +15621,7 @@ def _d_WeldingDetectionReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_WeldingDetectionReqType(o, a):
+def _e_WeldingDetectionReqType(o, a, T):
     s = 0
     v = o.DC_EVStatus
     if v is not None:
@@ -14927,7 +15632,7 @@ def _e_WeldingDetectionReqType(o, a):
             raise F
         if not isinstance(v, M.DC_EVStatusType):
             raise F
-        a = _e_DC_EVStatusType(v, a)
+        a = _e_DC_EVStatusType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -14936,7 +15641,7 @@ def _e_WeldingDetectionReqType(o, a):
     return a
 
 
-def _d_WeldingDetectionResType(V, N, E, p, K):
+def _d_WeldingDetectionResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_DC_EVSEStatus = None
     f_EVSEPresentVoltage = None
@@ -14960,7 +15665,7 @@ def _d_WeldingDetectionResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatusType)
+            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatusType, T)
             s = 2
         else:
             raise F
@@ -14968,7 +15673,7 @@ def _d_WeldingDetectionResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEPresentVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEPresentVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 3
         else:
             raise F
@@ -14988,7 +15693,7 @@ def _d_WeldingDetectionResType(V, N, E, p, K):
     return o, p
 
 
-def _e_WeldingDetectionResType(o, a):
+def _e_WeldingDetectionResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -15012,7 +15717,7 @@ def _e_WeldingDetectionResType(o, a):
             raise F
         if not isinstance(v, M.DC_EVSEStatusType):
             raise F
-        a = _e_DC_EVSEStatusType(v, a)
+        a = _e_DC_EVSEStatusType(v, a, T)
     v = o.EVSEPresentVoltage
     if v is not None:
         if s == 2:
@@ -15022,7 +15727,7 @@ def _e_WeldingDetectionResType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     if s == 3:
         a <<= 1
         s = -1
@@ -15031,7 +15736,7 @@ def _e_WeldingDetectionResType(o, a):
     return a
 
 
-def _d_X509DataType(V, N, E, p, K):
+def _d_X509DataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     while s >= 0:
@@ -15039,247 +15744,429 @@ def _d_X509DataType(V, N, E, p, K):
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 5:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 6:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 7:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 8:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 9:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 10:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 11:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 12:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -15287,15 +16174,20 @@ def _d_X509DataType(V, N, E, p, K):
     return o, p
 
 
-def _e_X509DataType(o, a):
+def _e_X509DataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_X509IssuerSerialType(V, N, E, p, K):
+def _d_X509IssuerSerialType(V, N, E, p, K, T):
     f_X509IssuerName = None
     f_X509SerialNumber = None
     s = 0
@@ -15391,7 +16283,7 @@ def _d_X509IssuerSerialType(V, N, E, p, K):
     return o, p
 
 
-def _e_X509IssuerSerialType(o, a):
+def _e_X509IssuerSerialType(o, a, T):
     s = 0
     v = o.X509IssuerName
     if v is not None:
@@ -15442,164 +16334,165 @@ def decode_document(data):
     N = E + 64
     V = int.from_bytes(data, "big") << 64
     p = 8
+    T = Stream(GS)
     c = ((V >> (N - p - 7)) & 127)
     p += 7
     if c == 0:
-        o, p = _d_AC_EVChargeParameterType(V, N, E, p, M.AC_EVChargeParameter)
+        o, p = _d_AC_EVChargeParameterType(V, N, E, p, M.AC_EVChargeParameter, T)
     elif c == 1:
-        o, p = _d_AC_EVSEChargeParameterType(V, N, E, p, M.AC_EVSEChargeParameter)
+        o, p = _d_AC_EVSEChargeParameterType(V, N, E, p, M.AC_EVSEChargeParameter, T)
     elif c == 2:
-        o, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatus)
+        o, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatus, T)
     elif c == 3:
-        o, p = _d_BodyBaseType(V, N, E, p, M.BodyElement)
+        o, p = _d_BodyBaseType(V, N, E, p, M.BodyElement, T)
     elif c == 4:
-        o, p = _d_CableCheckReqType(V, N, E, p, M.CableCheckReq)
+        o, p = _d_CableCheckReqType(V, N, E, p, M.CableCheckReq, T)
     elif c == 5:
-        o, p = _d_CableCheckResType(V, N, E, p, M.CableCheckRes)
+        o, p = _d_CableCheckResType(V, N, E, p, M.CableCheckRes, T)
     elif c == 6:
-        o, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+        o, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
     elif c == 7:
-        o, p = _d_CertificateInstallationReqType(V, N, E, p, M.CertificateInstallationReq)
+        o, p = _d_CertificateInstallationReqType(V, N, E, p, M.CertificateInstallationReq, T)
     elif c == 8:
-        o, p = _d_CertificateInstallationResType(V, N, E, p, M.CertificateInstallationRes)
+        o, p = _d_CertificateInstallationResType(V, N, E, p, M.CertificateInstallationRes, T)
     elif c == 9:
-        o, p = _d_CertificateUpdateReqType(V, N, E, p, M.CertificateUpdateReq)
+        o, p = _d_CertificateUpdateReqType(V, N, E, p, M.CertificateUpdateReq, T)
     elif c == 10:
-        o, p = _d_CertificateUpdateResType(V, N, E, p, M.CertificateUpdateRes)
+        o, p = _d_CertificateUpdateResType(V, N, E, p, M.CertificateUpdateRes, T)
     elif c == 11:
-        o, p = _d_ChargeParameterDiscoveryReqType(V, N, E, p, M.ChargeParameterDiscoveryReq)
+        o, p = _d_ChargeParameterDiscoveryReqType(V, N, E, p, M.ChargeParameterDiscoveryReq, T)
     elif c == 12:
-        o, p = _d_ChargeParameterDiscoveryResType(V, N, E, p, M.ChargeParameterDiscoveryRes)
+        o, p = _d_ChargeParameterDiscoveryResType(V, N, E, p, M.ChargeParameterDiscoveryRes, T)
     elif c == 13:
-        o, p = _d_ChargingStatusReqType(V, N, E, p, M.ChargingStatusReq)
+        o, p = _d_ChargingStatusReqType(V, N, E, p, M.ChargingStatusReq, T)
     elif c == 14:
-        o, p = _d_ChargingStatusResType(V, N, E, p, M.ChargingStatusRes)
+        o, p = _d_ChargingStatusResType(V, N, E, p, M.ChargingStatusRes, T)
     elif c == 15:
-        o, p = _d_ContractAuthenticationReqType(V, N, E, p, M.ContractAuthenticationReq)
+        o, p = _d_ContractAuthenticationReqType(V, N, E, p, M.ContractAuthenticationReq, T)
     elif c == 16:
-        o, p = _d_ContractAuthenticationResType(V, N, E, p, M.ContractAuthenticationRes)
+        o, p = _d_ContractAuthenticationResType(V, N, E, p, M.ContractAuthenticationRes, T)
     elif c == 17:
-        o, p = _d_CurrentDemandReqType(V, N, E, p, M.CurrentDemandReq)
+        o, p = _d_CurrentDemandReqType(V, N, E, p, M.CurrentDemandReq, T)
     elif c == 18:
-        o, p = _d_CurrentDemandResType(V, N, E, p, M.CurrentDemandRes)
+        o, p = _d_CurrentDemandResType(V, N, E, p, M.CurrentDemandRes, T)
     elif c == 19:
-        o, p = _d_DC_EVChargeParameterType(V, N, E, p, M.DC_EVChargeParameter)
+        o, p = _d_DC_EVChargeParameterType(V, N, E, p, M.DC_EVChargeParameter, T)
     elif c == 20:
-        o, p = _d_DC_EVPowerDeliveryParameterType(V, N, E, p, M.DC_EVPowerDeliveryParameter)
+        o, p = _d_DC_EVPowerDeliveryParameterType(V, N, E, p, M.DC_EVPowerDeliveryParameter, T)
     elif c == 21:
-        o, p = _d_DC_EVSEChargeParameterType(V, N, E, p, M.DC_EVSEChargeParameter)
+        o, p = _d_DC_EVSEChargeParameterType(V, N, E, p, M.DC_EVSEChargeParameter, T)
     elif c == 22:
-        o, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatus)
+        o, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatus, T)
     elif c == 23:
-        o, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatus)
+        o, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatus, T)
     elif c == 24:
-        o, p = _d_DSAKeyValueType(V, N, E, p, M.DSAKeyValue)
+        o, p = _d_DSAKeyValueType(V, N, E, p, M.DSAKeyValue, T)
     elif c == 25:
-        o, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+        o, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
     elif c == 27:
-        o, p = _d_EVChargeParameterType(V, N, E, p, M.EVChargeParameter)
+        o, p = _d_EVChargeParameterType(V, N, E, p, M.EVChargeParameter, T)
     elif c == 28:
-        o, p = _d_EVPowerDeliveryParameterType(V, N, E, p, M.EVPowerDeliveryParameter)
+        o, p = _d_EVPowerDeliveryParameterType(V, N, E, p, M.EVPowerDeliveryParameter, T)
     elif c == 29:
-        o, p = _d_EVSEChargeParameterType(V, N, E, p, M.EVSEChargeParameter)
+        o, p = _d_EVSEChargeParameterType(V, N, E, p, M.EVSEChargeParameter, T)
     elif c == 30:
-        o, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatus)
+        o, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatus, T)
     elif c == 31:
-        o, p = _d_EVStatusType(V, N, E, p, M.EVStatus)
+        o, p = _d_EVStatusType(V, N, E, p, M.EVStatus, T)
     elif c == 32:
-        o, p = _d_EntryType(V, N, E, p, M.Entry)
+        o, p = _d_EntryType(V, N, E, p, M.Entry, T)
     elif c == 33:
-        o, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo)
+        o, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo, T)
     elif c == 35:
-        o, p = _d_KeyValueType(V, N, E, p, M.KeyValue)
+        o, p = _d_KeyValueType(V, N, E, p, M.KeyValue, T)
     elif c == 36:
-        o, p = _d_ManifestType(V, N, E, p, M.Manifest)
+        o, p = _d_ManifestType(V, N, E, p, M.Manifest, T)
     elif c == 37:
-        o, p = _d_MeteringReceiptReqType(V, N, E, p, M.MeteringReceiptReq)
+        o, p = _d_MeteringReceiptReqType(V, N, E, p, M.MeteringReceiptReq, T)
     elif c == 38:
-        o, p = _d_MeteringReceiptResType(V, N, E, p, M.MeteringReceiptRes)
+        o, p = _d_MeteringReceiptResType(V, N, E, p, M.MeteringReceiptRes, T)
     elif c == 40:
-        o, p = _d_ObjectType(V, N, E, p, M.Object)
+        o, p = _d_ObjectType(V, N, E, p, M.Object, T)
     elif c == 41:
-        o, p = _d_PGPDataType(V, N, E, p, M.PGPData)
+        o, p = _d_PGPDataType(V, N, E, p, M.PGPData, T)
     elif c == 42:
-        o, p = _d_PMaxScheduleEntryType(V, N, E, p, M.PMaxScheduleEntry)
+        o, p = _d_PMaxScheduleEntryType(V, N, E, p, M.PMaxScheduleEntry, T)
     elif c == 43:
-        o, p = _d_PaymentDetailsReqType(V, N, E, p, M.PaymentDetailsReq)
+        o, p = _d_PaymentDetailsReqType(V, N, E, p, M.PaymentDetailsReq, T)
     elif c == 44:
-        o, p = _d_PaymentDetailsResType(V, N, E, p, M.PaymentDetailsRes)
+        o, p = _d_PaymentDetailsResType(V, N, E, p, M.PaymentDetailsRes, T)
     elif c == 45:
-        o, p = _d_PowerDeliveryReqType(V, N, E, p, M.PowerDeliveryReq)
+        o, p = _d_PowerDeliveryReqType(V, N, E, p, M.PowerDeliveryReq, T)
     elif c == 46:
-        o, p = _d_PowerDeliveryResType(V, N, E, p, M.PowerDeliveryRes)
+        o, p = _d_PowerDeliveryResType(V, N, E, p, M.PowerDeliveryRes, T)
     elif c == 47:
-        o, p = _d_PreChargeReqType(V, N, E, p, M.PreChargeReq)
+        o, p = _d_PreChargeReqType(V, N, E, p, M.PreChargeReq, T)
     elif c == 48:
-        o, p = _d_PreChargeResType(V, N, E, p, M.PreChargeRes)
+        o, p = _d_PreChargeResType(V, N, E, p, M.PreChargeRes, T)
     elif c == 49:
-        o, p = _d_RSAKeyValueType(V, N, E, p, M.RSAKeyValue)
+        o, p = _d_RSAKeyValueType(V, N, E, p, M.RSAKeyValue, T)
     elif c == 50:
-        o, p = _d_ReferenceType(V, N, E, p, M.Reference)
+        o, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
     elif c == 51:
-        o, p = _d_RelativeTimeIntervalType(V, N, E, p, M.RelativeTimeInterval)
+        o, p = _d_RelativeTimeIntervalType(V, N, E, p, M.RelativeTimeInterval, T)
     elif c == 52:
-        o, p = _d_RetrievalMethodType(V, N, E, p, M.RetrievalMethod)
+        o, p = _d_RetrievalMethodType(V, N, E, p, M.RetrievalMethod, T)
     elif c == 53:
-        o, p = _d_SAScheduleListType(V, N, E, p, M.SAScheduleList)
+        o, p = _d_SAScheduleListType(V, N, E, p, M.SAScheduleList, T)
     elif c == 54:
-        o, p = _d_SASchedulesType(V, N, E, p, M.SASchedules)
+        o, p = _d_SASchedulesType(V, N, E, p, M.SASchedules, T)
     elif c == 55:
-        o, p = _d_SPKIDataType(V, N, E, p, M.SPKIData)
+        o, p = _d_SPKIDataType(V, N, E, p, M.SPKIData, T)
     elif c == 56:
-        o, p = _d_SalesTariffEntryType(V, N, E, p, M.SalesTariffEntry)
+        o, p = _d_SalesTariffEntryType(V, N, E, p, M.SalesTariffEntry, T)
     elif c == 57:
-        o, p = _d_ServiceChargeType(V, N, E, p, M.ServiceCharge)
+        o, p = _d_ServiceChargeType(V, N, E, p, M.ServiceCharge, T)
     elif c == 58:
-        o, p = _d_ServiceDetailReqType(V, N, E, p, M.ServiceDetailReq)
+        o, p = _d_ServiceDetailReqType(V, N, E, p, M.ServiceDetailReq, T)
     elif c == 59:
-        o, p = _d_ServiceDetailResType(V, N, E, p, M.ServiceDetailRes)
+        o, p = _d_ServiceDetailResType(V, N, E, p, M.ServiceDetailRes, T)
     elif c == 60:
-        o, p = _d_ServiceDiscoveryReqType(V, N, E, p, M.ServiceDiscoveryReq)
+        o, p = _d_ServiceDiscoveryReqType(V, N, E, p, M.ServiceDiscoveryReq, T)
     elif c == 61:
-        o, p = _d_ServiceDiscoveryResType(V, N, E, p, M.ServiceDiscoveryRes)
+        o, p = _d_ServiceDiscoveryResType(V, N, E, p, M.ServiceDiscoveryRes, T)
     elif c == 62:
-        o, p = _d_ServicePaymentSelectionReqType(V, N, E, p, M.ServicePaymentSelectionReq)
+        o, p = _d_ServicePaymentSelectionReqType(V, N, E, p, M.ServicePaymentSelectionReq, T)
     elif c == 63:
-        o, p = _d_ServicePaymentSelectionResType(V, N, E, p, M.ServicePaymentSelectionRes)
+        o, p = _d_ServicePaymentSelectionResType(V, N, E, p, M.ServicePaymentSelectionRes, T)
     elif c == 64:
-        o, p = _d_SessionSetupReqType(V, N, E, p, M.SessionSetupReq)
+        o, p = _d_SessionSetupReqType(V, N, E, p, M.SessionSetupReq, T)
     elif c == 65:
-        o, p = _d_SessionSetupResType(V, N, E, p, M.SessionSetupRes)
+        o, p = _d_SessionSetupResType(V, N, E, p, M.SessionSetupRes, T)
     elif c == 66:
-        o, p = _d_SessionStopType(V, N, E, p, M.SessionStopReq)
+        o, p = _d_SessionStopType(V, N, E, p, M.SessionStopReq, T)
     elif c == 67:
-        o, p = _d_SessionStopResType(V, N, E, p, M.SessionStopRes)
+        o, p = _d_SessionStopResType(V, N, E, p, M.SessionStopRes, T)
     elif c == 68:
-        o, p = _d_SignatureType(V, N, E, p, M.Signature)
+        o, p = _d_SignatureType(V, N, E, p, M.Signature, T)
     elif c == 69:
-        o, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod)
+        o, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod, T)
     elif c == 70:
-        o, p = _d_SignaturePropertiesType(V, N, E, p, M.SignatureProperties)
+        o, p = _d_SignaturePropertiesType(V, N, E, p, M.SignatureProperties, T)
     elif c == 71:
-        o, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+        o, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
     elif c == 72:
-        o, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue)
+        o, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue, T)
     elif c == 73:
-        o, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+        o, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
     elif c == 74:
-        o, p = _d_IntervalType(V, N, E, p, M.TimeInterval)
+        o, p = _d_IntervalType(V, N, E, p, M.TimeInterval, T)
     elif c == 75:
-        o, p = _d_TransformType(V, N, E, p, M.Transform)
+        o, p = _d_TransformType(V, N, E, p, M.Transform, T)
     elif c == 76:
-        o, p = _d_TransformsType(V, N, E, p, M.Transforms)
+        o, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
     elif c == 77:
-        o, p = _d_V2G_Message(V, N, E, p, M.V2G_Message)
+        o, p = _d_V2G_Message(V, N, E, p, M.V2G_Message, T)
     elif c == 78:
-        o, p = _d_WeldingDetectionReqType(V, N, E, p, M.WeldingDetectionReq)
+        o, p = _d_WeldingDetectionReqType(V, N, E, p, M.WeldingDetectionReq, T)
     elif c == 79:
-        o, p = _d_WeldingDetectionResType(V, N, E, p, M.WeldingDetectionRes)
+        o, p = _d_WeldingDetectionResType(V, N, E, p, M.WeldingDetectionRes, T)
     elif c == 80:
-        o, p = _d_X509DataType(V, N, E, p, M.X509Data)
+        o, p = _d_X509DataType(V, N, E, p, M.X509Data, T)
     else:
         raise F
     if p > E:
@@ -15691,4 +16584,4 @@ _ROOTS = {
 
 def encode_document(o):
     code, fn = _ROOTS[o.__class__]
-    return finish(fn(o, (384 << 7) | code))
+    return finish(fn(o, (384 << 7) | code, Stream(GS)))

@@ -8,15 +8,18 @@ type over its grammar states (v2g.exi.fastrt explains the fallback).
 # mypy: ignore-errors
 
 from v2g.messages import iso20_ac as M
-from v2g.exi.fastrt import Fallback as F, chars, finish, write_string as ws, write_unsigned as wu
+from v2g.exi.fastrt import Fallback as F, Stream, chars, content_in, content_out, finish
+from v2g.exi.fastrt import write_string as ws, write_unsigned as wu
+from v2g.exi.grammar import load
 
+GS = load('iso20-ac')
 _E0 = ('OK', 'OK_CertificateExpiresSoon', 'OK_NewSessionEstablished', 'OK_OldSessionJoined', 'OK_PowerToleranceConfirmed', 'WARNING_AuthorizationSelectionInvalid', 'WARNING_CertificateExpired', 'WARNING_CertificateNotYetValid', 'WARNING_CertificateRevoked', 'WARNING_CertificateValidationError', 'WARNING_ChallengeInvalid', 'WARNING_EIMAuthorizationFailure', 'WARNING_eMSPUnknown', 'WARNING_EVPowerProfileViolation', 'WARNING_GeneralPnCAuthorizationError', 'WARNING_NoCertificateAvailable', 'WARNING_NoContractMatchingPCIDFound', 'WARNING_PowerToleranceNotConfirmed', 'WARNING_ScheduleRenegotiationFailed', 'WARNING_StandbyNotAllowed', 'WARNING_WPT', 'FAILED', 'FAILED_AssociationError', 'FAILED_ContactorError', 'FAILED_EVPowerProfileInvalid', 'FAILED_EVPowerProfileViolation', 'FAILED_MeteringSignatureNotValid', 'FAILED_NoEnergyTransferServiceSelected', 'FAILED_NoServiceRenegotiationSupported', 'FAILED_PauseNotAllowed', 'FAILED_PowerDeliveryNotApplied', 'FAILED_PowerToleranceNotConfirmed', 'FAILED_ScheduleRenegotiation', 'FAILED_ScheduleSelectionInvalid', 'FAILED_SequenceError', 'FAILED_ServiceIDInvalid', 'FAILED_ServiceSelectionInvalid', 'FAILED_SignatureError', 'FAILED_UnknownSession', 'FAILED_WrongChargeParameter')
 _M0 = {'OK': 0, 'OK_CertificateExpiresSoon': 1, 'OK_NewSessionEstablished': 2, 'OK_OldSessionJoined': 3, 'OK_PowerToleranceConfirmed': 4, 'WARNING_AuthorizationSelectionInvalid': 5, 'WARNING_CertificateExpired': 6, 'WARNING_CertificateNotYetValid': 7, 'WARNING_CertificateRevoked': 8, 'WARNING_CertificateValidationError': 9, 'WARNING_ChallengeInvalid': 10, 'WARNING_EIMAuthorizationFailure': 11, 'WARNING_eMSPUnknown': 12, 'WARNING_EVPowerProfileViolation': 13, 'WARNING_GeneralPnCAuthorizationError': 14, 'WARNING_NoCertificateAvailable': 15, 'WARNING_NoContractMatchingPCIDFound': 16, 'WARNING_PowerToleranceNotConfirmed': 17, 'WARNING_ScheduleRenegotiationFailed': 18, 'WARNING_StandbyNotAllowed': 19, 'WARNING_WPT': 20, 'FAILED': 21, 'FAILED_AssociationError': 22, 'FAILED_ContactorError': 23, 'FAILED_EVPowerProfileInvalid': 24, 'FAILED_EVPowerProfileViolation': 25, 'FAILED_MeteringSignatureNotValid': 26, 'FAILED_NoEnergyTransferServiceSelected': 27, 'FAILED_NoServiceRenegotiationSupported': 28, 'FAILED_PauseNotAllowed': 29, 'FAILED_PowerDeliveryNotApplied': 30, 'FAILED_PowerToleranceNotConfirmed': 31, 'FAILED_ScheduleRenegotiation': 32, 'FAILED_ScheduleSelectionInvalid': 33, 'FAILED_SequenceError': 34, 'FAILED_ServiceIDInvalid': 35, 'FAILED_ServiceSelectionInvalid': 36, 'FAILED_SignatureError': 37, 'FAILED_UnknownSession': 38, 'FAILED_WrongChargeParameter': 39}
 _E1 = ('Pause', 'ExitStandby', 'Terminate', 'ScheduleRenegotiation', 'ServiceRenegotiation', 'MeteringConfirmation')
 _M1 = {'Pause': 0, 'ExitStandby': 1, 'Terminate': 2, 'ScheduleRenegotiation': 3, 'ServiceRenegotiation': 4, 'MeteringConfirmation': 5}
 
 
-def _d_AC_CPDReqEnergyTransferModeType(V, N, E, p, K):
+def _d_AC_CPDReqEnergyTransferModeType(V, N, E, p, K, T):
     f_EVMaximumChargePower = None
     f_EVMaximumChargePower_L2 = None
     f_EVMaximumChargePower_L3 = None
@@ -28,7 +31,7 @@ def _d_AC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         else:
             raise F
@@ -36,13 +39,13 @@ def _d_AC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 1:
-            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 2:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -50,10 +53,10 @@ def _d_AC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 1:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -61,7 +64,7 @@ def _d_AC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -69,10 +72,10 @@ def _d_AC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 1:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 2:
             s = -1
@@ -82,7 +85,7 @@ def _d_AC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 1:
             s = -1
@@ -107,7 +110,7 @@ def _d_AC_CPDReqEnergyTransferModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_AC_CPDReqEnergyTransferModeType(o, a):
+def _e_AC_CPDReqEnergyTransferModeType(o, a, T):
     s = 0
     v = o.EVMaximumChargePower
     if v is not None:
@@ -118,7 +121,7 @@ def _e_AC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargePower_L2
     if v is not None:
         if s == 1:
@@ -128,7 +131,7 @@ def _e_AC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargePower_L3
     if v is not None:
         if s == 1:
@@ -141,7 +144,7 @@ def _e_AC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower
     if v is not None:
         if s == 1:
@@ -157,7 +160,7 @@ def _e_AC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower_L2
     if v is not None:
         if s == 4:
@@ -167,7 +170,7 @@ def _e_AC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower_L3
     if v is not None:
         if s == 4:
@@ -180,7 +183,7 @@ def _e_AC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 4:
         a = (a << 2) | 2
         s = -1
@@ -195,7 +198,7 @@ def _e_AC_CPDReqEnergyTransferModeType(o, a):
     return a
 
 
-def _d_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
+def _d_AC_CPDResEnergyTransferModeType(V, N, E, p, K, T):
     f_EVSEMaximumChargePower = None
     f_EVSEMaximumChargePower_L2 = None
     f_EVSEMaximumChargePower_L3 = None
@@ -213,7 +216,7 @@ def _d_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         else:
             raise F
@@ -221,13 +224,13 @@ def _d_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 1:
-            f_EVSEMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 2:
-            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -235,10 +238,10 @@ def _d_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 1:
-            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -246,7 +249,7 @@ def _d_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -254,13 +257,13 @@ def _d_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 1:
-            f_EVSEMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 2:
-            f_EVSENominalFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSENominalFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         else:
             raise F
@@ -268,10 +271,10 @@ def _d_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 1:
-            f_EVSENominalFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSENominalFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         else:
             raise F
@@ -279,7 +282,7 @@ def _d_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSENominalFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSENominalFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         else:
             raise F
@@ -287,19 +290,19 @@ def _d_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_MaximumPowerAsymmetry, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_MaximumPowerAsymmetry, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 1:
-            f_EVSEPowerRampLimitation, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPowerRampLimitation, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 2:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 3:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 4:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 5:
             s = -1
@@ -309,16 +312,16 @@ def _d_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEPowerRampLimitation, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPowerRampLimitation, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 1:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 2:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 3:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 4:
             s = -1
@@ -328,13 +331,13 @@ def _d_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 1:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 2:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 3:
             s = -1
@@ -344,10 +347,10 @@ def _d_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 1:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 2:
             s = -1
@@ -357,7 +360,7 @@ def _d_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 1:
             s = -1
@@ -388,7 +391,7 @@ def _d_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_AC_CPDResEnergyTransferModeType(o, a):
+def _e_AC_CPDResEnergyTransferModeType(o, a, T):
     s = 0
     v = o.EVSEMaximumChargePower
     if v is not None:
@@ -399,7 +402,7 @@ def _e_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumChargePower_L2
     if v is not None:
         if s == 1:
@@ -409,7 +412,7 @@ def _e_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumChargePower_L3
     if v is not None:
         if s == 1:
@@ -422,7 +425,7 @@ def _e_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumChargePower
     if v is not None:
         if s == 1:
@@ -438,7 +441,7 @@ def _e_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumChargePower_L2
     if v is not None:
         if s == 4:
@@ -448,7 +451,7 @@ def _e_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumChargePower_L3
     if v is not None:
         if s == 4:
@@ -461,7 +464,7 @@ def _e_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSENominalFrequency
     if v is not None:
         if s == 4:
@@ -477,7 +480,7 @@ def _e_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.MaximumPowerAsymmetry
     if v is not None:
         if s == 7:
@@ -487,7 +490,7 @@ def _e_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPowerRampLimitation
     if v is not None:
         if s == 7:
@@ -500,7 +503,7 @@ def _e_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPresentActivePower
     if v is not None:
         if s == 7:
@@ -516,7 +519,7 @@ def _e_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPresentActivePower_L2
     if v is not None:
         if s == 7:
@@ -535,7 +538,7 @@ def _e_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPresentActivePower_L3
     if v is not None:
         if s == 7:
@@ -557,7 +560,7 @@ def _e_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 7:
         a = (a << 3) | 5
         s = -1
@@ -581,7 +584,7 @@ def _e_AC_CPDResEnergyTransferModeType(o, a):
     return a
 
 
-def _d_AC_ChargeLoopReqType(V, N, E, p, K):
+def _d_AC_ChargeLoopReqType(V, N, E, p, K, T):
     f_Header = None
     f_DisplayParameters = None
     f_MeterInfoRequested = None
@@ -595,7 +598,7 @@ def _d_AC_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -603,7 +606,7 @@ def _d_AC_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_DisplayParameters, p = _d_DisplayParametersType(V, N, E, p, M.DisplayParametersType)
+            f_DisplayParameters, p = _d_DisplayParametersType(V, N, E, p, M.DisplayParametersType, T)
             s = 2
         elif c == 1:
             x = ((V >> (N - p - 3)) & 7)
@@ -630,19 +633,19 @@ def _d_AC_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_BPT_Dynamic_AC_CLReqControlMode, p = _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, M.BPT_Dynamic_AC_CLReqControlMode)
+            f_BPT_Dynamic_AC_CLReqControlMode, p = _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, M.BPT_Dynamic_AC_CLReqControlMode, T)
             s = 4
         elif c == 1:
-            f_BPT_Scheduled_AC_CLReqControlMode, p = _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, M.BPT_Scheduled_AC_CLReqControlMode)
+            f_BPT_Scheduled_AC_CLReqControlMode, p = _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, M.BPT_Scheduled_AC_CLReqControlMode, T)
             s = 4
         elif c == 2:
-            f_CLReqControlMode, p = _d_CLReqControlModeType(V, N, E, p, M.CLReqControlMode)
+            f_CLReqControlMode, p = _d_CLReqControlModeType(V, N, E, p, M.CLReqControlMode, T)
             s = 4
         elif c == 3:
-            f_Dynamic_AC_CLReqControlMode, p = _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, M.Dynamic_AC_CLReqControlMode)
+            f_Dynamic_AC_CLReqControlMode, p = _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, M.Dynamic_AC_CLReqControlMode, T)
             s = 4
         elif c == 4:
-            f_Scheduled_AC_CLReqControlMode, p = _d_Scheduled_AC_CLReqControlModeType(V, N, E, p, M.Scheduled_AC_CLReqControlMode)
+            f_Scheduled_AC_CLReqControlMode, p = _d_Scheduled_AC_CLReqControlModeType(V, N, E, p, M.Scheduled_AC_CLReqControlMode, T)
             s = 4
         else:
             raise F
@@ -667,7 +670,7 @@ def _d_AC_ChargeLoopReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_AC_ChargeLoopReqType(o, a):
+def _e_AC_ChargeLoopReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -678,7 +681,7 @@ def _e_AC_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.DisplayParameters
     if v is not None:
         if s == 1:
@@ -688,7 +691,7 @@ def _e_AC_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.DisplayParametersType):
             raise F
-        a = _e_DisplayParametersType(v, a)
+        a = _e_DisplayParametersType(v, a, T)
     v = o.MeterInfoRequested
     if v is not None:
         if s == 1:
@@ -716,7 +719,7 @@ def _e_AC_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.BPT_Dynamic_AC_CLReqControlMode):
             raise F
-        a = _e_BPT_Dynamic_AC_CLReqControlModeType(v, a)
+        a = _e_BPT_Dynamic_AC_CLReqControlModeType(v, a, T)
     v = o.BPT_Scheduled_AC_CLReqControlMode
     if v is not None:
         if s == 3:
@@ -726,7 +729,7 @@ def _e_AC_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.BPT_Scheduled_AC_CLReqControlMode):
             raise F
-        a = _e_BPT_Scheduled_AC_CLReqControlModeType(v, a)
+        a = _e_BPT_Scheduled_AC_CLReqControlModeType(v, a, T)
     v = o.CLReqControlMode
     if v is not None:
         if s == 3:
@@ -736,7 +739,7 @@ def _e_AC_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.CLReqControlMode):
             raise F
-        a = _e_CLReqControlModeType(v, a)
+        a = _e_CLReqControlModeType(v, a, T)
     v = o.Dynamic_AC_CLReqControlMode
     if v is not None:
         if s == 3:
@@ -746,7 +749,7 @@ def _e_AC_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.Dynamic_AC_CLReqControlMode):
             raise F
-        a = _e_Dynamic_AC_CLReqControlModeType(v, a)
+        a = _e_Dynamic_AC_CLReqControlModeType(v, a, T)
     v = o.Scheduled_AC_CLReqControlMode
     if v is not None:
         if s == 3:
@@ -756,7 +759,7 @@ def _e_AC_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.Scheduled_AC_CLReqControlMode):
             raise F
-        a = _e_Scheduled_AC_CLReqControlModeType(v, a)
+        a = _e_Scheduled_AC_CLReqControlModeType(v, a, T)
     if s == 4:
         a <<= 1
         s = -1
@@ -765,7 +768,7 @@ def _e_AC_ChargeLoopReqType(o, a):
     return a
 
 
-def _d_AC_ChargeLoopResType(V, N, E, p, K):
+def _d_AC_ChargeLoopResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSEStatus = None
@@ -782,7 +785,7 @@ def _d_AC_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -805,31 +808,31 @@ def _d_AC_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatusType)
+            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatusType, T)
             s = 3
         elif c == 1:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 4
         elif c == 2:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 3:
-            f_EVSETargetFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 4:
-            f_BPT_Dynamic_AC_CLResControlMode, p = _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, M.BPT_Dynamic_AC_CLResControlMode)
+            f_BPT_Dynamic_AC_CLResControlMode, p = _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, M.BPT_Dynamic_AC_CLResControlMode, T)
             s = 7
         elif c == 5:
-            f_BPT_Scheduled_AC_CLResControlMode, p = _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, M.BPT_Scheduled_AC_CLResControlMode)
+            f_BPT_Scheduled_AC_CLResControlMode, p = _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, M.BPT_Scheduled_AC_CLResControlMode, T)
             s = 7
         elif c == 6:
-            f_CLResControlMode, p = _d_CLResControlModeType(V, N, E, p, M.CLResControlMode)
+            f_CLResControlMode, p = _d_CLResControlModeType(V, N, E, p, M.CLResControlMode, T)
             s = 7
         elif c == 7:
-            f_Dynamic_AC_CLResControlMode, p = _d_Dynamic_AC_CLResControlModeType(V, N, E, p, M.Dynamic_AC_CLResControlMode)
+            f_Dynamic_AC_CLResControlMode, p = _d_Dynamic_AC_CLResControlModeType(V, N, E, p, M.Dynamic_AC_CLResControlMode, T)
             s = 7
         elif c == 8:
-            f_Scheduled_AC_CLResControlMode, p = _d_Scheduled_AC_CLResControlModeType(V, N, E, p, M.Scheduled_AC_CLResControlMode)
+            f_Scheduled_AC_CLResControlMode, p = _d_Scheduled_AC_CLResControlModeType(V, N, E, p, M.Scheduled_AC_CLResControlMode, T)
             s = 7
         else:
             raise F
@@ -837,28 +840,28 @@ def _d_AC_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 4
         elif c == 1:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 2:
-            f_EVSETargetFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 3:
-            f_BPT_Dynamic_AC_CLResControlMode, p = _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, M.BPT_Dynamic_AC_CLResControlMode)
+            f_BPT_Dynamic_AC_CLResControlMode, p = _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, M.BPT_Dynamic_AC_CLResControlMode, T)
             s = 7
         elif c == 4:
-            f_BPT_Scheduled_AC_CLResControlMode, p = _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, M.BPT_Scheduled_AC_CLResControlMode)
+            f_BPT_Scheduled_AC_CLResControlMode, p = _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, M.BPT_Scheduled_AC_CLResControlMode, T)
             s = 7
         elif c == 5:
-            f_CLResControlMode, p = _d_CLResControlModeType(V, N, E, p, M.CLResControlMode)
+            f_CLResControlMode, p = _d_CLResControlModeType(V, N, E, p, M.CLResControlMode, T)
             s = 7
         elif c == 6:
-            f_Dynamic_AC_CLResControlMode, p = _d_Dynamic_AC_CLResControlModeType(V, N, E, p, M.Dynamic_AC_CLResControlMode)
+            f_Dynamic_AC_CLResControlMode, p = _d_Dynamic_AC_CLResControlModeType(V, N, E, p, M.Dynamic_AC_CLResControlMode, T)
             s = 7
         elif c == 7:
-            f_Scheduled_AC_CLResControlMode, p = _d_Scheduled_AC_CLResControlModeType(V, N, E, p, M.Scheduled_AC_CLResControlMode)
+            f_Scheduled_AC_CLResControlMode, p = _d_Scheduled_AC_CLResControlModeType(V, N, E, p, M.Scheduled_AC_CLResControlMode, T)
             s = 7
         else:
             raise F
@@ -866,25 +869,25 @@ def _d_AC_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 1:
-            f_EVSETargetFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 2:
-            f_BPT_Dynamic_AC_CLResControlMode, p = _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, M.BPT_Dynamic_AC_CLResControlMode)
+            f_BPT_Dynamic_AC_CLResControlMode, p = _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, M.BPT_Dynamic_AC_CLResControlMode, T)
             s = 7
         elif c == 3:
-            f_BPT_Scheduled_AC_CLResControlMode, p = _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, M.BPT_Scheduled_AC_CLResControlMode)
+            f_BPT_Scheduled_AC_CLResControlMode, p = _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, M.BPT_Scheduled_AC_CLResControlMode, T)
             s = 7
         elif c == 4:
-            f_CLResControlMode, p = _d_CLResControlModeType(V, N, E, p, M.CLResControlMode)
+            f_CLResControlMode, p = _d_CLResControlModeType(V, N, E, p, M.CLResControlMode, T)
             s = 7
         elif c == 5:
-            f_Dynamic_AC_CLResControlMode, p = _d_Dynamic_AC_CLResControlModeType(V, N, E, p, M.Dynamic_AC_CLResControlMode)
+            f_Dynamic_AC_CLResControlMode, p = _d_Dynamic_AC_CLResControlModeType(V, N, E, p, M.Dynamic_AC_CLResControlMode, T)
             s = 7
         elif c == 6:
-            f_Scheduled_AC_CLResControlMode, p = _d_Scheduled_AC_CLResControlModeType(V, N, E, p, M.Scheduled_AC_CLResControlMode)
+            f_Scheduled_AC_CLResControlMode, p = _d_Scheduled_AC_CLResControlModeType(V, N, E, p, M.Scheduled_AC_CLResControlMode, T)
             s = 7
         else:
             raise F
@@ -892,22 +895,22 @@ def _d_AC_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSETargetFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 1:
-            f_BPT_Dynamic_AC_CLResControlMode, p = _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, M.BPT_Dynamic_AC_CLResControlMode)
+            f_BPT_Dynamic_AC_CLResControlMode, p = _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, M.BPT_Dynamic_AC_CLResControlMode, T)
             s = 7
         elif c == 2:
-            f_BPT_Scheduled_AC_CLResControlMode, p = _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, M.BPT_Scheduled_AC_CLResControlMode)
+            f_BPT_Scheduled_AC_CLResControlMode, p = _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, M.BPT_Scheduled_AC_CLResControlMode, T)
             s = 7
         elif c == 3:
-            f_CLResControlMode, p = _d_CLResControlModeType(V, N, E, p, M.CLResControlMode)
+            f_CLResControlMode, p = _d_CLResControlModeType(V, N, E, p, M.CLResControlMode, T)
             s = 7
         elif c == 4:
-            f_Dynamic_AC_CLResControlMode, p = _d_Dynamic_AC_CLResControlModeType(V, N, E, p, M.Dynamic_AC_CLResControlMode)
+            f_Dynamic_AC_CLResControlMode, p = _d_Dynamic_AC_CLResControlModeType(V, N, E, p, M.Dynamic_AC_CLResControlMode, T)
             s = 7
         elif c == 5:
-            f_Scheduled_AC_CLResControlMode, p = _d_Scheduled_AC_CLResControlModeType(V, N, E, p, M.Scheduled_AC_CLResControlMode)
+            f_Scheduled_AC_CLResControlMode, p = _d_Scheduled_AC_CLResControlModeType(V, N, E, p, M.Scheduled_AC_CLResControlMode, T)
             s = 7
         else:
             raise F
@@ -915,19 +918,19 @@ def _d_AC_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_BPT_Dynamic_AC_CLResControlMode, p = _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, M.BPT_Dynamic_AC_CLResControlMode)
+            f_BPT_Dynamic_AC_CLResControlMode, p = _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, M.BPT_Dynamic_AC_CLResControlMode, T)
             s = 7
         elif c == 1:
-            f_BPT_Scheduled_AC_CLResControlMode, p = _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, M.BPT_Scheduled_AC_CLResControlMode)
+            f_BPT_Scheduled_AC_CLResControlMode, p = _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, M.BPT_Scheduled_AC_CLResControlMode, T)
             s = 7
         elif c == 2:
-            f_CLResControlMode, p = _d_CLResControlModeType(V, N, E, p, M.CLResControlMode)
+            f_CLResControlMode, p = _d_CLResControlModeType(V, N, E, p, M.CLResControlMode, T)
             s = 7
         elif c == 3:
-            f_Dynamic_AC_CLResControlMode, p = _d_Dynamic_AC_CLResControlModeType(V, N, E, p, M.Dynamic_AC_CLResControlMode)
+            f_Dynamic_AC_CLResControlMode, p = _d_Dynamic_AC_CLResControlModeType(V, N, E, p, M.Dynamic_AC_CLResControlMode, T)
             s = 7
         elif c == 4:
-            f_Scheduled_AC_CLResControlMode, p = _d_Scheduled_AC_CLResControlModeType(V, N, E, p, M.Scheduled_AC_CLResControlMode)
+            f_Scheduled_AC_CLResControlMode, p = _d_Scheduled_AC_CLResControlModeType(V, N, E, p, M.Scheduled_AC_CLResControlMode, T)
             s = 7
         else:
             raise F
@@ -955,7 +958,7 @@ def _d_AC_ChargeLoopResType(V, N, E, p, K):
     return o, p
 
 
-def _e_AC_ChargeLoopResType(o, a):
+def _e_AC_ChargeLoopResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -966,7 +969,7 @@ def _e_AC_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -989,7 +992,7 @@ def _e_AC_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.EVSEStatusType):
             raise F
-        a = _e_EVSEStatusType(v, a)
+        a = _e_EVSEStatusType(v, a, T)
     v = o.MeterInfo
     if v is not None:
         if s == 2:
@@ -1002,7 +1005,7 @@ def _e_AC_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.MeterInfoType):
             raise F
-        a = _e_MeterInfoType(v, a)
+        a = _e_MeterInfoType(v, a, T)
     v = o.Receipt
     if v is not None:
         if s == 2:
@@ -1018,7 +1021,7 @@ def _e_AC_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.ReceiptType):
             raise F
-        a = _e_ReceiptType(v, a)
+        a = _e_ReceiptType(v, a, T)
     v = o.EVSETargetFrequency
     if v is not None:
         if s == 2:
@@ -1037,7 +1040,7 @@ def _e_AC_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.BPT_Dynamic_AC_CLResControlMode
     if v is not None:
         if s == 2:
@@ -1059,7 +1062,7 @@ def _e_AC_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.BPT_Dynamic_AC_CLResControlMode):
             raise F
-        a = _e_BPT_Dynamic_AC_CLResControlModeType(v, a)
+        a = _e_BPT_Dynamic_AC_CLResControlModeType(v, a, T)
     v = o.BPT_Scheduled_AC_CLResControlMode
     if v is not None:
         if s == 2:
@@ -1081,7 +1084,7 @@ def _e_AC_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.BPT_Scheduled_AC_CLResControlMode):
             raise F
-        a = _e_BPT_Scheduled_AC_CLResControlModeType(v, a)
+        a = _e_BPT_Scheduled_AC_CLResControlModeType(v, a, T)
     v = o.CLResControlMode
     if v is not None:
         if s == 2:
@@ -1103,7 +1106,7 @@ def _e_AC_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.CLResControlMode):
             raise F
-        a = _e_CLResControlModeType(v, a)
+        a = _e_CLResControlModeType(v, a, T)
     v = o.Dynamic_AC_CLResControlMode
     if v is not None:
         if s == 2:
@@ -1125,7 +1128,7 @@ def _e_AC_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.Dynamic_AC_CLResControlMode):
             raise F
-        a = _e_Dynamic_AC_CLResControlModeType(v, a)
+        a = _e_Dynamic_AC_CLResControlModeType(v, a, T)
     v = o.Scheduled_AC_CLResControlMode
     if v is not None:
         if s == 2:
@@ -1147,7 +1150,7 @@ def _e_AC_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.Scheduled_AC_CLResControlMode):
             raise F
-        a = _e_Scheduled_AC_CLResControlModeType(v, a)
+        a = _e_Scheduled_AC_CLResControlModeType(v, a, T)
     if s == 7:
         a <<= 1
         s = -1
@@ -1156,7 +1159,7 @@ def _e_AC_ChargeLoopResType(o, a):
     return a
 
 
-def _d_AC_ChargeParameterDiscoveryReqType(V, N, E, p, K):
+def _d_AC_ChargeParameterDiscoveryReqType(V, N, E, p, K, T):
     f_Header = None
     f_AC_CPDReqEnergyTransferMode = None
     f_BPT_AC_CPDReqEnergyTransferMode = None
@@ -1165,7 +1168,7 @@ def _d_AC_ChargeParameterDiscoveryReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -1173,10 +1176,10 @@ def _d_AC_ChargeParameterDiscoveryReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_AC_CPDReqEnergyTransferMode, p = _d_AC_CPDReqEnergyTransferModeType(V, N, E, p, M.AC_CPDReqEnergyTransferMode)
+            f_AC_CPDReqEnergyTransferMode, p = _d_AC_CPDReqEnergyTransferModeType(V, N, E, p, M.AC_CPDReqEnergyTransferMode, T)
             s = 2
         elif c == 1:
-            f_BPT_AC_CPDReqEnergyTransferMode, p = _d_BPT_AC_CPDReqEnergyTransferModeType(V, N, E, p, M.BPT_AC_CPDReqEnergyTransferMode)
+            f_BPT_AC_CPDReqEnergyTransferMode, p = _d_BPT_AC_CPDReqEnergyTransferModeType(V, N, E, p, M.BPT_AC_CPDReqEnergyTransferMode, T)
             s = 2
         else:
             raise F
@@ -1196,7 +1199,7 @@ def _d_AC_ChargeParameterDiscoveryReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_AC_ChargeParameterDiscoveryReqType(o, a):
+def _e_AC_ChargeParameterDiscoveryReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -1207,7 +1210,7 @@ def _e_AC_ChargeParameterDiscoveryReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.AC_CPDReqEnergyTransferMode
     if v is not None:
         if s == 1:
@@ -1217,7 +1220,7 @@ def _e_AC_ChargeParameterDiscoveryReqType(o, a):
             raise F
         if not isinstance(v, M.AC_CPDReqEnergyTransferMode):
             raise F
-        a = _e_AC_CPDReqEnergyTransferModeType(v, a)
+        a = _e_AC_CPDReqEnergyTransferModeType(v, a, T)
     v = o.BPT_AC_CPDReqEnergyTransferMode
     if v is not None:
         if s == 1:
@@ -1227,7 +1230,7 @@ def _e_AC_ChargeParameterDiscoveryReqType(o, a):
             raise F
         if not isinstance(v, M.BPT_AC_CPDReqEnergyTransferMode):
             raise F
-        a = _e_BPT_AC_CPDReqEnergyTransferModeType(v, a)
+        a = _e_BPT_AC_CPDReqEnergyTransferModeType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -1236,7 +1239,7 @@ def _e_AC_ChargeParameterDiscoveryReqType(o, a):
     return a
 
 
-def _d_AC_ChargeParameterDiscoveryResType(V, N, E, p, K):
+def _d_AC_ChargeParameterDiscoveryResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_AC_CPDResEnergyTransferMode = None
@@ -1246,7 +1249,7 @@ def _d_AC_ChargeParameterDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -1269,10 +1272,10 @@ def _d_AC_ChargeParameterDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_AC_CPDResEnergyTransferMode, p = _d_AC_CPDResEnergyTransferModeType(V, N, E, p, M.AC_CPDResEnergyTransferMode)
+            f_AC_CPDResEnergyTransferMode, p = _d_AC_CPDResEnergyTransferModeType(V, N, E, p, M.AC_CPDResEnergyTransferMode, T)
             s = 3
         elif c == 1:
-            f_BPT_AC_CPDResEnergyTransferMode, p = _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, M.BPT_AC_CPDResEnergyTransferMode)
+            f_BPT_AC_CPDResEnergyTransferMode, p = _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, M.BPT_AC_CPDResEnergyTransferMode, T)
             s = 3
         else:
             raise F
@@ -1293,7 +1296,7 @@ def _d_AC_ChargeParameterDiscoveryResType(V, N, E, p, K):
     return o, p
 
 
-def _e_AC_ChargeParameterDiscoveryResType(o, a):
+def _e_AC_ChargeParameterDiscoveryResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -1304,7 +1307,7 @@ def _e_AC_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -1327,7 +1330,7 @@ def _e_AC_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.AC_CPDResEnergyTransferMode):
             raise F
-        a = _e_AC_CPDResEnergyTransferModeType(v, a)
+        a = _e_AC_CPDResEnergyTransferModeType(v, a, T)
     v = o.BPT_AC_CPDResEnergyTransferMode
     if v is not None:
         if s == 2:
@@ -1337,7 +1340,7 @@ def _e_AC_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.BPT_AC_CPDResEnergyTransferMode):
             raise F
-        a = _e_BPT_AC_CPDResEnergyTransferModeType(v, a)
+        a = _e_BPT_AC_CPDResEnergyTransferModeType(v, a, T)
     if s == 3:
         a <<= 1
         s = -1
@@ -1346,7 +1349,7 @@ def _e_AC_ChargeParameterDiscoveryResType(o, a):
     return a
 
 
-def _d_BPT_AC_CPDReqEnergyTransferModeType(V, N, E, p, K):
+def _d_BPT_AC_CPDReqEnergyTransferModeType(V, N, E, p, K, T):
     f_EVMaximumChargePower = None
     f_EVMaximumChargePower_L2 = None
     f_EVMaximumChargePower_L3 = None
@@ -1364,7 +1367,7 @@ def _d_BPT_AC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         else:
             raise F
@@ -1372,13 +1375,13 @@ def _d_BPT_AC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 1:
-            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 2:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -1386,10 +1389,10 @@ def _d_BPT_AC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 1:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -1397,7 +1400,7 @@ def _d_BPT_AC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -1405,13 +1408,13 @@ def _d_BPT_AC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 1:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 2:
-            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         else:
             raise F
@@ -1419,10 +1422,10 @@ def _d_BPT_AC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 1:
-            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         else:
             raise F
@@ -1430,7 +1433,7 @@ def _d_BPT_AC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         else:
             raise F
@@ -1438,13 +1441,13 @@ def _d_BPT_AC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 1:
-            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 2:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -1452,10 +1455,10 @@ def _d_BPT_AC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 1:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -1463,7 +1466,7 @@ def _d_BPT_AC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -1471,10 +1474,10 @@ def _d_BPT_AC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 1:
-            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 2:
             s = -1
@@ -1484,7 +1487,7 @@ def _d_BPT_AC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 1:
             s = -1
@@ -1515,7 +1518,7 @@ def _d_BPT_AC_CPDReqEnergyTransferModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_BPT_AC_CPDReqEnergyTransferModeType(o, a):
+def _e_BPT_AC_CPDReqEnergyTransferModeType(o, a, T):
     s = 0
     v = o.EVMaximumChargePower
     if v is not None:
@@ -1526,7 +1529,7 @@ def _e_BPT_AC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargePower_L2
     if v is not None:
         if s == 1:
@@ -1536,7 +1539,7 @@ def _e_BPT_AC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargePower_L3
     if v is not None:
         if s == 1:
@@ -1549,7 +1552,7 @@ def _e_BPT_AC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower
     if v is not None:
         if s == 1:
@@ -1565,7 +1568,7 @@ def _e_BPT_AC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower_L2
     if v is not None:
         if s == 4:
@@ -1575,7 +1578,7 @@ def _e_BPT_AC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower_L3
     if v is not None:
         if s == 4:
@@ -1588,7 +1591,7 @@ def _e_BPT_AC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumDischargePower
     if v is not None:
         if s == 4:
@@ -1604,7 +1607,7 @@ def _e_BPT_AC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumDischargePower_L2
     if v is not None:
         if s == 7:
@@ -1614,7 +1617,7 @@ def _e_BPT_AC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumDischargePower_L3
     if v is not None:
         if s == 7:
@@ -1627,7 +1630,7 @@ def _e_BPT_AC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumDischargePower
     if v is not None:
         if s == 7:
@@ -1643,7 +1646,7 @@ def _e_BPT_AC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumDischargePower_L2
     if v is not None:
         if s == 10:
@@ -1653,7 +1656,7 @@ def _e_BPT_AC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumDischargePower_L3
     if v is not None:
         if s == 10:
@@ -1666,7 +1669,7 @@ def _e_BPT_AC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 10:
         a = (a << 2) | 2
         s = -1
@@ -1681,7 +1684,7 @@ def _e_BPT_AC_CPDReqEnergyTransferModeType(o, a):
     return a
 
 
-def _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
+def _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, K, T):
     f_EVSEMaximumChargePower = None
     f_EVSEMaximumChargePower_L2 = None
     f_EVSEMaximumChargePower_L3 = None
@@ -1705,7 +1708,7 @@ def _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         else:
             raise F
@@ -1713,13 +1716,13 @@ def _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 1:
-            f_EVSEMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 2:
-            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -1727,10 +1730,10 @@ def _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 1:
-            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -1738,7 +1741,7 @@ def _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -1746,13 +1749,13 @@ def _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 1:
-            f_EVSEMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 2:
-            f_EVSENominalFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSENominalFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         else:
             raise F
@@ -1760,10 +1763,10 @@ def _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 1:
-            f_EVSENominalFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSENominalFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         else:
             raise F
@@ -1771,7 +1774,7 @@ def _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSENominalFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSENominalFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         else:
             raise F
@@ -1779,22 +1782,22 @@ def _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_MaximumPowerAsymmetry, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_MaximumPowerAsymmetry, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 1:
-            f_EVSEPowerRampLimitation, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPowerRampLimitation, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 2:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 3:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 4:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 5:
-            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         else:
             raise F
@@ -1802,19 +1805,19 @@ def _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEPowerRampLimitation, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPowerRampLimitation, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 1:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 2:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 3:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 4:
-            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         else:
             raise F
@@ -1822,16 +1825,16 @@ def _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 1:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 2:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 3:
-            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         else:
             raise F
@@ -1839,13 +1842,13 @@ def _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 1:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 2:
-            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         else:
             raise F
@@ -1853,10 +1856,10 @@ def _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 1:
-            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         else:
             raise F
@@ -1864,7 +1867,7 @@ def _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         else:
             raise F
@@ -1872,13 +1875,13 @@ def _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEMaximumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 14
         elif c == 1:
-            f_EVSEMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 15
         elif c == 2:
-            f_EVSEMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 16
         else:
             raise F
@@ -1886,10 +1889,10 @@ def _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 15
         elif c == 1:
-            f_EVSEMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 16
         else:
             raise F
@@ -1897,7 +1900,7 @@ def _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 16
         else:
             raise F
@@ -1905,10 +1908,10 @@ def _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 17
         elif c == 1:
-            f_EVSEMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 18
         elif c == 2:
             s = -1
@@ -1918,7 +1921,7 @@ def _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 18
         elif c == 1:
             s = -1
@@ -1955,7 +1958,7 @@ def _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_BPT_AC_CPDResEnergyTransferModeType(o, a):
+def _e_BPT_AC_CPDResEnergyTransferModeType(o, a, T):
     s = 0
     v = o.EVSEMaximumChargePower
     if v is not None:
@@ -1966,7 +1969,7 @@ def _e_BPT_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumChargePower_L2
     if v is not None:
         if s == 1:
@@ -1976,7 +1979,7 @@ def _e_BPT_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumChargePower_L3
     if v is not None:
         if s == 1:
@@ -1989,7 +1992,7 @@ def _e_BPT_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumChargePower
     if v is not None:
         if s == 1:
@@ -2005,7 +2008,7 @@ def _e_BPT_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumChargePower_L2
     if v is not None:
         if s == 4:
@@ -2015,7 +2018,7 @@ def _e_BPT_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumChargePower_L3
     if v is not None:
         if s == 4:
@@ -2028,7 +2031,7 @@ def _e_BPT_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSENominalFrequency
     if v is not None:
         if s == 4:
@@ -2044,7 +2047,7 @@ def _e_BPT_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.MaximumPowerAsymmetry
     if v is not None:
         if s == 7:
@@ -2054,7 +2057,7 @@ def _e_BPT_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPowerRampLimitation
     if v is not None:
         if s == 7:
@@ -2067,7 +2070,7 @@ def _e_BPT_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPresentActivePower
     if v is not None:
         if s == 7:
@@ -2083,7 +2086,7 @@ def _e_BPT_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPresentActivePower_L2
     if v is not None:
         if s == 7:
@@ -2102,7 +2105,7 @@ def _e_BPT_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPresentActivePower_L3
     if v is not None:
         if s == 7:
@@ -2124,7 +2127,7 @@ def _e_BPT_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumDischargePower
     if v is not None:
         if s == 7:
@@ -2149,7 +2152,7 @@ def _e_BPT_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumDischargePower_L2
     if v is not None:
         if s == 13:
@@ -2159,7 +2162,7 @@ def _e_BPT_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumDischargePower_L3
     if v is not None:
         if s == 13:
@@ -2172,7 +2175,7 @@ def _e_BPT_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumDischargePower
     if v is not None:
         if s == 13:
@@ -2188,7 +2191,7 @@ def _e_BPT_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumDischargePower_L2
     if v is not None:
         if s == 16:
@@ -2198,7 +2201,7 @@ def _e_BPT_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumDischargePower_L3
     if v is not None:
         if s == 16:
@@ -2211,7 +2214,7 @@ def _e_BPT_AC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 16:
         a = (a << 2) | 2
         s = -1
@@ -2226,7 +2229,7 @@ def _e_BPT_AC_CPDResEnergyTransferModeType(o, a):
     return a
 
 
-def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
+def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_EVTargetEnergyRequest = None
     f_EVMaximumEnergyRequest = None
@@ -2279,7 +2282,7 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
                 p += 1
             s = 1
         elif c == 1:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -2287,7 +2290,7 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -2295,7 +2298,7 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         else:
             raise F
@@ -2303,7 +2306,7 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -2311,7 +2314,7 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -2319,13 +2322,13 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 1:
-            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 2:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         else:
             raise F
@@ -2333,10 +2336,10 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 1:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         else:
             raise F
@@ -2344,7 +2347,7 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         else:
             raise F
@@ -2352,13 +2355,13 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 1:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 2:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         else:
             raise F
@@ -2366,10 +2369,10 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 1:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         else:
             raise F
@@ -2377,7 +2380,7 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         else:
             raise F
@@ -2385,13 +2388,13 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 1:
-            f_EVPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 2:
-            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 14
         else:
             raise F
@@ -2399,10 +2402,10 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 1:
-            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 14
         else:
             raise F
@@ -2410,7 +2413,7 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 14
         else:
             raise F
@@ -2418,13 +2421,13 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVPresentReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 15
         elif c == 1:
-            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 16
         elif c == 2:
-            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 17
         else:
             raise F
@@ -2432,10 +2435,10 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 16
         elif c == 1:
-            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 17
         else:
             raise F
@@ -2443,7 +2446,7 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 17
         else:
             raise F
@@ -2451,13 +2454,13 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 18
         elif c == 1:
-            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 19
         elif c == 2:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 20
         else:
             raise F
@@ -2465,10 +2468,10 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 19
         elif c == 1:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 20
         else:
             raise F
@@ -2476,7 +2479,7 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 20
         else:
             raise F
@@ -2484,16 +2487,16 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 21
         elif c == 1:
-            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 22
         elif c == 2:
-            f_EVMaximumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 23
         elif c == 3:
-            f_EVMinimumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 24
         elif c == 4:
             s = -1
@@ -2503,13 +2506,13 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 22
         elif c == 1:
-            f_EVMaximumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 23
         elif c == 2:
-            f_EVMinimumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 24
         elif c == 3:
             s = -1
@@ -2519,10 +2522,10 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 23
         elif c == 1:
-            f_EVMinimumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 24
         elif c == 2:
             s = -1
@@ -2532,7 +2535,7 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 24
         elif c == 1:
             s = -1
@@ -2575,7 +2578,7 @@ def _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
+def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -2601,7 +2604,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumEnergyRequest
     if v is not None:
         if s == 2:
@@ -2611,7 +2614,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumEnergyRequest
     if v is not None:
         if s == 3:
@@ -2621,7 +2624,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargePower
     if v is not None:
         if s == 4:
@@ -2631,7 +2634,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargePower_L2
     if v is not None:
         if s == 5:
@@ -2641,7 +2644,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargePower_L3
     if v is not None:
         if s == 5:
@@ -2654,7 +2657,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower
     if v is not None:
         if s == 5:
@@ -2670,7 +2673,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower_L2
     if v is not None:
         if s == 8:
@@ -2680,7 +2683,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower_L3
     if v is not None:
         if s == 8:
@@ -2693,7 +2696,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentActivePower
     if v is not None:
         if s == 8:
@@ -2709,7 +2712,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentActivePower_L2
     if v is not None:
         if s == 11:
@@ -2719,7 +2722,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentActivePower_L3
     if v is not None:
         if s == 11:
@@ -2732,7 +2735,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentReactivePower
     if v is not None:
         if s == 11:
@@ -2748,7 +2751,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentReactivePower_L2
     if v is not None:
         if s == 14:
@@ -2758,7 +2761,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentReactivePower_L3
     if v is not None:
         if s == 14:
@@ -2771,7 +2774,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumDischargePower
     if v is not None:
         if s == 14:
@@ -2787,7 +2790,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumDischargePower_L2
     if v is not None:
         if s == 17:
@@ -2797,7 +2800,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumDischargePower_L3
     if v is not None:
         if s == 17:
@@ -2810,7 +2813,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumDischargePower
     if v is not None:
         if s == 17:
@@ -2826,7 +2829,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumDischargePower_L2
     if v is not None:
         if s == 20:
@@ -2836,7 +2839,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumDischargePower_L3
     if v is not None:
         if s == 20:
@@ -2849,7 +2852,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumV2XEnergyRequest
     if v is not None:
         if s == 20:
@@ -2865,7 +2868,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumV2XEnergyRequest
     if v is not None:
         if s == 20:
@@ -2884,7 +2887,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 20:
         a = (a << 3) | 4
         s = -1
@@ -2905,7 +2908,7 @@ def _e_BPT_Dynamic_AC_CLReqControlModeType(o, a):
     return a
 
 
-def _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
+def _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_MinimumSOC = None
     f_TargetSOC = None
@@ -2984,7 +2987,7 @@ def _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
                 p += 1
             s = 4
         elif c == 4:
-            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -3029,7 +3032,7 @@ def _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
                 p += 1
             s = 4
         elif c == 3:
-            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -3067,7 +3070,7 @@ def _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
                 p += 1
             s = 4
         elif c == 2:
-            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -3098,7 +3101,7 @@ def _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
                 p += 1
             s = 4
         elif c == 1:
-            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -3106,7 +3109,7 @@ def _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -3114,28 +3117,28 @@ def _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVSETargetActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 1:
-            f_EVSETargetActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 2:
-            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 3:
-            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 4:
-            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 5:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 6:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 7:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 8:
             s = -1
@@ -3145,25 +3148,25 @@ def _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVSETargetActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 1:
-            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 2:
-            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 3:
-            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 4:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 5:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 6:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 7:
             s = -1
@@ -3173,22 +3176,22 @@ def _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 1:
-            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 2:
-            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 3:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 4:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 5:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 6:
             s = -1
@@ -3198,19 +3201,19 @@ def _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 1:
-            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 2:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 3:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 4:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 5:
             s = -1
@@ -3220,16 +3223,16 @@ def _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 1:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 2:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 3:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 4:
             s = -1
@@ -3239,13 +3242,13 @@ def _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 1:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 2:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 3:
             s = -1
@@ -3255,10 +3258,10 @@ def _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 1:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 2:
             s = -1
@@ -3268,7 +3271,7 @@ def _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 1:
             s = -1
@@ -3300,7 +3303,7 @@ def _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_BPT_Dynamic_AC_CLResControlModeType(o, a):
+def _e_BPT_Dynamic_AC_CLResControlModeType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -3389,7 +3392,7 @@ def _e_BPT_Dynamic_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSETargetActivePower_L2
     if v is not None:
         if s == 5:
@@ -3399,7 +3402,7 @@ def _e_BPT_Dynamic_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSETargetActivePower_L3
     if v is not None:
         if s == 5:
@@ -3412,7 +3415,7 @@ def _e_BPT_Dynamic_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSETargetReactivePower
     if v is not None:
         if s == 5:
@@ -3428,7 +3431,7 @@ def _e_BPT_Dynamic_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSETargetReactivePower_L2
     if v is not None:
         if s == 5:
@@ -3447,7 +3450,7 @@ def _e_BPT_Dynamic_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSETargetReactivePower_L3
     if v is not None:
         if s == 5:
@@ -3469,7 +3472,7 @@ def _e_BPT_Dynamic_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPresentActivePower
     if v is not None:
         if s == 5:
@@ -3494,7 +3497,7 @@ def _e_BPT_Dynamic_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPresentActivePower_L2
     if v is not None:
         if s == 5:
@@ -3522,7 +3525,7 @@ def _e_BPT_Dynamic_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPresentActivePower_L3
     if v is not None:
         if s == 5:
@@ -3553,7 +3556,7 @@ def _e_BPT_Dynamic_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 5:
         a = (a << 4) | 8
         s = -1
@@ -3586,7 +3589,7 @@ def _e_BPT_Dynamic_AC_CLResControlModeType(o, a):
     return a
 
 
-def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
+def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K, T):
     f_EVTargetEnergyRequest = None
     f_EVMaximumEnergyRequest = None
     f_EVMinimumEnergyRequest = None
@@ -3613,34 +3616,34 @@ def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         elif c == 1:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 2:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 3:
-            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 4:
-            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 5:
-            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 6:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 7:
-            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 8:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 9:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -3648,31 +3651,31 @@ def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 1:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 2:
-            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 3:
-            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 4:
-            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 5:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 6:
-            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 7:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 8:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -3680,28 +3683,28 @@ def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 1:
-            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 2:
-            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 3:
-            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 4:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 5:
-            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 6:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 7:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -3709,25 +3712,25 @@ def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 1:
-            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 2:
-            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 3:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 4:
-            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 5:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 6:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -3735,22 +3738,22 @@ def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 1:
-            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 2:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 3:
-            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 4:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 5:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -3758,19 +3761,19 @@ def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 1:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 2:
-            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 3:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 4:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -3778,16 +3781,16 @@ def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 1:
-            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 2:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 3:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -3795,13 +3798,13 @@ def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 1:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 2:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -3809,10 +3812,10 @@ def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 1:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -3820,7 +3823,7 @@ def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -3828,37 +3831,37 @@ def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 1:
-            f_EVPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 2:
-            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 3:
-            f_EVPresentReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 14
         elif c == 4:
-            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 15
         elif c == 5:
-            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 16
         elif c == 6:
-            f_EVMaximumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 17
         elif c == 7:
-            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 18
         elif c == 8:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 19
         elif c == 9:
-            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 20
         elif c == 10:
-            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 21
         elif c == 11:
             s = -1
@@ -3868,34 +3871,34 @@ def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 1:
-            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 2:
-            f_EVPresentReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 14
         elif c == 3:
-            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 15
         elif c == 4:
-            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 16
         elif c == 5:
-            f_EVMaximumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 17
         elif c == 6:
-            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 18
         elif c == 7:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 19
         elif c == 8:
-            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 20
         elif c == 9:
-            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 21
         elif c == 10:
             s = -1
@@ -3905,31 +3908,31 @@ def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 1:
-            f_EVPresentReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 14
         elif c == 2:
-            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 15
         elif c == 3:
-            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 16
         elif c == 4:
-            f_EVMaximumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 17
         elif c == 5:
-            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 18
         elif c == 6:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 19
         elif c == 7:
-            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 20
         elif c == 8:
-            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 21
         elif c == 9:
             s = -1
@@ -3939,28 +3942,28 @@ def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVPresentReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 14
         elif c == 1:
-            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 15
         elif c == 2:
-            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 16
         elif c == 3:
-            f_EVMaximumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 17
         elif c == 4:
-            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 18
         elif c == 5:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 19
         elif c == 6:
-            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 20
         elif c == 7:
-            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 21
         elif c == 8:
             s = -1
@@ -3970,25 +3973,25 @@ def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 15
         elif c == 1:
-            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 16
         elif c == 2:
-            f_EVMaximumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 17
         elif c == 3:
-            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 18
         elif c == 4:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 19
         elif c == 5:
-            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 20
         elif c == 6:
-            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 21
         elif c == 7:
             s = -1
@@ -3998,22 +4001,22 @@ def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 16
         elif c == 1:
-            f_EVMaximumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 17
         elif c == 2:
-            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 18
         elif c == 3:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 19
         elif c == 4:
-            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 20
         elif c == 5:
-            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 21
         elif c == 6:
             s = -1
@@ -4023,19 +4026,19 @@ def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMaximumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 17
         elif c == 1:
-            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 18
         elif c == 2:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 19
         elif c == 3:
-            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 20
         elif c == 4:
-            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 21
         elif c == 5:
             s = -1
@@ -4045,16 +4048,16 @@ def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 18
         elif c == 1:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 19
         elif c == 2:
-            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 20
         elif c == 3:
-            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 21
         elif c == 4:
             s = -1
@@ -4064,13 +4067,13 @@ def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 19
         elif c == 1:
-            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 20
         elif c == 2:
-            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 21
         elif c == 3:
             s = -1
@@ -4080,10 +4083,10 @@ def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 20
         elif c == 1:
-            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 21
         elif c == 2:
             s = -1
@@ -4093,7 +4096,7 @@ def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 21
         elif c == 1:
             s = -1
@@ -4133,7 +4136,7 @@ def _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
+def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a, T):
     s = 0
     v = o.EVTargetEnergyRequest
     if v is not None:
@@ -4144,7 +4147,7 @@ def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumEnergyRequest
     if v is not None:
         if s == 0:
@@ -4157,7 +4160,7 @@ def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumEnergyRequest
     if v is not None:
         if s == 0:
@@ -4173,7 +4176,7 @@ def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargePower
     if v is not None:
         if s == 0:
@@ -4192,7 +4195,7 @@ def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargePower_L2
     if v is not None:
         if s == 0:
@@ -4214,7 +4217,7 @@ def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargePower_L3
     if v is not None:
         if s == 0:
@@ -4239,7 +4242,7 @@ def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower
     if v is not None:
         if s == 0:
@@ -4267,7 +4270,7 @@ def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower_L2
     if v is not None:
         if s == 0:
@@ -4298,7 +4301,7 @@ def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower_L3
     if v is not None:
         if s == 0:
@@ -4332,7 +4335,7 @@ def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentActivePower
     if v is not None:
         if s == 0:
@@ -4369,7 +4372,7 @@ def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentActivePower_L2
     if v is not None:
         if s == 10:
@@ -4379,7 +4382,7 @@ def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentActivePower_L3
     if v is not None:
         if s == 10:
@@ -4392,7 +4395,7 @@ def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentReactivePower
     if v is not None:
         if s == 10:
@@ -4408,7 +4411,7 @@ def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentReactivePower_L2
     if v is not None:
         if s == 10:
@@ -4427,7 +4430,7 @@ def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentReactivePower_L3
     if v is not None:
         if s == 10:
@@ -4449,7 +4452,7 @@ def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumDischargePower
     if v is not None:
         if s == 10:
@@ -4474,7 +4477,7 @@ def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumDischargePower_L2
     if v is not None:
         if s == 10:
@@ -4502,7 +4505,7 @@ def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumDischargePower_L3
     if v is not None:
         if s == 10:
@@ -4533,7 +4536,7 @@ def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumDischargePower
     if v is not None:
         if s == 10:
@@ -4567,7 +4570,7 @@ def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumDischargePower_L2
     if v is not None:
         if s == 10:
@@ -4604,7 +4607,7 @@ def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumDischargePower_L3
     if v is not None:
         if s == 10:
@@ -4644,7 +4647,7 @@ def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 10:
         a = (a << 4) | 11
         s = -1
@@ -4686,7 +4689,7 @@ def _e_BPT_Scheduled_AC_CLReqControlModeType(o, a):
     return a
 
 
-def _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, K):
+def _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, K, T):
     f_EVSETargetActivePower = None
     f_EVSETargetActivePower_L2 = None
     f_EVSETargetActivePower_L3 = None
@@ -4701,31 +4704,31 @@ def _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         elif c == 1:
-            f_EVSETargetActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 2:
-            f_EVSETargetActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 3:
-            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 4:
-            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 5:
-            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 6:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 7:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 8:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 9:
             s = -1
@@ -4735,28 +4738,28 @@ def _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVSETargetActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 1:
-            f_EVSETargetActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 2:
-            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 3:
-            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 4:
-            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 5:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 6:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 7:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 8:
             s = -1
@@ -4766,25 +4769,25 @@ def _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVSETargetActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 1:
-            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 2:
-            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 3:
-            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 4:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 5:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 6:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 7:
             s = -1
@@ -4794,22 +4797,22 @@ def _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 1:
-            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 2:
-            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 3:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 4:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 5:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 6:
             s = -1
@@ -4819,19 +4822,19 @@ def _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 1:
-            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 2:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 3:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 4:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 5:
             s = -1
@@ -4841,16 +4844,16 @@ def _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 1:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 2:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 3:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 4:
             s = -1
@@ -4860,13 +4863,13 @@ def _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 1:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 2:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 3:
             s = -1
@@ -4876,10 +4879,10 @@ def _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 1:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 2:
             s = -1
@@ -4889,7 +4892,7 @@ def _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 1:
             s = -1
@@ -4917,7 +4920,7 @@ def _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_BPT_Scheduled_AC_CLResControlModeType(o, a):
+def _e_BPT_Scheduled_AC_CLResControlModeType(o, a, T):
     s = 0
     v = o.EVSETargetActivePower
     if v is not None:
@@ -4928,7 +4931,7 @@ def _e_BPT_Scheduled_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSETargetActivePower_L2
     if v is not None:
         if s == 0:
@@ -4941,7 +4944,7 @@ def _e_BPT_Scheduled_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSETargetActivePower_L3
     if v is not None:
         if s == 0:
@@ -4957,7 +4960,7 @@ def _e_BPT_Scheduled_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSETargetReactivePower
     if v is not None:
         if s == 0:
@@ -4976,7 +4979,7 @@ def _e_BPT_Scheduled_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSETargetReactivePower_L2
     if v is not None:
         if s == 0:
@@ -4998,7 +5001,7 @@ def _e_BPT_Scheduled_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSETargetReactivePower_L3
     if v is not None:
         if s == 0:
@@ -5023,7 +5026,7 @@ def _e_BPT_Scheduled_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPresentActivePower
     if v is not None:
         if s == 0:
@@ -5051,7 +5054,7 @@ def _e_BPT_Scheduled_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPresentActivePower_L2
     if v is not None:
         if s == 0:
@@ -5082,7 +5085,7 @@ def _e_BPT_Scheduled_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPresentActivePower_L3
     if v is not None:
         if s == 0:
@@ -5116,7 +5119,7 @@ def _e_BPT_Scheduled_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 0:
         a = (a << 4) | 9
         s = -1
@@ -5152,7 +5155,7 @@ def _e_BPT_Scheduled_AC_CLResControlModeType(o, a):
     return a
 
 
-def _d_CLReqControlModeType(V, N, E, p, K):
+def _d_CLReqControlModeType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -5167,7 +5170,7 @@ def _d_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_CLReqControlModeType(o, a):
+def _e_CLReqControlModeType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -5177,7 +5180,7 @@ def _e_CLReqControlModeType(o, a):
     return a
 
 
-def _d_CLResControlModeType(V, N, E, p, K):
+def _d_CLResControlModeType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -5192,7 +5195,7 @@ def _d_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_CLResControlModeType(o, a):
+def _e_CLResControlModeType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -5202,7 +5205,7 @@ def _e_CLResControlModeType(o, a):
     return a
 
 
-def _d_CanonicalizationMethodType(V, N, E, p, K):
+def _d_CanonicalizationMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -5240,40 +5243,60 @@ def _d_CanonicalizationMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (0, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -5282,7 +5305,7 @@ def _d_CanonicalizationMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_CanonicalizationMethodType(o, a):
+def _e_CanonicalizationMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -5299,16 +5322,23 @@ def _e_CanonicalizationMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 2) | 1
+        if s == 0:
+            a = content_out(a, T, 0, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_ChargeLoopReqType(V, N, E, p, K):
+def _d_ChargeLoopReqType(V, N, E, p, K, T):
     f_Header = None
     f_DisplayParameters = None
     f_MeterInfoRequested = None
@@ -5317,7 +5347,7 @@ def _d_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -5325,7 +5355,7 @@ def _d_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_DisplayParameters, p = _d_DisplayParametersType(V, N, E, p, M.DisplayParametersType)
+            f_DisplayParameters, p = _d_DisplayParametersType(V, N, E, p, M.DisplayParametersType, T)
             s = 2
         elif c == 1:
             x = ((V >> (N - p - 3)) & 7)
@@ -5364,7 +5394,7 @@ def _d_ChargeLoopReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeLoopReqType(o, a):
+def _e_ChargeLoopReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -5375,7 +5405,7 @@ def _e_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.DisplayParameters
     if v is not None:
         if s == 1:
@@ -5385,7 +5415,7 @@ def _e_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.DisplayParametersType):
             raise F
-        a = _e_DisplayParametersType(v, a)
+        a = _e_DisplayParametersType(v, a, T)
     v = o.MeterInfoRequested
     if v is not None:
         if s == 1:
@@ -5412,7 +5442,7 @@ def _e_ChargeLoopReqType(o, a):
     return a
 
 
-def _d_ChargeLoopResType(V, N, E, p, K):
+def _d_ChargeLoopResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSEStatus = None
@@ -5423,7 +5453,7 @@ def _d_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -5446,13 +5476,13 @@ def _d_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatusType)
+            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatusType, T)
             s = 3
         elif c == 1:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 4
         elif c == 2:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 3:
             s = -1
@@ -5462,10 +5492,10 @@ def _d_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 4
         elif c == 1:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 2:
             s = -1
@@ -5475,7 +5505,7 @@ def _d_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 1:
             s = -1
@@ -5499,7 +5529,7 @@ def _d_ChargeLoopResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeLoopResType(o, a):
+def _e_ChargeLoopResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -5510,7 +5540,7 @@ def _e_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -5533,7 +5563,7 @@ def _e_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.EVSEStatusType):
             raise F
-        a = _e_EVSEStatusType(v, a)
+        a = _e_EVSEStatusType(v, a, T)
     v = o.MeterInfo
     if v is not None:
         if s == 2:
@@ -5546,7 +5576,7 @@ def _e_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.MeterInfoType):
             raise F
-        a = _e_MeterInfoType(v, a)
+        a = _e_MeterInfoType(v, a, T)
     v = o.Receipt
     if v is not None:
         if s == 2:
@@ -5562,7 +5592,7 @@ def _e_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.ReceiptType):
             raise F
-        a = _e_ReceiptType(v, a)
+        a = _e_ReceiptType(v, a, T)
     if s == 2:
         a = (a << 3) | 3
         s = -1
@@ -5580,14 +5610,14 @@ def _e_ChargeLoopResType(o, a):
     return a
 
 
-def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K):
+def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K, T):
     f_Header = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -5605,7 +5635,7 @@ def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeParameterDiscoveryReqType(o, a):
+def _e_ChargeParameterDiscoveryReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -5616,7 +5646,7 @@ def _e_ChargeParameterDiscoveryReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -5625,7 +5655,7 @@ def _e_ChargeParameterDiscoveryReqType(o, a):
     return a
 
 
-def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
+def _d_ChargeParameterDiscoveryResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     s = 0
@@ -5633,7 +5663,7 @@ def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -5667,7 +5697,7 @@ def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeParameterDiscoveryResType(o, a):
+def _e_ChargeParameterDiscoveryResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -5678,7 +5708,7 @@ def _e_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -5700,7 +5730,7 @@ def _e_ChargeParameterDiscoveryResType(o, a):
     return a
 
 
-def _d_DSAKeyValueType(V, N, E, p, K):
+def _d_DSAKeyValueType(V, N, E, p, K, T):
     f_P = None
     f_Q = None
     f_G = None
@@ -6098,7 +6128,7 @@ def _d_DSAKeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_DSAKeyValueType(o, a):
+def _e_DSAKeyValueType(o, a, T):
     s = 0
     v = o.P
     if v is not None:
@@ -6252,7 +6282,7 @@ def _e_DSAKeyValueType(o, a):
     return a
 
 
-def _d_DetailedCostType(V, N, E, p, K):
+def _d_DetailedCostType(V, N, E, p, K, T):
     f_Amount = None
     f_CostPerUnit = None
     s = 0
@@ -6260,7 +6290,7 @@ def _d_DetailedCostType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Amount, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_Amount, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         else:
             raise F
@@ -6268,7 +6298,7 @@ def _d_DetailedCostType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_CostPerUnit, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_CostPerUnit, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -6287,7 +6317,7 @@ def _d_DetailedCostType(V, N, E, p, K):
     return o, p
 
 
-def _e_DetailedCostType(o, a):
+def _e_DetailedCostType(o, a, T):
     s = 0
     v = o.Amount
     if v is not None:
@@ -6298,7 +6328,7 @@ def _e_DetailedCostType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.CostPerUnit
     if v is not None:
         if s == 1:
@@ -6308,7 +6338,7 @@ def _e_DetailedCostType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -6317,7 +6347,7 @@ def _e_DetailedCostType(o, a):
     return a
 
 
-def _d_DetailedTaxType(V, N, E, p, K):
+def _d_DetailedTaxType(V, N, E, p, K, T):
     f_TaxRuleID = None
     f_Amount = None
     s = 0
@@ -6353,7 +6383,7 @@ def _d_DetailedTaxType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Amount, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_Amount, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -6372,7 +6402,7 @@ def _d_DetailedTaxType(V, N, E, p, K):
     return o, p
 
 
-def _e_DetailedTaxType(o, a):
+def _e_DetailedTaxType(o, a, T):
     s = 0
     v = o.TaxRuleID
     if v is not None:
@@ -6395,7 +6425,7 @@ def _e_DetailedTaxType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -6404,7 +6434,7 @@ def _e_DetailedTaxType(o, a):
     return a
 
 
-def _d_DigestMethodType(V, N, E, p, K):
+def _d_DigestMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -6442,40 +6472,60 @@ def _d_DigestMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (22, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -6484,7 +6534,7 @@ def _d_DigestMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_DigestMethodType(o, a):
+def _e_DigestMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -6501,16 +6551,23 @@ def _e_DigestMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 2) | 1
+        if s == 0:
+            a = content_out(a, T, 22, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_DisplayParametersType(V, N, E, p, K):
+def _d_DisplayParametersType(V, N, E, p, K, T):
     f_PresentSOC = None
     f_MinimumSOC = None
     f_TargetSOC = None
@@ -6630,7 +6687,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 8:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 9:
             x = ((V >> (N - p - 3)) & 7)
@@ -6744,7 +6801,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 7:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 8:
             x = ((V >> (N - p - 3)) & 7)
@@ -6851,7 +6908,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 6:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 7:
             x = ((V >> (N - p - 3)) & 7)
@@ -6951,7 +7008,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 5:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 6:
             x = ((V >> (N - p - 3)) & 7)
@@ -7044,7 +7101,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 4:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 5:
             x = ((V >> (N - p - 3)) & 7)
@@ -7114,7 +7171,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 3:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 4:
             x = ((V >> (N - p - 3)) & 7)
@@ -7161,7 +7218,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 2:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 3:
             x = ((V >> (N - p - 3)) & 7)
@@ -7185,7 +7242,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 1:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 2:
             x = ((V >> (N - p - 3)) & 7)
@@ -7202,7 +7259,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 1:
             x = ((V >> (N - p - 3)) & 7)
@@ -7252,7 +7309,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
     return o, p
 
 
-def _e_DisplayParametersType(o, a):
+def _e_DisplayParametersType(o, a, T):
     s = 0
     v = o.PresentSOC
     if v is not None:
@@ -7470,7 +7527,7 @@ def _e_DisplayParametersType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.InletHot
     if v is not None:
         if s == 0:
@@ -7551,7 +7608,7 @@ def _e_DisplayParametersType(o, a):
     return a
 
 
-def _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
+def _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_EVTargetEnergyRequest = None
     f_EVMaximumEnergyRequest = None
@@ -7596,7 +7653,7 @@ def _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
                 p += 1
             s = 1
         elif c == 1:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -7604,7 +7661,7 @@ def _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -7612,7 +7669,7 @@ def _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         else:
             raise F
@@ -7620,7 +7677,7 @@ def _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -7628,7 +7685,7 @@ def _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -7636,13 +7693,13 @@ def _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 1:
-            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 2:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         else:
             raise F
@@ -7650,10 +7707,10 @@ def _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 1:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         else:
             raise F
@@ -7661,7 +7718,7 @@ def _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         else:
             raise F
@@ -7669,13 +7726,13 @@ def _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 1:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 2:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         else:
             raise F
@@ -7683,10 +7740,10 @@ def _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 1:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         else:
             raise F
@@ -7694,7 +7751,7 @@ def _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         else:
             raise F
@@ -7702,13 +7759,13 @@ def _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 1:
-            f_EVPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 2:
-            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 14
         else:
             raise F
@@ -7716,10 +7773,10 @@ def _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 1:
-            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 14
         else:
             raise F
@@ -7727,7 +7784,7 @@ def _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 14
         else:
             raise F
@@ -7735,10 +7792,10 @@ def _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVPresentReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 15
         elif c == 1:
-            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 16
         elif c == 2:
             s = -1
@@ -7748,7 +7805,7 @@ def _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 16
         elif c == 1:
             s = -1
@@ -7783,7 +7840,7 @@ def _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Dynamic_AC_CLReqControlModeType(o, a):
+def _e_Dynamic_AC_CLReqControlModeType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -7809,7 +7866,7 @@ def _e_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumEnergyRequest
     if v is not None:
         if s == 2:
@@ -7819,7 +7876,7 @@ def _e_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumEnergyRequest
     if v is not None:
         if s == 3:
@@ -7829,7 +7886,7 @@ def _e_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargePower
     if v is not None:
         if s == 4:
@@ -7839,7 +7896,7 @@ def _e_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargePower_L2
     if v is not None:
         if s == 5:
@@ -7849,7 +7906,7 @@ def _e_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargePower_L3
     if v is not None:
         if s == 5:
@@ -7862,7 +7919,7 @@ def _e_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower
     if v is not None:
         if s == 5:
@@ -7878,7 +7935,7 @@ def _e_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower_L2
     if v is not None:
         if s == 8:
@@ -7888,7 +7945,7 @@ def _e_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower_L3
     if v is not None:
         if s == 8:
@@ -7901,7 +7958,7 @@ def _e_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentActivePower
     if v is not None:
         if s == 8:
@@ -7917,7 +7974,7 @@ def _e_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentActivePower_L2
     if v is not None:
         if s == 11:
@@ -7927,7 +7984,7 @@ def _e_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentActivePower_L3
     if v is not None:
         if s == 11:
@@ -7940,7 +7997,7 @@ def _e_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentReactivePower
     if v is not None:
         if s == 11:
@@ -7956,7 +8013,7 @@ def _e_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentReactivePower_L2
     if v is not None:
         if s == 14:
@@ -7966,7 +8023,7 @@ def _e_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentReactivePower_L3
     if v is not None:
         if s == 14:
@@ -7979,7 +8036,7 @@ def _e_Dynamic_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 14:
         a = (a << 2) | 2
         s = -1
@@ -7994,7 +8051,7 @@ def _e_Dynamic_AC_CLReqControlModeType(o, a):
     return a
 
 
-def _d_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
+def _d_Dynamic_AC_CLResControlModeType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_MinimumSOC = None
     f_TargetSOC = None
@@ -8073,7 +8130,7 @@ def _d_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
                 p += 1
             s = 4
         elif c == 4:
-            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -8118,7 +8175,7 @@ def _d_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
                 p += 1
             s = 4
         elif c == 3:
-            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -8156,7 +8213,7 @@ def _d_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
                 p += 1
             s = 4
         elif c == 2:
-            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -8187,7 +8244,7 @@ def _d_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
                 p += 1
             s = 4
         elif c == 1:
-            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -8195,7 +8252,7 @@ def _d_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -8203,28 +8260,28 @@ def _d_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVSETargetActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 1:
-            f_EVSETargetActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 2:
-            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 3:
-            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 4:
-            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 5:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 6:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 7:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 8:
             s = -1
@@ -8234,25 +8291,25 @@ def _d_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVSETargetActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 1:
-            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 2:
-            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 3:
-            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 4:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 5:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 6:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 7:
             s = -1
@@ -8262,22 +8319,22 @@ def _d_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 1:
-            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 2:
-            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 3:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 4:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 5:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 6:
             s = -1
@@ -8287,19 +8344,19 @@ def _d_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 1:
-            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 2:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 3:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 4:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 5:
             s = -1
@@ -8309,16 +8366,16 @@ def _d_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 1:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 2:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 3:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 4:
             s = -1
@@ -8328,13 +8385,13 @@ def _d_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 1:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 2:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 3:
             s = -1
@@ -8344,10 +8401,10 @@ def _d_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 1:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 2:
             s = -1
@@ -8357,7 +8414,7 @@ def _d_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 1:
             s = -1
@@ -8389,7 +8446,7 @@ def _d_Dynamic_AC_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Dynamic_AC_CLResControlModeType(o, a):
+def _e_Dynamic_AC_CLResControlModeType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -8478,7 +8535,7 @@ def _e_Dynamic_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSETargetActivePower_L2
     if v is not None:
         if s == 5:
@@ -8488,7 +8545,7 @@ def _e_Dynamic_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSETargetActivePower_L3
     if v is not None:
         if s == 5:
@@ -8501,7 +8558,7 @@ def _e_Dynamic_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSETargetReactivePower
     if v is not None:
         if s == 5:
@@ -8517,7 +8574,7 @@ def _e_Dynamic_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSETargetReactivePower_L2
     if v is not None:
         if s == 5:
@@ -8536,7 +8593,7 @@ def _e_Dynamic_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSETargetReactivePower_L3
     if v is not None:
         if s == 5:
@@ -8558,7 +8615,7 @@ def _e_Dynamic_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPresentActivePower
     if v is not None:
         if s == 5:
@@ -8583,7 +8640,7 @@ def _e_Dynamic_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPresentActivePower_L2
     if v is not None:
         if s == 5:
@@ -8611,7 +8668,7 @@ def _e_Dynamic_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPresentActivePower_L3
     if v is not None:
         if s == 5:
@@ -8642,7 +8699,7 @@ def _e_Dynamic_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 5:
         a = (a << 4) | 8
         s = -1
@@ -8675,7 +8732,7 @@ def _e_Dynamic_AC_CLResControlModeType(o, a):
     return a
 
 
-def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
+def _d_Dynamic_CLReqControlModeType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_EVTargetEnergyRequest = None
     f_EVMaximumEnergyRequest = None
@@ -8708,7 +8765,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
                 p += 1
             s = 1
         elif c == 1:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -8716,7 +8773,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -8724,7 +8781,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         else:
             raise F
@@ -8732,7 +8789,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -8753,7 +8810,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Dynamic_CLReqControlModeType(o, a):
+def _e_Dynamic_CLReqControlModeType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -8779,7 +8836,7 @@ def _e_Dynamic_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumEnergyRequest
     if v is not None:
         if s == 2:
@@ -8789,7 +8846,7 @@ def _e_Dynamic_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumEnergyRequest
     if v is not None:
         if s == 3:
@@ -8799,7 +8856,7 @@ def _e_Dynamic_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 4:
         a <<= 1
         s = -1
@@ -8808,7 +8865,7 @@ def _e_Dynamic_CLReqControlModeType(o, a):
     return a
 
 
-def _d_Dynamic_CLResControlModeType(V, N, E, p, K):
+def _d_Dynamic_CLResControlModeType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_MinimumSOC = None
     f_TargetSOC = None
@@ -9009,7 +9066,7 @@ def _d_Dynamic_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Dynamic_CLResControlModeType(o, a):
+def _e_Dynamic_CLResControlModeType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -9097,7 +9154,7 @@ def _e_Dynamic_CLResControlModeType(o, a):
     return a
 
 
-def _d_EVSEStatusType(V, N, E, p, K):
+def _d_EVSEStatusType(V, N, E, p, K, T):
     f_NotificationMaxDelay = None
     f_EVSENotification = None
     s = 0
@@ -9159,7 +9216,7 @@ def _d_EVSEStatusType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVSEStatusType(o, a):
+def _e_EVSEStatusType(o, a, T):
     s = 0
     v = o.NotificationMaxDelay
     if v is not None:
@@ -9194,7 +9251,7 @@ def _e_EVSEStatusType(o, a):
     return a
 
 
-def _d_KeyInfoType(V, N, E, p, K):
+def _d_KeyInfoType(V, N, E, p, K, T):
     f_Id = None
     f_content = []
     s = 0
@@ -9233,471 +9290,851 @@ def _d_KeyInfoType(V, N, E, p, K):
                         f_Id, p = chars(V, N, E, p, n)
                 s = 1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 5:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 6:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 7:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 8:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 9:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 10:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 11:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 12:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 13:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 14:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 15:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 16:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 17:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 18:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -9706,7 +10143,7 @@ def _d_KeyInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_KeyInfoType(o, a):
+def _e_KeyInfoType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -9723,67 +10160,106 @@ def _e_KeyInfoType(o, a):
         else:
             a = ws(a, v)
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_KeyValueType(V, N, E, p, K):
+def _d_KeyValueType(V, N, E, p, K, T):
     f_content = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (47, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (47, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (46, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (46, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (45, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (45, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -9791,22 +10267,27 @@ def _d_KeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_KeyValueType(o, a):
+def _e_KeyValueType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
+def _d_ListOfRootCertificateIDsType(V, N, E, p, K, T):
     f_RootCertificateID = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 1
         else:
@@ -9815,7 +10296,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 2
         elif c == 1:
@@ -9826,7 +10307,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 3
         elif c == 1:
@@ -9837,7 +10318,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 4
         elif c == 1:
@@ -9848,7 +10329,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 5
         elif c == 1:
@@ -9859,7 +10340,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 6
         elif c == 1:
@@ -9870,7 +10351,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 7
         elif c == 1:
@@ -9881,7 +10362,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 8
         elif c == 1:
@@ -9892,7 +10373,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 9
         elif c == 1:
@@ -9903,7 +10384,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 10
         elif c == 1:
@@ -9914,7 +10395,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 11
         elif c == 1:
@@ -9925,7 +10406,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 12
         elif c == 1:
@@ -9936,7 +10417,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 13
         elif c == 1:
@@ -9947,7 +10428,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 14
         elif c == 1:
@@ -9958,7 +10439,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 15
         elif c == 1:
@@ -9969,7 +10450,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 16
         elif c == 1:
@@ -9980,7 +10461,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 17
         elif c == 1:
@@ -9991,7 +10472,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 18
         elif c == 1:
@@ -10002,7 +10483,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 19
         elif c == 1:
@@ -10013,7 +10494,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 20
         elif c == 1:
@@ -10034,7 +10515,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
     return o, p
 
 
-def _e_ListOfRootCertificateIDsType(o, a):
+def _e_ListOfRootCertificateIDsType(o, a, T):
     s = 0
     for v in o.RootCertificateID:
         if s == 0:
@@ -10101,7 +10582,7 @@ def _e_ListOfRootCertificateIDsType(o, a):
             raise F
         if not isinstance(v, M.X509IssuerSerialType):
             raise F
-        a = _e_X509IssuerSerialType(v, a)
+        a = _e_X509IssuerSerialType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -10167,7 +10648,7 @@ def _e_ListOfRootCertificateIDsType(o, a):
     return a
 
 
-def _d_ManifestType(V, N, E, p, K):
+def _d_ManifestType(V, N, E, p, K, T):
     f_Id = None
     f_Reference = []
     s = 0
@@ -10205,7 +10686,7 @@ def _d_ManifestType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 2
         else:
@@ -10214,7 +10695,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 2
         else:
@@ -10223,7 +10704,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 3
         elif c == 1:
@@ -10234,7 +10715,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 3
         elif c == 1:
@@ -10249,7 +10730,7 @@ def _d_ManifestType(V, N, E, p, K):
     return o, p
 
 
-def _e_ManifestType(o, a):
+def _e_ManifestType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -10282,7 +10763,7 @@ def _e_ManifestType(o, a):
             raise F
         if not isinstance(v, M.Reference):
             raise F
-        a = _e_ReferenceType(v, a)
+        a = _e_ReferenceType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -10294,7 +10775,7 @@ def _e_ManifestType(o, a):
     return a
 
 
-def _d_MessageHeaderType(V, N, E, p, K):
+def _d_MessageHeaderType(V, N, E, p, K, T):
     f_SessionID = None
     f_TimeStamp = None
     f_Signature = None
@@ -10366,7 +10847,7 @@ def _d_MessageHeaderType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Signature, p = _d_SignatureType(V, N, E, p, M.Signature)
+            f_Signature, p = _d_SignatureType(V, N, E, p, M.Signature, T)
             s = 3
         elif c == 1:
             s = -1
@@ -10388,7 +10869,7 @@ def _d_MessageHeaderType(V, N, E, p, K):
     return o, p
 
 
-def _e_MessageHeaderType(o, a):
+def _e_MessageHeaderType(o, a, T):
     s = 0
     v = o.SessionID
     if v is not None:
@@ -10429,7 +10910,7 @@ def _e_MessageHeaderType(o, a):
             raise F
         if not isinstance(v, M.Signature):
             raise F
-        a = _e_SignatureType(v, a)
+        a = _e_SignatureType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -10441,7 +10922,7 @@ def _e_MessageHeaderType(o, a):
     return a
 
 
-def _d_MeterInfoType(V, N, E, p, K):
+def _d_MeterInfoType(V, N, E, p, K, T):
     f_MeterID = None
     f_ChargedEnergyReadingWh = None
     f_BPT_DischargedEnergyReadingWh = None
@@ -11118,7 +11599,7 @@ def _d_MeterInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_MeterInfoType(o, a):
+def _e_MeterInfoType(o, a, T):
     s = 0
     v = o.MeterID
     if v is not None:
@@ -11302,7 +11783,7 @@ def _e_MeterInfoType(o, a):
     return a
 
 
-def _d_ObjectType(V, N, E, p, K):
+def _d_ObjectType(V, N, E, p, K, T):
     f_Encoding = None
     f_Id = None
     f_MimeType = None
@@ -11402,13 +11883,19 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 4:
             s = -1
         elif c == 5:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
@@ -11473,13 +11960,19 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 3:
             s = -1
         elif c == 4:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 2:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
@@ -11514,46 +12007,70 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -11564,7 +12081,7 @@ def _d_ObjectType(V, N, E, p, K):
     return o, p
 
 
-def _e_ObjectType(o, a):
+def _e_ObjectType(o, a, T):
     s = 0
     v = o.Encoding
     if v is not None:
@@ -11618,83 +12135,122 @@ def _e_ObjectType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 0:
-        a = (a << 3) | 4
+        if s == 0:
+            a = content_out(a, T, 173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 2:
+            a = content_out(a, T, 175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 3:
+            a = content_out(a, T, 176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        else:
+            raise F
         s = -1
-    elif s == 1:
-        a = (a << 3) | 3
-        s = -1
-    elif s == 2:
-        a = (a << 3) | 2
-        s = -1
-    elif s == 3:
-        a = (a << 2) | 1
-        s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 0:
+            a = (a << 3) | 4
+            s = -1
+        elif s == 1:
+            a = (a << 3) | 3
+            s = -1
+        elif s == 2:
+            a = (a << 3) | 2
+            s = -1
+        elif s == 3:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_PGPDataType(V, N, E, p, K):
+def _d_PGPDataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (116, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (116, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (121, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (121, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 2:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (119, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (119, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (120, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (120, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -11702,15 +12258,20 @@ def _d_PGPDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_PGPDataType(o, a):
+def _e_PGPDataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_RSAKeyValueType(V, N, E, p, K):
+def _d_RSAKeyValueType(V, N, E, p, K, T):
     f_Modulus = None
     f_Exponent = None
     s = 0
@@ -11799,7 +12360,7 @@ def _d_RSAKeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_RSAKeyValueType(o, a):
+def _e_RSAKeyValueType(o, a, T):
     s = 0
     v = o.Modulus
     if v is not None:
@@ -11845,7 +12406,7 @@ def _e_RSAKeyValueType(o, a):
     return a
 
 
-def _d_RationalNumberType(V, N, E, p, K):
+def _d_RationalNumberType(V, N, E, p, K, T):
     f_Exponent = None
     f_Value = None
     s = 0
@@ -11908,7 +12469,7 @@ def _d_RationalNumberType(V, N, E, p, K):
     return o, p
 
 
-def _e_RationalNumberType(o, a):
+def _e_RationalNumberType(o, a, T):
     s = 0
     v = o.Exponent
     if v is not None:
@@ -11942,7 +12503,7 @@ def _e_RationalNumberType(o, a):
     return a
 
 
-def _d_ReceiptType(V, N, E, p, K):
+def _d_ReceiptType(V, N, E, p, K, T):
     f_TimeAnchor = None
     f_EnergyCosts = None
     f_OccupancyCosts = None
@@ -11982,19 +12543,19 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EnergyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_EnergyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 2
         elif c == 1:
-            f_OccupancyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OccupancyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 3
         elif c == 2:
-            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 4
         elif c == 3:
-            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 5
         elif c == 4:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 5:
@@ -12005,16 +12566,16 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_OccupancyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OccupancyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 3
         elif c == 1:
-            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 4
         elif c == 2:
-            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 5
         elif c == 3:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 4:
@@ -12025,13 +12586,13 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 4
         elif c == 1:
-            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 5
         elif c == 2:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 3:
@@ -12042,10 +12603,10 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 5
         elif c == 1:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 2:
@@ -12056,7 +12617,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 1:
@@ -12067,7 +12628,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 7
         elif c == 1:
@@ -12078,7 +12639,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 8
         elif c == 1:
@@ -12089,7 +12650,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 9
         elif c == 1:
@@ -12100,7 +12661,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 10
         elif c == 1:
@@ -12111,7 +12672,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 11
         elif c == 1:
@@ -12122,7 +12683,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 12
         elif c == 1:
@@ -12133,7 +12694,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 13
         elif c == 1:
@@ -12144,7 +12705,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 14
         elif c == 1:
@@ -12155,7 +12716,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 15
         elif c == 1:
@@ -12181,7 +12742,7 @@ def _d_ReceiptType(V, N, E, p, K):
     return o, p
 
 
-def _e_ReceiptType(o, a):
+def _e_ReceiptType(o, a, T):
     s = 0
     v = o.TimeAnchor
     if v is not None:
@@ -12204,7 +12765,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedCostType):
             raise F
-        a = _e_DetailedCostType(v, a)
+        a = _e_DetailedCostType(v, a, T)
     v = o.OccupancyCosts
     if v is not None:
         if s == 1:
@@ -12217,7 +12778,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedCostType):
             raise F
-        a = _e_DetailedCostType(v, a)
+        a = _e_DetailedCostType(v, a, T)
     v = o.AdditionalServicesCosts
     if v is not None:
         if s == 1:
@@ -12233,7 +12794,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedCostType):
             raise F
-        a = _e_DetailedCostType(v, a)
+        a = _e_DetailedCostType(v, a, T)
     v = o.OverstayCosts
     if v is not None:
         if s == 1:
@@ -12252,7 +12813,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedCostType):
             raise F
-        a = _e_DetailedCostType(v, a)
+        a = _e_DetailedCostType(v, a, T)
     for v in o.TaxCosts:
         if s == 1:
             a = (a << 3) | 4
@@ -12300,7 +12861,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedTaxType):
             raise F
-        a = _e_DetailedTaxType(v, a)
+        a = _e_DetailedTaxType(v, a, T)
     if s == 1:
         a = (a << 3) | 5
         s = -1
@@ -12351,7 +12912,7 @@ def _e_ReceiptType(o, a):
     return a
 
 
-def _d_ReferenceType(V, N, E, p, K):
+def _d_ReferenceType(V, N, E, p, K, T):
     f_Id = None
     f_Type = None
     f_URI = None
@@ -12453,10 +13014,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 3:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 4:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -12524,10 +13085,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 2:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 3:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -12565,10 +13126,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 1:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 2:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -12576,10 +13137,10 @@ def _d_ReferenceType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 1:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -12587,7 +13148,7 @@ def _d_ReferenceType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -12645,7 +13206,7 @@ def _d_ReferenceType(V, N, E, p, K):
     return o, p
 
 
-def _e_ReferenceType(o, a):
+def _e_ReferenceType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -12716,7 +13277,7 @@ def _e_ReferenceType(o, a):
             raise F
         if not isinstance(v, M.Transforms):
             raise F
-        a = _e_TransformsType(v, a)
+        a = _e_TransformsType(v, a, T)
     v = o.DigestMethod
     if v is not None:
         if s == 0:
@@ -12738,7 +13299,7 @@ def _e_ReferenceType(o, a):
             raise F
         if not isinstance(v, M.DigestMethod):
             raise F
-        a = _e_DigestMethodType(v, a)
+        a = _e_DigestMethodType(v, a, T)
     v = o.DigestValue
     if v is not None:
         if s == 5:
@@ -12765,7 +13326,7 @@ def _e_ReferenceType(o, a):
     return a
 
 
-def _d_RetrievalMethodType(V, N, E, p, K):
+def _d_RetrievalMethodType(V, N, E, p, K, T):
     f_Type = None
     f_URI = None
     f_Transforms = None
@@ -12834,7 +13395,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 2
         elif c == 2:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 3:
             s = -1
@@ -12874,7 +13435,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 2
         elif c == 1:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 2:
             s = -1
@@ -12884,7 +13445,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 1:
             s = -1
@@ -12906,7 +13467,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_RetrievalMethodType(o, a):
+def _e_RetrievalMethodType(o, a, T):
     s = 0
     v = o.Type
     if v is not None:
@@ -12954,7 +13515,7 @@ def _e_RetrievalMethodType(o, a):
             raise F
         if not isinstance(v, M.Transforms):
             raise F
-        a = _e_TransformsType(v, a)
+        a = _e_TransformsType(v, a, T)
     if s == 0:
         a = (a << 3) | 3
         s = -1
@@ -12972,7 +13533,7 @@ def _e_RetrievalMethodType(o, a):
     return a
 
 
-def _d_SPKIDataType(V, N, E, p, K):
+def _d_SPKIDataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     while s >= 0:
@@ -12980,49 +13541,73 @@ def _d_SPKIDataType(V, N, E, p, K):
             c = ((V >> (N - p - 1)) & 1)
             p += 1
             if c == 0:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             else:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 2:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (129, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (129, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 2:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (130, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (130, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -13030,15 +13615,20 @@ def _d_SPKIDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_SPKIDataType(o, a):
+def _e_SPKIDataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
+def _d_Scheduled_AC_CLReqControlModeType(V, N, E, p, K, T):
     f_EVTargetEnergyRequest = None
     f_EVMaximumEnergyRequest = None
     f_EVMinimumEnergyRequest = None
@@ -13059,34 +13649,34 @@ def _d_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         elif c == 1:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 2:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 3:
-            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 4:
-            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 5:
-            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 6:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 7:
-            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 8:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 9:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -13094,31 +13684,31 @@ def _d_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 1:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 2:
-            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 3:
-            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 4:
-            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 5:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 6:
-            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 7:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 8:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -13126,28 +13716,28 @@ def _d_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 1:
-            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 2:
-            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 3:
-            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 4:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 5:
-            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 6:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 7:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -13155,25 +13745,25 @@ def _d_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 1:
-            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 2:
-            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 3:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 4:
-            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 5:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 6:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -13181,22 +13771,22 @@ def _d_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 1:
-            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 2:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 3:
-            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 4:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 5:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -13204,19 +13794,19 @@ def _d_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 1:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 2:
-            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 3:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 4:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -13224,16 +13814,16 @@ def _d_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 1:
-            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 2:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 3:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -13241,13 +13831,13 @@ def _d_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 1:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 2:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -13255,10 +13845,10 @@ def _d_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 1:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -13266,7 +13856,7 @@ def _d_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -13274,19 +13864,19 @@ def _d_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 1:
-            f_EVPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 2:
-            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 3:
-            f_EVPresentReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 14
         elif c == 4:
-            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 15
         elif c == 5:
             s = -1
@@ -13296,16 +13886,16 @@ def _d_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 1:
-            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 2:
-            f_EVPresentReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 14
         elif c == 3:
-            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 15
         elif c == 4:
             s = -1
@@ -13315,13 +13905,13 @@ def _d_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 1:
-            f_EVPresentReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 14
         elif c == 2:
-            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 15
         elif c == 3:
             s = -1
@@ -13331,10 +13921,10 @@ def _d_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVPresentReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 14
         elif c == 1:
-            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 15
         elif c == 2:
             s = -1
@@ -13344,7 +13934,7 @@ def _d_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 15
         elif c == 1:
             s = -1
@@ -13378,7 +13968,7 @@ def _d_Scheduled_AC_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Scheduled_AC_CLReqControlModeType(o, a):
+def _e_Scheduled_AC_CLReqControlModeType(o, a, T):
     s = 0
     v = o.EVTargetEnergyRequest
     if v is not None:
@@ -13389,7 +13979,7 @@ def _e_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumEnergyRequest
     if v is not None:
         if s == 0:
@@ -13402,7 +13992,7 @@ def _e_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumEnergyRequest
     if v is not None:
         if s == 0:
@@ -13418,7 +14008,7 @@ def _e_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargePower
     if v is not None:
         if s == 0:
@@ -13437,7 +14027,7 @@ def _e_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargePower_L2
     if v is not None:
         if s == 0:
@@ -13459,7 +14049,7 @@ def _e_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargePower_L3
     if v is not None:
         if s == 0:
@@ -13484,7 +14074,7 @@ def _e_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower
     if v is not None:
         if s == 0:
@@ -13512,7 +14102,7 @@ def _e_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower_L2
     if v is not None:
         if s == 0:
@@ -13543,7 +14133,7 @@ def _e_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower_L3
     if v is not None:
         if s == 0:
@@ -13577,7 +14167,7 @@ def _e_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentActivePower
     if v is not None:
         if s == 0:
@@ -13614,7 +14204,7 @@ def _e_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentActivePower_L2
     if v is not None:
         if s == 10:
@@ -13624,7 +14214,7 @@ def _e_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentActivePower_L3
     if v is not None:
         if s == 10:
@@ -13637,7 +14227,7 @@ def _e_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentReactivePower
     if v is not None:
         if s == 10:
@@ -13653,7 +14243,7 @@ def _e_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentReactivePower_L2
     if v is not None:
         if s == 10:
@@ -13672,7 +14262,7 @@ def _e_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPresentReactivePower_L3
     if v is not None:
         if s == 10:
@@ -13694,7 +14284,7 @@ def _e_Scheduled_AC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 10:
         a = (a << 3) | 5
         s = -1
@@ -13718,7 +14308,7 @@ def _e_Scheduled_AC_CLReqControlModeType(o, a):
     return a
 
 
-def _d_Scheduled_AC_CLResControlModeType(V, N, E, p, K):
+def _d_Scheduled_AC_CLResControlModeType(V, N, E, p, K, T):
     f_EVSETargetActivePower = None
     f_EVSETargetActivePower_L2 = None
     f_EVSETargetActivePower_L3 = None
@@ -13733,31 +14323,31 @@ def _d_Scheduled_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         elif c == 1:
-            f_EVSETargetActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 2:
-            f_EVSETargetActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 3:
-            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 4:
-            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 5:
-            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 6:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 7:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 8:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 9:
             s = -1
@@ -13767,28 +14357,28 @@ def _d_Scheduled_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVSETargetActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 1:
-            f_EVSETargetActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 2:
-            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 3:
-            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 4:
-            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 5:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 6:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 7:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 8:
             s = -1
@@ -13798,25 +14388,25 @@ def _d_Scheduled_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVSETargetActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 1:
-            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 2:
-            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 3:
-            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 4:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 5:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 6:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 7:
             s = -1
@@ -13826,22 +14416,22 @@ def _d_Scheduled_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 1:
-            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 2:
-            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 3:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 4:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 5:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 6:
             s = -1
@@ -13851,19 +14441,19 @@ def _d_Scheduled_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 1:
-            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 2:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 3:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 4:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 5:
             s = -1
@@ -13873,16 +14463,16 @@ def _d_Scheduled_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSETargetReactivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 1:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 2:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 3:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 4:
             s = -1
@@ -13892,13 +14482,13 @@ def _d_Scheduled_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 1:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 2:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 3:
             s = -1
@@ -13908,10 +14498,10 @@ def _d_Scheduled_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 1:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 2:
             s = -1
@@ -13921,7 +14511,7 @@ def _d_Scheduled_AC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentActivePower_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 1:
             s = -1
@@ -13949,7 +14539,7 @@ def _d_Scheduled_AC_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Scheduled_AC_CLResControlModeType(o, a):
+def _e_Scheduled_AC_CLResControlModeType(o, a, T):
     s = 0
     v = o.EVSETargetActivePower
     if v is not None:
@@ -13960,7 +14550,7 @@ def _e_Scheduled_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSETargetActivePower_L2
     if v is not None:
         if s == 0:
@@ -13973,7 +14563,7 @@ def _e_Scheduled_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSETargetActivePower_L3
     if v is not None:
         if s == 0:
@@ -13989,7 +14579,7 @@ def _e_Scheduled_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSETargetReactivePower
     if v is not None:
         if s == 0:
@@ -14008,7 +14598,7 @@ def _e_Scheduled_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSETargetReactivePower_L2
     if v is not None:
         if s == 0:
@@ -14030,7 +14620,7 @@ def _e_Scheduled_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSETargetReactivePower_L3
     if v is not None:
         if s == 0:
@@ -14055,7 +14645,7 @@ def _e_Scheduled_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPresentActivePower
     if v is not None:
         if s == 0:
@@ -14083,7 +14673,7 @@ def _e_Scheduled_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPresentActivePower_L2
     if v is not None:
         if s == 0:
@@ -14114,7 +14704,7 @@ def _e_Scheduled_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPresentActivePower_L3
     if v is not None:
         if s == 0:
@@ -14148,7 +14738,7 @@ def _e_Scheduled_AC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 0:
         a = (a << 4) | 9
         s = -1
@@ -14184,7 +14774,7 @@ def _e_Scheduled_AC_CLResControlModeType(o, a):
     return a
 
 
-def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
+def _d_Scheduled_CLReqControlModeType(V, N, E, p, K, T):
     f_EVTargetEnergyRequest = None
     f_EVMaximumEnergyRequest = None
     f_EVMinimumEnergyRequest = None
@@ -14193,13 +14783,13 @@ def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         elif c == 1:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 2:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 3:
             s = -1
@@ -14209,10 +14799,10 @@ def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 1:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 2:
             s = -1
@@ -14222,7 +14812,7 @@ def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 1:
             s = -1
@@ -14244,7 +14834,7 @@ def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Scheduled_CLReqControlModeType(o, a):
+def _e_Scheduled_CLReqControlModeType(o, a, T):
     s = 0
     v = o.EVTargetEnergyRequest
     if v is not None:
@@ -14255,7 +14845,7 @@ def _e_Scheduled_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumEnergyRequest
     if v is not None:
         if s == 0:
@@ -14268,7 +14858,7 @@ def _e_Scheduled_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumEnergyRequest
     if v is not None:
         if s == 0:
@@ -14284,7 +14874,7 @@ def _e_Scheduled_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 0:
         a = (a << 3) | 3
         s = -1
@@ -14302,7 +14892,7 @@ def _e_Scheduled_CLReqControlModeType(o, a):
     return a
 
 
-def _d_Scheduled_CLResControlModeType(V, N, E, p, K):
+def _d_Scheduled_CLResControlModeType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -14317,7 +14907,7 @@ def _d_Scheduled_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Scheduled_CLResControlModeType(o, a):
+def _e_Scheduled_CLResControlModeType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -14327,7 +14917,7 @@ def _e_Scheduled_CLResControlModeType(o, a):
     return a
 
 
-def _d_SignatureMethodType(V, N, E, p, K):
+def _d_SignatureMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -14365,55 +14955,85 @@ def _d_SignatureMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (184, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -14422,7 +15042,7 @@ def _d_SignatureMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureMethodType(o, a):
+def _e_SignatureMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -14439,16 +15059,23 @@ def _e_SignatureMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 3) | 2
+        if s == 0:
+            a = content_out(a, T, 184, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 3) | 2
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_SignaturePropertiesType(V, N, E, p, K):
+def _d_SignaturePropertiesType(V, N, E, p, K, T):
     f_Id = None
     f_SignatureProperty = []
     s = 0
@@ -14486,7 +15113,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 2
         else:
@@ -14495,7 +15122,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 2
         else:
@@ -14504,7 +15131,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 3
         elif c == 1:
@@ -14515,7 +15142,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 3
         elif c == 1:
@@ -14530,7 +15157,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignaturePropertiesType(o, a):
+def _e_SignaturePropertiesType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -14563,7 +15190,7 @@ def _e_SignaturePropertiesType(o, a):
             raise F
         if not isinstance(v, M.SignatureProperty):
             raise F
-        a = _e_SignaturePropertyType(v, a)
+        a = _e_SignaturePropertyType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -14575,7 +15202,7 @@ def _e_SignaturePropertiesType(o, a):
     return a
 
 
-def _d_SignaturePropertyType(V, N, E, p, K):
+def _d_SignaturePropertyType(V, N, E, p, K, T):
     f_Id = None
     f_Target = None
     f_content = []
@@ -14644,7 +15271,9 @@ def _d_SignaturePropertyType(V, N, E, p, K):
                     f_Target, p = chars(V, N, E, p, n)
             s = 2
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (193, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
@@ -14679,47 +15308,73 @@ def _d_SignaturePropertyType(V, N, E, p, K):
                     f_Target, p = chars(V, N, E, p, n)
             s = 2
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (194, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -14729,7 +15384,7 @@ def _d_SignaturePropertyType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignaturePropertyType(o, a):
+def _e_SignaturePropertyType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -14763,12 +15418,21 @@ def _e_SignaturePropertyType(o, a):
         else:
             a = ws(a, v)
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 193, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 194, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        elif s == 2:
+            a = content_out(a, T, 195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_SignatureType(V, N, E, p, K):
+def _d_SignatureType(V, N, E, p, K, T):
     f_Id = None
     f_SignedInfo = None
     f_SignatureValue = None
@@ -14809,7 +15473,7 @@ def _d_SignatureType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
             s = 2
         else:
             raise F
@@ -14817,7 +15481,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
             s = 2
         else:
             raise F
@@ -14825,7 +15489,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignatureValue, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue)
+            f_SignatureValue, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue, T)
             s = 3
         else:
             raise F
@@ -14833,10 +15497,10 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_KeyInfo, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo)
+            f_KeyInfo, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo, T)
             s = 4
         elif c == 1:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 2:
@@ -14847,7 +15511,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 1:
@@ -14858,7 +15522,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 1:
@@ -14876,7 +15540,7 @@ def _d_SignatureType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureType(o, a):
+def _e_SignatureType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -14904,7 +15568,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.SignedInfo):
             raise F
-        a = _e_SignedInfoType(v, a)
+        a = _e_SignedInfoType(v, a, T)
     v = o.SignatureValue
     if v is not None:
         if s == 2:
@@ -14914,7 +15578,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.SignatureValue):
             raise F
-        a = _e_SignatureValueType(v, a)
+        a = _e_SignatureValueType(v, a, T)
     v = o.KeyInfo
     if v is not None:
         if s == 3:
@@ -14924,7 +15588,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.KeyInfo):
             raise F
-        a = _e_KeyInfoType(v, a)
+        a = _e_KeyInfoType(v, a, T)
     for v in o.Object:
         if s == 3:
             a = (a << 2) | 1
@@ -14939,7 +15603,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.Object):
             raise F
-        a = _e_ObjectType(v, a)
+        a = _e_ObjectType(v, a, T)
     if s == 3:
         a = (a << 2) | 2
         s = -1
@@ -14954,7 +15618,7 @@ def _e_SignatureType(o, a):
     return a
 
 
-def _d_SignatureValueType(V, N, E, p, K):
+def _d_SignatureValueType(V, N, E, p, K, T):
     f_Id = None
     f_value = None
     s = 0
@@ -15061,7 +15725,7 @@ def _d_SignatureValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureValueType(o, a):
+def _e_SignatureValueType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -15111,7 +15775,7 @@ def _e_SignatureValueType(o, a):
     return a
 
 
-def _d_SignedInfoType(V, N, E, p, K):
+def _d_SignedInfoType(V, N, E, p, K, T):
     f_Id = None
     f_CanonicalizationMethod = None
     f_SignatureMethod = None
@@ -15151,7 +15815,7 @@ def _d_SignedInfoType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
             s = 2
         else:
             raise F
@@ -15159,7 +15823,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
             s = 2
         else:
             raise F
@@ -15167,7 +15831,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignatureMethod, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod)
+            f_SignatureMethod, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod, T)
             s = 3
         else:
             raise F
@@ -15175,7 +15839,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 4
         else:
@@ -15184,7 +15848,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 5
         elif c == 1:
@@ -15195,7 +15859,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 5
         elif c == 1:
@@ -15212,7 +15876,7 @@ def _d_SignedInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignedInfoType(o, a):
+def _e_SignedInfoType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -15240,7 +15904,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.CanonicalizationMethod):
             raise F
-        a = _e_CanonicalizationMethodType(v, a)
+        a = _e_CanonicalizationMethodType(v, a, T)
     v = o.SignatureMethod
     if v is not None:
         if s == 2:
@@ -15250,7 +15914,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.SignatureMethod):
             raise F
-        a = _e_SignatureMethodType(v, a)
+        a = _e_SignatureMethodType(v, a, T)
     for v in o.Reference:
         if s == 3:
             a <<= 1
@@ -15265,7 +15929,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.Reference):
             raise F
-        a = _e_ReferenceType(v, a)
+        a = _e_ReferenceType(v, a, T)
     if s == 4:
         a = (a << 2) | 1
         s = -1
@@ -15277,7 +15941,7 @@ def _e_SignedInfoType(o, a):
     return a
 
 
-def _d_TransformType(V, N, E, p, K):
+def _d_TransformType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -15316,59 +15980,93 @@ def _d_TransformType(V, N, E, p, K):
                         f_Algorithm, p = chars(V, N, E, p, n)
                 s = 1
             else:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (53, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -15377,7 +16075,7 @@ def _d_TransformType(V, N, E, p, K):
     return o, p
 
 
-def _e_TransformType(o, a):
+def _e_TransformType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -15394,23 +16092,30 @@ def _e_TransformType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 3) | 2
+        if s == 0:
+            a = content_out(a, T, 53, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 3) | 2
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_TransformsType(V, N, E, p, K):
+def _d_TransformsType(V, N, E, p, K, T):
     f_Transform = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 1
         else:
@@ -15419,7 +16124,7 @@ def _d_TransformsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 2
         elif c == 1:
@@ -15430,7 +16135,7 @@ def _d_TransformsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 2
         elif c == 1:
@@ -15444,7 +16149,7 @@ def _d_TransformsType(V, N, E, p, K):
     return o, p
 
 
-def _e_TransformsType(o, a):
+def _e_TransformsType(o, a, T):
     s = 0
     for v in o.Transform:
         if s == 0:
@@ -15460,7 +16165,7 @@ def _e_TransformsType(o, a):
             raise F
         if not isinstance(v, M.Transform):
             raise F
-        a = _e_TransformType(v, a)
+        a = _e_TransformType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -15472,14 +16177,14 @@ def _e_TransformsType(o, a):
     return a
 
 
-def _d_V2GMessageType(V, N, E, p, K):
+def _d_V2GMessageType(V, N, E, p, K, T):
     f_Header = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -15497,7 +16202,7 @@ def _d_V2GMessageType(V, N, E, p, K):
     return o, p
 
 
-def _e_V2GMessageType(o, a):
+def _e_V2GMessageType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -15508,7 +16213,7 @@ def _e_V2GMessageType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -15517,14 +16222,14 @@ def _e_V2GMessageType(o, a):
     return a
 
 
-def _d_V2GRequestType(V, N, E, p, K):
+def _d_V2GRequestType(V, N, E, p, K, T):
     f_Header = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -15542,7 +16247,7 @@ def _d_V2GRequestType(V, N, E, p, K):
     return o, p
 
 
-def _e_V2GRequestType(o, a):
+def _e_V2GRequestType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -15553,7 +16258,7 @@ def _e_V2GRequestType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -15562,7 +16267,7 @@ def _e_V2GRequestType(o, a):
     return a
 
 
-def _d_V2GResponseType(V, N, E, p, K):
+def _d_V2GResponseType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     s = 0
@@ -15570,7 +16275,7 @@ def _d_V2GResponseType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -15604,7 +16309,7 @@ def _d_V2GResponseType(V, N, E, p, K):
     return o, p
 
 
-def _e_V2GResponseType(o, a):
+def _e_V2GResponseType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -15615,7 +16320,7 @@ def _e_V2GResponseType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -15637,7 +16342,7 @@ def _e_V2GResponseType(o, a):
     return a
 
 
-def _d_X509DataType(V, N, E, p, K):
+def _d_X509DataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     while s >= 0:
@@ -15645,247 +16350,429 @@ def _d_X509DataType(V, N, E, p, K):
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 5:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 6:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 7:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 8:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 9:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 10:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 11:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 12:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -15893,15 +16780,20 @@ def _d_X509DataType(V, N, E, p, K):
     return o, p
 
 
-def _e_X509DataType(o, a):
+def _e_X509DataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_X509IssuerSerialType(V, N, E, p, K):
+def _d_X509IssuerSerialType(V, N, E, p, K, T):
     f_X509IssuerName = None
     f_X509SerialNumber = None
     s = 0
@@ -15997,7 +16889,7 @@ def _d_X509IssuerSerialType(V, N, E, p, K):
     return o, p
 
 
-def _e_X509IssuerSerialType(o, a):
+def _e_X509IssuerSerialType(o, a, T):
     s = 0
     v = o.X509IssuerName
     if v is not None:
@@ -16048,86 +16940,87 @@ def decode_document(data):
     N = E + 64
     V = int.from_bytes(data, "big") << 64
     p = 8
+    T = Stream(GS)
     c = ((V >> (N - p - 6)) & 63)
     p += 6
     if c == 0:
-        o, p = _d_AC_CPDReqEnergyTransferModeType(V, N, E, p, M.AC_CPDReqEnergyTransferMode)
+        o, p = _d_AC_CPDReqEnergyTransferModeType(V, N, E, p, M.AC_CPDReqEnergyTransferMode, T)
     elif c == 1:
-        o, p = _d_AC_CPDResEnergyTransferModeType(V, N, E, p, M.AC_CPDResEnergyTransferMode)
+        o, p = _d_AC_CPDResEnergyTransferModeType(V, N, E, p, M.AC_CPDResEnergyTransferMode, T)
     elif c == 2:
-        o, p = _d_AC_ChargeLoopReqType(V, N, E, p, M.AC_ChargeLoopReq)
+        o, p = _d_AC_ChargeLoopReqType(V, N, E, p, M.AC_ChargeLoopReq, T)
     elif c == 3:
-        o, p = _d_AC_ChargeLoopResType(V, N, E, p, M.AC_ChargeLoopRes)
+        o, p = _d_AC_ChargeLoopResType(V, N, E, p, M.AC_ChargeLoopRes, T)
     elif c == 4:
-        o, p = _d_AC_ChargeParameterDiscoveryReqType(V, N, E, p, M.AC_ChargeParameterDiscoveryReq)
+        o, p = _d_AC_ChargeParameterDiscoveryReqType(V, N, E, p, M.AC_ChargeParameterDiscoveryReq, T)
     elif c == 5:
-        o, p = _d_AC_ChargeParameterDiscoveryResType(V, N, E, p, M.AC_ChargeParameterDiscoveryRes)
+        o, p = _d_AC_ChargeParameterDiscoveryResType(V, N, E, p, M.AC_ChargeParameterDiscoveryRes, T)
     elif c == 6:
-        o, p = _d_BPT_AC_CPDReqEnergyTransferModeType(V, N, E, p, M.BPT_AC_CPDReqEnergyTransferMode)
+        o, p = _d_BPT_AC_CPDReqEnergyTransferModeType(V, N, E, p, M.BPT_AC_CPDReqEnergyTransferMode, T)
     elif c == 7:
-        o, p = _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, M.BPT_AC_CPDResEnergyTransferMode)
+        o, p = _d_BPT_AC_CPDResEnergyTransferModeType(V, N, E, p, M.BPT_AC_CPDResEnergyTransferMode, T)
     elif c == 8:
-        o, p = _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, M.BPT_Dynamic_AC_CLReqControlMode)
+        o, p = _d_BPT_Dynamic_AC_CLReqControlModeType(V, N, E, p, M.BPT_Dynamic_AC_CLReqControlMode, T)
     elif c == 9:
-        o, p = _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, M.BPT_Dynamic_AC_CLResControlMode)
+        o, p = _d_BPT_Dynamic_AC_CLResControlModeType(V, N, E, p, M.BPT_Dynamic_AC_CLResControlMode, T)
     elif c == 10:
-        o, p = _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, M.BPT_Scheduled_AC_CLReqControlMode)
+        o, p = _d_BPT_Scheduled_AC_CLReqControlModeType(V, N, E, p, M.BPT_Scheduled_AC_CLReqControlMode, T)
     elif c == 11:
-        o, p = _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, M.BPT_Scheduled_AC_CLResControlMode)
+        o, p = _d_BPT_Scheduled_AC_CLResControlModeType(V, N, E, p, M.BPT_Scheduled_AC_CLResControlMode, T)
     elif c == 12:
-        o, p = _d_CLReqControlModeType(V, N, E, p, M.CLReqControlMode)
+        o, p = _d_CLReqControlModeType(V, N, E, p, M.CLReqControlMode, T)
     elif c == 13:
-        o, p = _d_CLResControlModeType(V, N, E, p, M.CLResControlMode)
+        o, p = _d_CLResControlModeType(V, N, E, p, M.CLResControlMode, T)
     elif c == 14:
-        o, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+        o, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
     elif c == 15:
-        o, p = _d_DSAKeyValueType(V, N, E, p, M.DSAKeyValue)
+        o, p = _d_DSAKeyValueType(V, N, E, p, M.DSAKeyValue, T)
     elif c == 16:
-        o, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+        o, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
     elif c == 18:
-        o, p = _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, M.Dynamic_AC_CLReqControlMode)
+        o, p = _d_Dynamic_AC_CLReqControlModeType(V, N, E, p, M.Dynamic_AC_CLReqControlMode, T)
     elif c == 19:
-        o, p = _d_Dynamic_AC_CLResControlModeType(V, N, E, p, M.Dynamic_AC_CLResControlMode)
+        o, p = _d_Dynamic_AC_CLResControlModeType(V, N, E, p, M.Dynamic_AC_CLResControlMode, T)
     elif c == 20:
-        o, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo)
+        o, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo, T)
     elif c == 22:
-        o, p = _d_KeyValueType(V, N, E, p, M.KeyValue)
+        o, p = _d_KeyValueType(V, N, E, p, M.KeyValue, T)
     elif c == 23:
-        o, p = _d_ManifestType(V, N, E, p, M.Manifest)
+        o, p = _d_ManifestType(V, N, E, p, M.Manifest, T)
     elif c == 25:
-        o, p = _d_ObjectType(V, N, E, p, M.Object)
+        o, p = _d_ObjectType(V, N, E, p, M.Object, T)
     elif c == 26:
-        o, p = _d_PGPDataType(V, N, E, p, M.PGPData)
+        o, p = _d_PGPDataType(V, N, E, p, M.PGPData, T)
     elif c == 27:
-        o, p = _d_RSAKeyValueType(V, N, E, p, M.RSAKeyValue)
+        o, p = _d_RSAKeyValueType(V, N, E, p, M.RSAKeyValue, T)
     elif c == 28:
-        o, p = _d_ReferenceType(V, N, E, p, M.Reference)
+        o, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
     elif c == 29:
-        o, p = _d_RetrievalMethodType(V, N, E, p, M.RetrievalMethod)
+        o, p = _d_RetrievalMethodType(V, N, E, p, M.RetrievalMethod, T)
     elif c == 30:
-        o, p = _d_SPKIDataType(V, N, E, p, M.SPKIData)
+        o, p = _d_SPKIDataType(V, N, E, p, M.SPKIData, T)
     elif c == 31:
-        o, p = _d_Scheduled_AC_CLReqControlModeType(V, N, E, p, M.Scheduled_AC_CLReqControlMode)
+        o, p = _d_Scheduled_AC_CLReqControlModeType(V, N, E, p, M.Scheduled_AC_CLReqControlMode, T)
     elif c == 32:
-        o, p = _d_Scheduled_AC_CLResControlModeType(V, N, E, p, M.Scheduled_AC_CLResControlMode)
+        o, p = _d_Scheduled_AC_CLResControlModeType(V, N, E, p, M.Scheduled_AC_CLResControlMode, T)
     elif c == 33:
-        o, p = _d_SignatureType(V, N, E, p, M.Signature)
+        o, p = _d_SignatureType(V, N, E, p, M.Signature, T)
     elif c == 34:
-        o, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod)
+        o, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod, T)
     elif c == 35:
-        o, p = _d_SignaturePropertiesType(V, N, E, p, M.SignatureProperties)
+        o, p = _d_SignaturePropertiesType(V, N, E, p, M.SignatureProperties, T)
     elif c == 36:
-        o, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+        o, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
     elif c == 37:
-        o, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue)
+        o, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue, T)
     elif c == 38:
-        o, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+        o, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
     elif c == 39:
-        o, p = _d_TransformType(V, N, E, p, M.Transform)
+        o, p = _d_TransformType(V, N, E, p, M.Transform, T)
     elif c == 40:
-        o, p = _d_TransformsType(V, N, E, p, M.Transforms)
+        o, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
     elif c == 41:
-        o, p = _d_X509DataType(V, N, E, p, M.X509Data)
+        o, p = _d_X509DataType(V, N, E, p, M.X509Data, T)
     else:
         raise F
     if p > E:
@@ -16180,4 +17073,4 @@ _ROOTS = {
 
 def encode_document(o):
     code, fn = _ROOTS[o.__class__]
-    return finish(fn(o, (384 << 6) | code))
+    return finish(fn(o, (384 << 6) | code, Stream(GS)))

@@ -8,8 +8,11 @@ type over its grammar states (v2g.exi.fastrt explains the fallback).
 # mypy: ignore-errors
 
 from v2g.messages import iso20_acdp as M
-from v2g.exi.fastrt import Fallback as F, chars, finish, write_string as ws, write_unsigned as wu
+from v2g.exi.fastrt import Fallback as F, Stream, chars, content_in, content_out, finish
+from v2g.exi.fastrt import write_string as ws, write_unsigned as wu
+from v2g.exi.grammar import load
 
+GS = load('iso20-acdp')
 _E0 = ('State_A', 'State_B', 'State_C', 'State_D')
 _M0 = {'State_A': 0, 'State_B': 1, 'State_C': 2, 'State_D': 3}
 _E1 = ('OK', 'OK_CertificateExpiresSoon', 'OK_NewSessionEstablished', 'OK_OldSessionJoined', 'OK_PowerToleranceConfirmed', 'WARNING_AuthorizationSelectionInvalid', 'WARNING_CertificateExpired', 'WARNING_CertificateNotYetValid', 'WARNING_CertificateRevoked', 'WARNING_CertificateValidationError', 'WARNING_ChallengeInvalid', 'WARNING_EIMAuthorizationFailure', 'WARNING_eMSPUnknown', 'WARNING_EVPowerProfileViolation', 'WARNING_GeneralPnCAuthorizationError', 'WARNING_NoCertificateAvailable', 'WARNING_NoContractMatchingPCIDFound', 'WARNING_PowerToleranceNotConfirmed', 'WARNING_ScheduleRenegotiationFailed', 'WARNING_StandbyNotAllowed', 'WARNING_WPT', 'FAILED', 'FAILED_AssociationError', 'FAILED_ContactorError', 'FAILED_EVPowerProfileInvalid', 'FAILED_EVPowerProfileViolation', 'FAILED_MeteringSignatureNotValid', 'FAILED_NoEnergyTransferServiceSelected', 'FAILED_NoServiceRenegotiationSupported', 'FAILED_PauseNotAllowed', 'FAILED_PowerDeliveryNotApplied', 'FAILED_PowerToleranceNotConfirmed', 'FAILED_ScheduleRenegotiation', 'FAILED_ScheduleSelectionInvalid', 'FAILED_SequenceError', 'FAILED_ServiceIDInvalid', 'FAILED_ServiceSelectionInvalid', 'FAILED_SignatureError', 'FAILED_UnknownSession', 'FAILED_WrongChargeParameter')
@@ -28,7 +31,7 @@ _E7 = ('OK_NoEVError', 'FAILED', 'FAILED_EmergencyEvent', 'FAILED_Breaker', 'FAI
 _M7 = {'OK_NoEVError': 0, 'FAILED': 1, 'FAILED_EmergencyEvent': 2, 'FAILED_Breaker': 3, 'FAILED_RESSTemperatureInhibit': 4, 'FAILED_RESS': 5, 'FAILED_ChargingCurrentDifferential': 6, 'FAILED_ChargingVoltageOutOfRange': 7, 'FAILED_Reserved1': 8, 'FAILED_Reserved2': 9}
 
 
-def _d_ACDP_ConnectReqType(V, N, E, p, K):
+def _d_ACDP_ConnectReqType(V, N, E, p, K, T):
     f_Header = None
     f_EVElectricalChargingDeviceStatus = None
     s = 0
@@ -36,7 +39,7 @@ def _d_ACDP_ConnectReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -68,7 +71,7 @@ def _d_ACDP_ConnectReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ACDP_ConnectReqType(o, a):
+def _e_ACDP_ConnectReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -79,7 +82,7 @@ def _e_ACDP_ConnectReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.EVElectricalChargingDeviceStatus
     if v is not None:
         if s == 1:
@@ -101,7 +104,7 @@ def _e_ACDP_ConnectReqType(o, a):
     return a
 
 
-def _d_ACDP_ConnectResType(V, N, E, p, K):
+def _d_ACDP_ConnectResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSEProcessing = None
@@ -112,7 +115,7 @@ def _d_ACDP_ConnectResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -192,7 +195,7 @@ def _d_ACDP_ConnectResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ACDP_ConnectResType(o, a):
+def _e_ACDP_ConnectResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -203,7 +206,7 @@ def _e_ACDP_ConnectResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -264,7 +267,7 @@ def _e_ACDP_ConnectResType(o, a):
     return a
 
 
-def _d_ACDP_SystemStatusReqType(V, N, E, p, K):
+def _d_ACDP_SystemStatusReqType(V, N, E, p, K, T):
     f_Header = None
     f_EVTechnicalStatus = None
     s = 0
@@ -272,7 +275,7 @@ def _d_ACDP_SystemStatusReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -280,7 +283,7 @@ def _d_ACDP_SystemStatusReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTechnicalStatus, p = _d_EVTechnicalStatusType(V, N, E, p, M.EVTechnicalStatusType)
+            f_EVTechnicalStatus, p = _d_EVTechnicalStatusType(V, N, E, p, M.EVTechnicalStatusType, T)
             s = 2
         else:
             raise F
@@ -299,7 +302,7 @@ def _d_ACDP_SystemStatusReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ACDP_SystemStatusReqType(o, a):
+def _e_ACDP_SystemStatusReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -310,7 +313,7 @@ def _e_ACDP_SystemStatusReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.EVTechnicalStatus
     if v is not None:
         if s == 1:
@@ -320,7 +323,7 @@ def _e_ACDP_SystemStatusReqType(o, a):
             raise F
         if not isinstance(v, M.EVTechnicalStatusType):
             raise F
-        a = _e_EVTechnicalStatusType(v, a)
+        a = _e_EVTechnicalStatusType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -329,7 +332,7 @@ def _e_ACDP_SystemStatusReqType(o, a):
     return a
 
 
-def _d_ACDP_SystemStatusResType(V, N, E, p, K):
+def _d_ACDP_SystemStatusResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSEMechanicalChargingDeviceStatus = None
@@ -346,7 +349,7 @@ def _d_ACDP_SystemStatusResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -501,7 +504,7 @@ def _d_ACDP_SystemStatusResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ACDP_SystemStatusResType(o, a):
+def _e_ACDP_SystemStatusResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -512,7 +515,7 @@ def _e_ACDP_SystemStatusResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -665,7 +668,7 @@ def _e_ACDP_SystemStatusResType(o, a):
     return a
 
 
-def _d_ACDP_VehiclePositioningReqType(V, N, E, p, K):
+def _d_ACDP_VehiclePositioningReqType(V, N, E, p, K, T):
     f_Header = None
     f_EVMobilityStatus = None
     f_EVPositioningSupport = None
@@ -674,7 +677,7 @@ def _d_ACDP_VehiclePositioningReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -718,7 +721,7 @@ def _d_ACDP_VehiclePositioningReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ACDP_VehiclePositioningReqType(o, a):
+def _e_ACDP_VehiclePositioningReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -729,7 +732,7 @@ def _e_ACDP_VehiclePositioningReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.EVMobilityStatus
     if v is not None:
         if s == 1:
@@ -768,7 +771,7 @@ def _e_ACDP_VehiclePositioningReqType(o, a):
     return a
 
 
-def _d_ACDP_VehiclePositioningResType(V, N, E, p, K):
+def _d_ACDP_VehiclePositioningResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSEProcessing = None
@@ -783,7 +786,7 @@ def _d_ACDP_VehiclePositioningResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -991,7 +994,7 @@ def _d_ACDP_VehiclePositioningResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ACDP_VehiclePositioningResType(o, a):
+def _e_ACDP_VehiclePositioningResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -1002,7 +1005,7 @@ def _e_ACDP_VehiclePositioningResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -1115,7 +1118,7 @@ def _e_ACDP_VehiclePositioningResType(o, a):
     return a
 
 
-def _d_CLReqControlModeType(V, N, E, p, K):
+def _d_CLReqControlModeType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -1130,7 +1133,7 @@ def _d_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_CLReqControlModeType(o, a):
+def _e_CLReqControlModeType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -1140,7 +1143,7 @@ def _e_CLReqControlModeType(o, a):
     return a
 
 
-def _d_CLResControlModeType(V, N, E, p, K):
+def _d_CLResControlModeType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -1155,7 +1158,7 @@ def _d_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_CLResControlModeType(o, a):
+def _e_CLResControlModeType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -1165,7 +1168,7 @@ def _e_CLResControlModeType(o, a):
     return a
 
 
-def _d_CanonicalizationMethodType(V, N, E, p, K):
+def _d_CanonicalizationMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -1203,40 +1206,60 @@ def _d_CanonicalizationMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (0, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -1245,7 +1268,7 @@ def _d_CanonicalizationMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_CanonicalizationMethodType(o, a):
+def _e_CanonicalizationMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -1262,16 +1285,23 @@ def _e_CanonicalizationMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 2) | 1
+        if s == 0:
+            a = content_out(a, T, 0, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_ChargeLoopReqType(V, N, E, p, K):
+def _d_ChargeLoopReqType(V, N, E, p, K, T):
     f_Header = None
     f_DisplayParameters = None
     f_MeterInfoRequested = None
@@ -1280,7 +1310,7 @@ def _d_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -1288,7 +1318,7 @@ def _d_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_DisplayParameters, p = _d_DisplayParametersType(V, N, E, p, M.DisplayParametersType)
+            f_DisplayParameters, p = _d_DisplayParametersType(V, N, E, p, M.DisplayParametersType, T)
             s = 2
         elif c == 1:
             x = ((V >> (N - p - 3)) & 7)
@@ -1327,7 +1357,7 @@ def _d_ChargeLoopReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeLoopReqType(o, a):
+def _e_ChargeLoopReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -1338,7 +1368,7 @@ def _e_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.DisplayParameters
     if v is not None:
         if s == 1:
@@ -1348,7 +1378,7 @@ def _e_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.DisplayParametersType):
             raise F
-        a = _e_DisplayParametersType(v, a)
+        a = _e_DisplayParametersType(v, a, T)
     v = o.MeterInfoRequested
     if v is not None:
         if s == 1:
@@ -1375,7 +1405,7 @@ def _e_ChargeLoopReqType(o, a):
     return a
 
 
-def _d_ChargeLoopResType(V, N, E, p, K):
+def _d_ChargeLoopResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSEStatus = None
@@ -1386,7 +1416,7 @@ def _d_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -1409,13 +1439,13 @@ def _d_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatusType)
+            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatusType, T)
             s = 3
         elif c == 1:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 4
         elif c == 2:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 3:
             s = -1
@@ -1425,10 +1455,10 @@ def _d_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 4
         elif c == 1:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 2:
             s = -1
@@ -1438,7 +1468,7 @@ def _d_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 1:
             s = -1
@@ -1462,7 +1492,7 @@ def _d_ChargeLoopResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeLoopResType(o, a):
+def _e_ChargeLoopResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -1473,7 +1503,7 @@ def _e_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -1496,7 +1526,7 @@ def _e_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.EVSEStatusType):
             raise F
-        a = _e_EVSEStatusType(v, a)
+        a = _e_EVSEStatusType(v, a, T)
     v = o.MeterInfo
     if v is not None:
         if s == 2:
@@ -1509,7 +1539,7 @@ def _e_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.MeterInfoType):
             raise F
-        a = _e_MeterInfoType(v, a)
+        a = _e_MeterInfoType(v, a, T)
     v = o.Receipt
     if v is not None:
         if s == 2:
@@ -1525,7 +1555,7 @@ def _e_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.ReceiptType):
             raise F
-        a = _e_ReceiptType(v, a)
+        a = _e_ReceiptType(v, a, T)
     if s == 2:
         a = (a << 3) | 3
         s = -1
@@ -1543,14 +1573,14 @@ def _e_ChargeLoopResType(o, a):
     return a
 
 
-def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K):
+def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K, T):
     f_Header = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -1568,7 +1598,7 @@ def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeParameterDiscoveryReqType(o, a):
+def _e_ChargeParameterDiscoveryReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -1579,7 +1609,7 @@ def _e_ChargeParameterDiscoveryReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -1588,7 +1618,7 @@ def _e_ChargeParameterDiscoveryReqType(o, a):
     return a
 
 
-def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
+def _d_ChargeParameterDiscoveryResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     s = 0
@@ -1596,7 +1626,7 @@ def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -1630,7 +1660,7 @@ def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeParameterDiscoveryResType(o, a):
+def _e_ChargeParameterDiscoveryResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -1641,7 +1671,7 @@ def _e_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -1663,7 +1693,7 @@ def _e_ChargeParameterDiscoveryResType(o, a):
     return a
 
 
-def _d_DSAKeyValueType(V, N, E, p, K):
+def _d_DSAKeyValueType(V, N, E, p, K, T):
     f_P = None
     f_Q = None
     f_G = None
@@ -2061,7 +2091,7 @@ def _d_DSAKeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_DSAKeyValueType(o, a):
+def _e_DSAKeyValueType(o, a, T):
     s = 0
     v = o.P
     if v is not None:
@@ -2215,7 +2245,7 @@ def _e_DSAKeyValueType(o, a):
     return a
 
 
-def _d_DetailedCostType(V, N, E, p, K):
+def _d_DetailedCostType(V, N, E, p, K, T):
     f_Amount = None
     f_CostPerUnit = None
     s = 0
@@ -2223,7 +2253,7 @@ def _d_DetailedCostType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Amount, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_Amount, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         else:
             raise F
@@ -2231,7 +2261,7 @@ def _d_DetailedCostType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_CostPerUnit, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_CostPerUnit, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -2250,7 +2280,7 @@ def _d_DetailedCostType(V, N, E, p, K):
     return o, p
 
 
-def _e_DetailedCostType(o, a):
+def _e_DetailedCostType(o, a, T):
     s = 0
     v = o.Amount
     if v is not None:
@@ -2261,7 +2291,7 @@ def _e_DetailedCostType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.CostPerUnit
     if v is not None:
         if s == 1:
@@ -2271,7 +2301,7 @@ def _e_DetailedCostType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -2280,7 +2310,7 @@ def _e_DetailedCostType(o, a):
     return a
 
 
-def _d_DetailedTaxType(V, N, E, p, K):
+def _d_DetailedTaxType(V, N, E, p, K, T):
     f_TaxRuleID = None
     f_Amount = None
     s = 0
@@ -2316,7 +2346,7 @@ def _d_DetailedTaxType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Amount, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_Amount, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -2335,7 +2365,7 @@ def _d_DetailedTaxType(V, N, E, p, K):
     return o, p
 
 
-def _e_DetailedTaxType(o, a):
+def _e_DetailedTaxType(o, a, T):
     s = 0
     v = o.TaxRuleID
     if v is not None:
@@ -2358,7 +2388,7 @@ def _e_DetailedTaxType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -2367,7 +2397,7 @@ def _e_DetailedTaxType(o, a):
     return a
 
 
-def _d_DigestMethodType(V, N, E, p, K):
+def _d_DigestMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -2405,40 +2435,60 @@ def _d_DigestMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (22, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -2447,7 +2497,7 @@ def _d_DigestMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_DigestMethodType(o, a):
+def _e_DigestMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -2464,16 +2514,23 @@ def _e_DigestMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 2) | 1
+        if s == 0:
+            a = content_out(a, T, 22, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_DisplayParametersType(V, N, E, p, K):
+def _d_DisplayParametersType(V, N, E, p, K, T):
     f_PresentSOC = None
     f_MinimumSOC = None
     f_TargetSOC = None
@@ -2593,7 +2650,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 8:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 9:
             x = ((V >> (N - p - 3)) & 7)
@@ -2707,7 +2764,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 7:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 8:
             x = ((V >> (N - p - 3)) & 7)
@@ -2814,7 +2871,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 6:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 7:
             x = ((V >> (N - p - 3)) & 7)
@@ -2914,7 +2971,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 5:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 6:
             x = ((V >> (N - p - 3)) & 7)
@@ -3007,7 +3064,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 4:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 5:
             x = ((V >> (N - p - 3)) & 7)
@@ -3077,7 +3134,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 3:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 4:
             x = ((V >> (N - p - 3)) & 7)
@@ -3124,7 +3181,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 2:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 3:
             x = ((V >> (N - p - 3)) & 7)
@@ -3148,7 +3205,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 1:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 2:
             x = ((V >> (N - p - 3)) & 7)
@@ -3165,7 +3222,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 1:
             x = ((V >> (N - p - 3)) & 7)
@@ -3215,7 +3272,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
     return o, p
 
 
-def _e_DisplayParametersType(o, a):
+def _e_DisplayParametersType(o, a, T):
     s = 0
     v = o.PresentSOC
     if v is not None:
@@ -3433,7 +3490,7 @@ def _e_DisplayParametersType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.InletHot
     if v is not None:
         if s == 0:
@@ -3514,7 +3571,7 @@ def _e_DisplayParametersType(o, a):
     return a
 
 
-def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
+def _d_Dynamic_CLReqControlModeType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_EVTargetEnergyRequest = None
     f_EVMaximumEnergyRequest = None
@@ -3547,7 +3604,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
                 p += 1
             s = 1
         elif c == 1:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -3555,7 +3612,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -3563,7 +3620,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         else:
             raise F
@@ -3571,7 +3628,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -3592,7 +3649,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Dynamic_CLReqControlModeType(o, a):
+def _e_Dynamic_CLReqControlModeType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -3618,7 +3675,7 @@ def _e_Dynamic_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumEnergyRequest
     if v is not None:
         if s == 2:
@@ -3628,7 +3685,7 @@ def _e_Dynamic_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumEnergyRequest
     if v is not None:
         if s == 3:
@@ -3638,7 +3695,7 @@ def _e_Dynamic_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 4:
         a <<= 1
         s = -1
@@ -3647,7 +3704,7 @@ def _e_Dynamic_CLReqControlModeType(o, a):
     return a
 
 
-def _d_Dynamic_CLResControlModeType(V, N, E, p, K):
+def _d_Dynamic_CLResControlModeType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_MinimumSOC = None
     f_TargetSOC = None
@@ -3848,7 +3905,7 @@ def _d_Dynamic_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Dynamic_CLResControlModeType(o, a):
+def _e_Dynamic_CLResControlModeType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -3936,7 +3993,7 @@ def _e_Dynamic_CLResControlModeType(o, a):
     return a
 
 
-def _d_EVSEStatusType(V, N, E, p, K):
+def _d_EVSEStatusType(V, N, E, p, K, T):
     f_NotificationMaxDelay = None
     f_EVSENotification = None
     s = 0
@@ -3998,7 +4055,7 @@ def _d_EVSEStatusType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVSEStatusType(o, a):
+def _e_EVSEStatusType(o, a, T):
     s = 0
     v = o.NotificationMaxDelay
     if v is not None:
@@ -4033,7 +4090,7 @@ def _e_EVSEStatusType(o, a):
     return a
 
 
-def _d_EVTechnicalStatusType(V, N, E, p, K):
+def _d_EVTechnicalStatusType(V, N, E, p, K, T):
     f_EVReadyToCharge = None
     f_EVImmobilizationRequest = None
     f_EVImmobilized = None
@@ -4078,7 +4135,7 @@ def _d_EVTechnicalStatusType(V, N, E, p, K):
             f_EVImmobilized = x == 2
             s = 3
         elif c == 1:
-            f_EVWLANStrength, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVWLANStrength, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 2:
             x = ((V >> (N - p - 5)) & 31)
@@ -4122,7 +4179,7 @@ def _d_EVTechnicalStatusType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVWLANStrength, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVWLANStrength, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 1:
             x = ((V >> (N - p - 5)) & 31)
@@ -4293,7 +4350,7 @@ def _d_EVTechnicalStatusType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVTechnicalStatusType(o, a):
+def _e_EVTechnicalStatusType(o, a, T):
     s = 0
     v = o.EVReadyToCharge
     if v is not None:
@@ -4352,7 +4409,7 @@ def _e_EVTechnicalStatusType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVCPStatus
     if v is not None:
         if s == 2:
@@ -4474,7 +4531,7 @@ def _e_EVTechnicalStatusType(o, a):
     return a
 
 
-def _d_KeyInfoType(V, N, E, p, K):
+def _d_KeyInfoType(V, N, E, p, K, T):
     f_Id = None
     f_content = []
     s = 0
@@ -4513,471 +4570,851 @@ def _d_KeyInfoType(V, N, E, p, K):
                         f_Id, p = chars(V, N, E, p, n)
                 s = 1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 5:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 6:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 7:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 8:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 9:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 10:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 11:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 12:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 13:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 14:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 15:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 16:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 17:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 18:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -4986,7 +5423,7 @@ def _d_KeyInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_KeyInfoType(o, a):
+def _e_KeyInfoType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -5003,67 +5440,106 @@ def _e_KeyInfoType(o, a):
         else:
             a = ws(a, v)
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_KeyValueType(V, N, E, p, K):
+def _d_KeyValueType(V, N, E, p, K, T):
     f_content = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (47, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (47, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (46, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (46, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (45, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (45, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -5071,22 +5547,27 @@ def _d_KeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_KeyValueType(o, a):
+def _e_KeyValueType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
+def _d_ListOfRootCertificateIDsType(V, N, E, p, K, T):
     f_RootCertificateID = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 1
         else:
@@ -5095,7 +5576,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 2
         elif c == 1:
@@ -5106,7 +5587,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 3
         elif c == 1:
@@ -5117,7 +5598,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 4
         elif c == 1:
@@ -5128,7 +5609,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 5
         elif c == 1:
@@ -5139,7 +5620,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 6
         elif c == 1:
@@ -5150,7 +5631,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 7
         elif c == 1:
@@ -5161,7 +5642,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 8
         elif c == 1:
@@ -5172,7 +5653,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 9
         elif c == 1:
@@ -5183,7 +5664,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 10
         elif c == 1:
@@ -5194,7 +5675,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 11
         elif c == 1:
@@ -5205,7 +5686,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 12
         elif c == 1:
@@ -5216,7 +5697,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 13
         elif c == 1:
@@ -5227,7 +5708,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 14
         elif c == 1:
@@ -5238,7 +5719,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 15
         elif c == 1:
@@ -5249,7 +5730,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 16
         elif c == 1:
@@ -5260,7 +5741,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 17
         elif c == 1:
@@ -5271,7 +5752,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 18
         elif c == 1:
@@ -5282,7 +5763,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 19
         elif c == 1:
@@ -5293,7 +5774,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 20
         elif c == 1:
@@ -5314,7 +5795,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
     return o, p
 
 
-def _e_ListOfRootCertificateIDsType(o, a):
+def _e_ListOfRootCertificateIDsType(o, a, T):
     s = 0
     for v in o.RootCertificateID:
         if s == 0:
@@ -5381,7 +5862,7 @@ def _e_ListOfRootCertificateIDsType(o, a):
             raise F
         if not isinstance(v, M.X509IssuerSerialType):
             raise F
-        a = _e_X509IssuerSerialType(v, a)
+        a = _e_X509IssuerSerialType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -5447,7 +5928,7 @@ def _e_ListOfRootCertificateIDsType(o, a):
     return a
 
 
-def _d_ManifestType(V, N, E, p, K):
+def _d_ManifestType(V, N, E, p, K, T):
     f_Id = None
     f_Reference = []
     s = 0
@@ -5485,7 +5966,7 @@ def _d_ManifestType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 2
         else:
@@ -5494,7 +5975,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 2
         else:
@@ -5503,7 +5984,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 3
         elif c == 1:
@@ -5514,7 +5995,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 3
         elif c == 1:
@@ -5529,7 +6010,7 @@ def _d_ManifestType(V, N, E, p, K):
     return o, p
 
 
-def _e_ManifestType(o, a):
+def _e_ManifestType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -5562,7 +6043,7 @@ def _e_ManifestType(o, a):
             raise F
         if not isinstance(v, M.Reference):
             raise F
-        a = _e_ReferenceType(v, a)
+        a = _e_ReferenceType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -5574,7 +6055,7 @@ def _e_ManifestType(o, a):
     return a
 
 
-def _d_MessageHeaderType(V, N, E, p, K):
+def _d_MessageHeaderType(V, N, E, p, K, T):
     f_SessionID = None
     f_TimeStamp = None
     f_Signature = None
@@ -5646,7 +6127,7 @@ def _d_MessageHeaderType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Signature, p = _d_SignatureType(V, N, E, p, M.Signature)
+            f_Signature, p = _d_SignatureType(V, N, E, p, M.Signature, T)
             s = 3
         elif c == 1:
             s = -1
@@ -5668,7 +6149,7 @@ def _d_MessageHeaderType(V, N, E, p, K):
     return o, p
 
 
-def _e_MessageHeaderType(o, a):
+def _e_MessageHeaderType(o, a, T):
     s = 0
     v = o.SessionID
     if v is not None:
@@ -5709,7 +6190,7 @@ def _e_MessageHeaderType(o, a):
             raise F
         if not isinstance(v, M.Signature):
             raise F
-        a = _e_SignatureType(v, a)
+        a = _e_SignatureType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -5721,7 +6202,7 @@ def _e_MessageHeaderType(o, a):
     return a
 
 
-def _d_MeterInfoType(V, N, E, p, K):
+def _d_MeterInfoType(V, N, E, p, K, T):
     f_MeterID = None
     f_ChargedEnergyReadingWh = None
     f_BPT_DischargedEnergyReadingWh = None
@@ -6398,7 +6879,7 @@ def _d_MeterInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_MeterInfoType(o, a):
+def _e_MeterInfoType(o, a, T):
     s = 0
     v = o.MeterID
     if v is not None:
@@ -6582,7 +7063,7 @@ def _e_MeterInfoType(o, a):
     return a
 
 
-def _d_ObjectType(V, N, E, p, K):
+def _d_ObjectType(V, N, E, p, K, T):
     f_Encoding = None
     f_Id = None
     f_MimeType = None
@@ -6682,13 +7163,19 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 4:
             s = -1
         elif c == 5:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
@@ -6753,13 +7240,19 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 3:
             s = -1
         elif c == 4:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 2:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
@@ -6794,46 +7287,70 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -6844,7 +7361,7 @@ def _d_ObjectType(V, N, E, p, K):
     return o, p
 
 
-def _e_ObjectType(o, a):
+def _e_ObjectType(o, a, T):
     s = 0
     v = o.Encoding
     if v is not None:
@@ -6898,83 +7415,122 @@ def _e_ObjectType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 0:
-        a = (a << 3) | 4
+        if s == 0:
+            a = content_out(a, T, 173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 2:
+            a = content_out(a, T, 175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 3:
+            a = content_out(a, T, 176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        else:
+            raise F
         s = -1
-    elif s == 1:
-        a = (a << 3) | 3
-        s = -1
-    elif s == 2:
-        a = (a << 3) | 2
-        s = -1
-    elif s == 3:
-        a = (a << 2) | 1
-        s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 0:
+            a = (a << 3) | 4
+            s = -1
+        elif s == 1:
+            a = (a << 3) | 3
+            s = -1
+        elif s == 2:
+            a = (a << 3) | 2
+            s = -1
+        elif s == 3:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_PGPDataType(V, N, E, p, K):
+def _d_PGPDataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (116, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (116, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (121, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (121, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 2:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (119, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (119, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (120, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (120, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -6982,15 +7538,20 @@ def _d_PGPDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_PGPDataType(o, a):
+def _e_PGPDataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_RSAKeyValueType(V, N, E, p, K):
+def _d_RSAKeyValueType(V, N, E, p, K, T):
     f_Modulus = None
     f_Exponent = None
     s = 0
@@ -7079,7 +7640,7 @@ def _d_RSAKeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_RSAKeyValueType(o, a):
+def _e_RSAKeyValueType(o, a, T):
     s = 0
     v = o.Modulus
     if v is not None:
@@ -7125,7 +7686,7 @@ def _e_RSAKeyValueType(o, a):
     return a
 
 
-def _d_RationalNumberType(V, N, E, p, K):
+def _d_RationalNumberType(V, N, E, p, K, T):
     f_Exponent = None
     f_Value = None
     s = 0
@@ -7188,7 +7749,7 @@ def _d_RationalNumberType(V, N, E, p, K):
     return o, p
 
 
-def _e_RationalNumberType(o, a):
+def _e_RationalNumberType(o, a, T):
     s = 0
     v = o.Exponent
     if v is not None:
@@ -7222,7 +7783,7 @@ def _e_RationalNumberType(o, a):
     return a
 
 
-def _d_ReceiptType(V, N, E, p, K):
+def _d_ReceiptType(V, N, E, p, K, T):
     f_TimeAnchor = None
     f_EnergyCosts = None
     f_OccupancyCosts = None
@@ -7262,19 +7823,19 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EnergyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_EnergyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 2
         elif c == 1:
-            f_OccupancyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OccupancyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 3
         elif c == 2:
-            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 4
         elif c == 3:
-            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 5
         elif c == 4:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 5:
@@ -7285,16 +7846,16 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_OccupancyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OccupancyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 3
         elif c == 1:
-            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 4
         elif c == 2:
-            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 5
         elif c == 3:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 4:
@@ -7305,13 +7866,13 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 4
         elif c == 1:
-            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 5
         elif c == 2:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 3:
@@ -7322,10 +7883,10 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 5
         elif c == 1:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 2:
@@ -7336,7 +7897,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 1:
@@ -7347,7 +7908,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 7
         elif c == 1:
@@ -7358,7 +7919,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 8
         elif c == 1:
@@ -7369,7 +7930,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 9
         elif c == 1:
@@ -7380,7 +7941,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 10
         elif c == 1:
@@ -7391,7 +7952,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 11
         elif c == 1:
@@ -7402,7 +7963,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 12
         elif c == 1:
@@ -7413,7 +7974,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 13
         elif c == 1:
@@ -7424,7 +7985,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 14
         elif c == 1:
@@ -7435,7 +7996,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 15
         elif c == 1:
@@ -7461,7 +8022,7 @@ def _d_ReceiptType(V, N, E, p, K):
     return o, p
 
 
-def _e_ReceiptType(o, a):
+def _e_ReceiptType(o, a, T):
     s = 0
     v = o.TimeAnchor
     if v is not None:
@@ -7484,7 +8045,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedCostType):
             raise F
-        a = _e_DetailedCostType(v, a)
+        a = _e_DetailedCostType(v, a, T)
     v = o.OccupancyCosts
     if v is not None:
         if s == 1:
@@ -7497,7 +8058,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedCostType):
             raise F
-        a = _e_DetailedCostType(v, a)
+        a = _e_DetailedCostType(v, a, T)
     v = o.AdditionalServicesCosts
     if v is not None:
         if s == 1:
@@ -7513,7 +8074,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedCostType):
             raise F
-        a = _e_DetailedCostType(v, a)
+        a = _e_DetailedCostType(v, a, T)
     v = o.OverstayCosts
     if v is not None:
         if s == 1:
@@ -7532,7 +8093,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedCostType):
             raise F
-        a = _e_DetailedCostType(v, a)
+        a = _e_DetailedCostType(v, a, T)
     for v in o.TaxCosts:
         if s == 1:
             a = (a << 3) | 4
@@ -7580,7 +8141,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedTaxType):
             raise F
-        a = _e_DetailedTaxType(v, a)
+        a = _e_DetailedTaxType(v, a, T)
     if s == 1:
         a = (a << 3) | 5
         s = -1
@@ -7631,7 +8192,7 @@ def _e_ReceiptType(o, a):
     return a
 
 
-def _d_ReferenceType(V, N, E, p, K):
+def _d_ReferenceType(V, N, E, p, K, T):
     f_Id = None
     f_Type = None
     f_URI = None
@@ -7733,10 +8294,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 3:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 4:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -7804,10 +8365,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 2:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 3:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -7845,10 +8406,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 1:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 2:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -7856,10 +8417,10 @@ def _d_ReferenceType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 1:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -7867,7 +8428,7 @@ def _d_ReferenceType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -7925,7 +8486,7 @@ def _d_ReferenceType(V, N, E, p, K):
     return o, p
 
 
-def _e_ReferenceType(o, a):
+def _e_ReferenceType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -7996,7 +8557,7 @@ def _e_ReferenceType(o, a):
             raise F
         if not isinstance(v, M.Transforms):
             raise F
-        a = _e_TransformsType(v, a)
+        a = _e_TransformsType(v, a, T)
     v = o.DigestMethod
     if v is not None:
         if s == 0:
@@ -8018,7 +8579,7 @@ def _e_ReferenceType(o, a):
             raise F
         if not isinstance(v, M.DigestMethod):
             raise F
-        a = _e_DigestMethodType(v, a)
+        a = _e_DigestMethodType(v, a, T)
     v = o.DigestValue
     if v is not None:
         if s == 5:
@@ -8045,7 +8606,7 @@ def _e_ReferenceType(o, a):
     return a
 
 
-def _d_RetrievalMethodType(V, N, E, p, K):
+def _d_RetrievalMethodType(V, N, E, p, K, T):
     f_Type = None
     f_URI = None
     f_Transforms = None
@@ -8114,7 +8675,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 2
         elif c == 2:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 3:
             s = -1
@@ -8154,7 +8715,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 2
         elif c == 1:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 2:
             s = -1
@@ -8164,7 +8725,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 1:
             s = -1
@@ -8186,7 +8747,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_RetrievalMethodType(o, a):
+def _e_RetrievalMethodType(o, a, T):
     s = 0
     v = o.Type
     if v is not None:
@@ -8234,7 +8795,7 @@ def _e_RetrievalMethodType(o, a):
             raise F
         if not isinstance(v, M.Transforms):
             raise F
-        a = _e_TransformsType(v, a)
+        a = _e_TransformsType(v, a, T)
     if s == 0:
         a = (a << 3) | 3
         s = -1
@@ -8252,7 +8813,7 @@ def _e_RetrievalMethodType(o, a):
     return a
 
 
-def _d_SPKIDataType(V, N, E, p, K):
+def _d_SPKIDataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     while s >= 0:
@@ -8260,49 +8821,73 @@ def _d_SPKIDataType(V, N, E, p, K):
             c = ((V >> (N - p - 1)) & 1)
             p += 1
             if c == 0:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             else:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 2:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (129, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (129, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 2:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (130, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (130, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -8310,15 +8895,20 @@ def _d_SPKIDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_SPKIDataType(o, a):
+def _e_SPKIDataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
+def _d_Scheduled_CLReqControlModeType(V, N, E, p, K, T):
     f_EVTargetEnergyRequest = None
     f_EVMaximumEnergyRequest = None
     f_EVMinimumEnergyRequest = None
@@ -8327,13 +8917,13 @@ def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         elif c == 1:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 2:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 3:
             s = -1
@@ -8343,10 +8933,10 @@ def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 1:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 2:
             s = -1
@@ -8356,7 +8946,7 @@ def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 1:
             s = -1
@@ -8378,7 +8968,7 @@ def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Scheduled_CLReqControlModeType(o, a):
+def _e_Scheduled_CLReqControlModeType(o, a, T):
     s = 0
     v = o.EVTargetEnergyRequest
     if v is not None:
@@ -8389,7 +8979,7 @@ def _e_Scheduled_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumEnergyRequest
     if v is not None:
         if s == 0:
@@ -8402,7 +8992,7 @@ def _e_Scheduled_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumEnergyRequest
     if v is not None:
         if s == 0:
@@ -8418,7 +9008,7 @@ def _e_Scheduled_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 0:
         a = (a << 3) | 3
         s = -1
@@ -8436,7 +9026,7 @@ def _e_Scheduled_CLReqControlModeType(o, a):
     return a
 
 
-def _d_Scheduled_CLResControlModeType(V, N, E, p, K):
+def _d_Scheduled_CLResControlModeType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -8451,7 +9041,7 @@ def _d_Scheduled_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Scheduled_CLResControlModeType(o, a):
+def _e_Scheduled_CLResControlModeType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -8461,7 +9051,7 @@ def _e_Scheduled_CLResControlModeType(o, a):
     return a
 
 
-def _d_SignatureMethodType(V, N, E, p, K):
+def _d_SignatureMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -8499,55 +9089,85 @@ def _d_SignatureMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (184, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -8556,7 +9176,7 @@ def _d_SignatureMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureMethodType(o, a):
+def _e_SignatureMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -8573,16 +9193,23 @@ def _e_SignatureMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 3) | 2
+        if s == 0:
+            a = content_out(a, T, 184, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 3) | 2
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_SignaturePropertiesType(V, N, E, p, K):
+def _d_SignaturePropertiesType(V, N, E, p, K, T):
     f_Id = None
     f_SignatureProperty = []
     s = 0
@@ -8620,7 +9247,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 2
         else:
@@ -8629,7 +9256,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 2
         else:
@@ -8638,7 +9265,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 3
         elif c == 1:
@@ -8649,7 +9276,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 3
         elif c == 1:
@@ -8664,7 +9291,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignaturePropertiesType(o, a):
+def _e_SignaturePropertiesType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -8697,7 +9324,7 @@ def _e_SignaturePropertiesType(o, a):
             raise F
         if not isinstance(v, M.SignatureProperty):
             raise F
-        a = _e_SignaturePropertyType(v, a)
+        a = _e_SignaturePropertyType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -8709,7 +9336,7 @@ def _e_SignaturePropertiesType(o, a):
     return a
 
 
-def _d_SignaturePropertyType(V, N, E, p, K):
+def _d_SignaturePropertyType(V, N, E, p, K, T):
     f_Id = None
     f_Target = None
     f_content = []
@@ -8778,7 +9405,9 @@ def _d_SignaturePropertyType(V, N, E, p, K):
                     f_Target, p = chars(V, N, E, p, n)
             s = 2
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (193, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
@@ -8813,47 +9442,73 @@ def _d_SignaturePropertyType(V, N, E, p, K):
                     f_Target, p = chars(V, N, E, p, n)
             s = 2
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (194, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -8863,7 +9518,7 @@ def _d_SignaturePropertyType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignaturePropertyType(o, a):
+def _e_SignaturePropertyType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -8897,12 +9552,21 @@ def _e_SignaturePropertyType(o, a):
         else:
             a = ws(a, v)
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 193, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 194, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        elif s == 2:
+            a = content_out(a, T, 195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_SignatureType(V, N, E, p, K):
+def _d_SignatureType(V, N, E, p, K, T):
     f_Id = None
     f_SignedInfo = None
     f_SignatureValue = None
@@ -8943,7 +9607,7 @@ def _d_SignatureType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
             s = 2
         else:
             raise F
@@ -8951,7 +9615,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
             s = 2
         else:
             raise F
@@ -8959,7 +9623,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignatureValue, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue)
+            f_SignatureValue, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue, T)
             s = 3
         else:
             raise F
@@ -8967,10 +9631,10 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_KeyInfo, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo)
+            f_KeyInfo, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo, T)
             s = 4
         elif c == 1:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 2:
@@ -8981,7 +9645,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 1:
@@ -8992,7 +9656,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 1:
@@ -9010,7 +9674,7 @@ def _d_SignatureType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureType(o, a):
+def _e_SignatureType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -9038,7 +9702,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.SignedInfo):
             raise F
-        a = _e_SignedInfoType(v, a)
+        a = _e_SignedInfoType(v, a, T)
     v = o.SignatureValue
     if v is not None:
         if s == 2:
@@ -9048,7 +9712,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.SignatureValue):
             raise F
-        a = _e_SignatureValueType(v, a)
+        a = _e_SignatureValueType(v, a, T)
     v = o.KeyInfo
     if v is not None:
         if s == 3:
@@ -9058,7 +9722,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.KeyInfo):
             raise F
-        a = _e_KeyInfoType(v, a)
+        a = _e_KeyInfoType(v, a, T)
     for v in o.Object:
         if s == 3:
             a = (a << 2) | 1
@@ -9073,7 +9737,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.Object):
             raise F
-        a = _e_ObjectType(v, a)
+        a = _e_ObjectType(v, a, T)
     if s == 3:
         a = (a << 2) | 2
         s = -1
@@ -9088,7 +9752,7 @@ def _e_SignatureType(o, a):
     return a
 
 
-def _d_SignatureValueType(V, N, E, p, K):
+def _d_SignatureValueType(V, N, E, p, K, T):
     f_Id = None
     f_value = None
     s = 0
@@ -9195,7 +9859,7 @@ def _d_SignatureValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureValueType(o, a):
+def _e_SignatureValueType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -9245,7 +9909,7 @@ def _e_SignatureValueType(o, a):
     return a
 
 
-def _d_SignedInfoType(V, N, E, p, K):
+def _d_SignedInfoType(V, N, E, p, K, T):
     f_Id = None
     f_CanonicalizationMethod = None
     f_SignatureMethod = None
@@ -9285,7 +9949,7 @@ def _d_SignedInfoType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
             s = 2
         else:
             raise F
@@ -9293,7 +9957,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
             s = 2
         else:
             raise F
@@ -9301,7 +9965,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignatureMethod, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod)
+            f_SignatureMethod, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod, T)
             s = 3
         else:
             raise F
@@ -9309,7 +9973,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 4
         else:
@@ -9318,7 +9982,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 5
         elif c == 1:
@@ -9329,7 +9993,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 5
         elif c == 1:
@@ -9346,7 +10010,7 @@ def _d_SignedInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignedInfoType(o, a):
+def _e_SignedInfoType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -9374,7 +10038,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.CanonicalizationMethod):
             raise F
-        a = _e_CanonicalizationMethodType(v, a)
+        a = _e_CanonicalizationMethodType(v, a, T)
     v = o.SignatureMethod
     if v is not None:
         if s == 2:
@@ -9384,7 +10048,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.SignatureMethod):
             raise F
-        a = _e_SignatureMethodType(v, a)
+        a = _e_SignatureMethodType(v, a, T)
     for v in o.Reference:
         if s == 3:
             a <<= 1
@@ -9399,7 +10063,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.Reference):
             raise F
-        a = _e_ReferenceType(v, a)
+        a = _e_ReferenceType(v, a, T)
     if s == 4:
         a = (a << 2) | 1
         s = -1
@@ -9411,7 +10075,7 @@ def _e_SignedInfoType(o, a):
     return a
 
 
-def _d_TransformType(V, N, E, p, K):
+def _d_TransformType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -9450,59 +10114,93 @@ def _d_TransformType(V, N, E, p, K):
                         f_Algorithm, p = chars(V, N, E, p, n)
                 s = 1
             else:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (53, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -9511,7 +10209,7 @@ def _d_TransformType(V, N, E, p, K):
     return o, p
 
 
-def _e_TransformType(o, a):
+def _e_TransformType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -9528,23 +10226,30 @@ def _e_TransformType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 3) | 2
+        if s == 0:
+            a = content_out(a, T, 53, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 3) | 2
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_TransformsType(V, N, E, p, K):
+def _d_TransformsType(V, N, E, p, K, T):
     f_Transform = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 1
         else:
@@ -9553,7 +10258,7 @@ def _d_TransformsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 2
         elif c == 1:
@@ -9564,7 +10269,7 @@ def _d_TransformsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 2
         elif c == 1:
@@ -9578,7 +10283,7 @@ def _d_TransformsType(V, N, E, p, K):
     return o, p
 
 
-def _e_TransformsType(o, a):
+def _e_TransformsType(o, a, T):
     s = 0
     for v in o.Transform:
         if s == 0:
@@ -9594,7 +10299,7 @@ def _e_TransformsType(o, a):
             raise F
         if not isinstance(v, M.Transform):
             raise F
-        a = _e_TransformType(v, a)
+        a = _e_TransformType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -9606,14 +10311,14 @@ def _e_TransformsType(o, a):
     return a
 
 
-def _d_V2GMessageType(V, N, E, p, K):
+def _d_V2GMessageType(V, N, E, p, K, T):
     f_Header = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -9631,7 +10336,7 @@ def _d_V2GMessageType(V, N, E, p, K):
     return o, p
 
 
-def _e_V2GMessageType(o, a):
+def _e_V2GMessageType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -9642,7 +10347,7 @@ def _e_V2GMessageType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -9651,14 +10356,14 @@ def _e_V2GMessageType(o, a):
     return a
 
 
-def _d_V2GRequestType(V, N, E, p, K):
+def _d_V2GRequestType(V, N, E, p, K, T):
     f_Header = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -9676,7 +10381,7 @@ def _d_V2GRequestType(V, N, E, p, K):
     return o, p
 
 
-def _e_V2GRequestType(o, a):
+def _e_V2GRequestType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -9687,7 +10392,7 @@ def _e_V2GRequestType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -9696,7 +10401,7 @@ def _e_V2GRequestType(o, a):
     return a
 
 
-def _d_V2GResponseType(V, N, E, p, K):
+def _d_V2GResponseType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     s = 0
@@ -9704,7 +10409,7 @@ def _d_V2GResponseType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -9738,7 +10443,7 @@ def _d_V2GResponseType(V, N, E, p, K):
     return o, p
 
 
-def _e_V2GResponseType(o, a):
+def _e_V2GResponseType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -9749,7 +10454,7 @@ def _e_V2GResponseType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -9771,7 +10476,7 @@ def _e_V2GResponseType(o, a):
     return a
 
 
-def _d_X509DataType(V, N, E, p, K):
+def _d_X509DataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     while s >= 0:
@@ -9779,247 +10484,429 @@ def _d_X509DataType(V, N, E, p, K):
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 5:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 6:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 7:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 8:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 9:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 10:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 11:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 12:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -10027,15 +10914,20 @@ def _d_X509DataType(V, N, E, p, K):
     return o, p
 
 
-def _e_X509DataType(o, a):
+def _e_X509DataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_X509IssuerSerialType(V, N, E, p, K):
+def _d_X509IssuerSerialType(V, N, E, p, K, T):
     f_X509IssuerName = None
     f_X509SerialNumber = None
     s = 0
@@ -10131,7 +11023,7 @@ def _d_X509IssuerSerialType(V, N, E, p, K):
     return o, p
 
 
-def _e_X509IssuerSerialType(o, a):
+def _e_X509IssuerSerialType(o, a, T):
     s = 0
     v = o.X509IssuerName
     if v is not None:
@@ -10182,70 +11074,71 @@ def decode_document(data):
     N = E + 64
     V = int.from_bytes(data, "big") << 64
     p = 8
+    T = Stream(GS)
     c = ((V >> (N - p - 6)) & 63)
     p += 6
     if c == 0:
-        o, p = _d_ACDP_ConnectReqType(V, N, E, p, M.ACDP_ConnectReq)
+        o, p = _d_ACDP_ConnectReqType(V, N, E, p, M.ACDP_ConnectReq, T)
     elif c == 1:
-        o, p = _d_ACDP_ConnectResType(V, N, E, p, M.ACDP_ConnectRes)
+        o, p = _d_ACDP_ConnectResType(V, N, E, p, M.ACDP_ConnectRes, T)
     elif c == 2:
-        o, p = _d_ACDP_ConnectReqType(V, N, E, p, M.ACDP_DisconnectReq)
+        o, p = _d_ACDP_ConnectReqType(V, N, E, p, M.ACDP_DisconnectReq, T)
     elif c == 3:
-        o, p = _d_ACDP_ConnectResType(V, N, E, p, M.ACDP_DisconnectRes)
+        o, p = _d_ACDP_ConnectResType(V, N, E, p, M.ACDP_DisconnectRes, T)
     elif c == 4:
-        o, p = _d_ACDP_SystemStatusReqType(V, N, E, p, M.ACDP_SystemStatusReq)
+        o, p = _d_ACDP_SystemStatusReqType(V, N, E, p, M.ACDP_SystemStatusReq, T)
     elif c == 5:
-        o, p = _d_ACDP_SystemStatusResType(V, N, E, p, M.ACDP_SystemStatusRes)
+        o, p = _d_ACDP_SystemStatusResType(V, N, E, p, M.ACDP_SystemStatusRes, T)
     elif c == 6:
-        o, p = _d_ACDP_VehiclePositioningReqType(V, N, E, p, M.ACDP_VehiclePositioningReq)
+        o, p = _d_ACDP_VehiclePositioningReqType(V, N, E, p, M.ACDP_VehiclePositioningReq, T)
     elif c == 7:
-        o, p = _d_ACDP_VehiclePositioningResType(V, N, E, p, M.ACDP_VehiclePositioningRes)
+        o, p = _d_ACDP_VehiclePositioningResType(V, N, E, p, M.ACDP_VehiclePositioningRes, T)
     elif c == 8:
-        o, p = _d_CLReqControlModeType(V, N, E, p, M.CLReqControlMode)
+        o, p = _d_CLReqControlModeType(V, N, E, p, M.CLReqControlMode, T)
     elif c == 9:
-        o, p = _d_CLResControlModeType(V, N, E, p, M.CLResControlMode)
+        o, p = _d_CLResControlModeType(V, N, E, p, M.CLResControlMode, T)
     elif c == 10:
-        o, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+        o, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
     elif c == 11:
-        o, p = _d_DSAKeyValueType(V, N, E, p, M.DSAKeyValue)
+        o, p = _d_DSAKeyValueType(V, N, E, p, M.DSAKeyValue, T)
     elif c == 12:
-        o, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+        o, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
     elif c == 14:
-        o, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo)
+        o, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo, T)
     elif c == 16:
-        o, p = _d_KeyValueType(V, N, E, p, M.KeyValue)
+        o, p = _d_KeyValueType(V, N, E, p, M.KeyValue, T)
     elif c == 17:
-        o, p = _d_ManifestType(V, N, E, p, M.Manifest)
+        o, p = _d_ManifestType(V, N, E, p, M.Manifest, T)
     elif c == 19:
-        o, p = _d_ObjectType(V, N, E, p, M.Object)
+        o, p = _d_ObjectType(V, N, E, p, M.Object, T)
     elif c == 20:
-        o, p = _d_PGPDataType(V, N, E, p, M.PGPData)
+        o, p = _d_PGPDataType(V, N, E, p, M.PGPData, T)
     elif c == 21:
-        o, p = _d_RSAKeyValueType(V, N, E, p, M.RSAKeyValue)
+        o, p = _d_RSAKeyValueType(V, N, E, p, M.RSAKeyValue, T)
     elif c == 22:
-        o, p = _d_ReferenceType(V, N, E, p, M.Reference)
+        o, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
     elif c == 23:
-        o, p = _d_RetrievalMethodType(V, N, E, p, M.RetrievalMethod)
+        o, p = _d_RetrievalMethodType(V, N, E, p, M.RetrievalMethod, T)
     elif c == 24:
-        o, p = _d_SPKIDataType(V, N, E, p, M.SPKIData)
+        o, p = _d_SPKIDataType(V, N, E, p, M.SPKIData, T)
     elif c == 25:
-        o, p = _d_SignatureType(V, N, E, p, M.Signature)
+        o, p = _d_SignatureType(V, N, E, p, M.Signature, T)
     elif c == 26:
-        o, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod)
+        o, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod, T)
     elif c == 27:
-        o, p = _d_SignaturePropertiesType(V, N, E, p, M.SignatureProperties)
+        o, p = _d_SignaturePropertiesType(V, N, E, p, M.SignatureProperties, T)
     elif c == 28:
-        o, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+        o, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
     elif c == 29:
-        o, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue)
+        o, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue, T)
     elif c == 30:
-        o, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+        o, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
     elif c == 31:
-        o, p = _d_TransformType(V, N, E, p, M.Transform)
+        o, p = _d_TransformType(V, N, E, p, M.Transform, T)
     elif c == 32:
-        o, p = _d_TransformsType(V, N, E, p, M.Transforms)
+        o, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
     elif c == 33:
-        o, p = _d_X509DataType(V, N, E, p, M.X509Data)
+        o, p = _d_X509DataType(V, N, E, p, M.X509Data, T)
     else:
         raise F
     if p > E:
@@ -10290,4 +11183,4 @@ _ROOTS = {
 
 def encode_document(o):
     code, fn = _ROOTS[o.__class__]
-    return finish(fn(o, (384 << 6) | code))
+    return finish(fn(o, (384 << 6) | code, Stream(GS)))

@@ -8,8 +8,11 @@ type over its grammar states (v2g.exi.fastrt explains the fallback).
 # mypy: ignore-errors
 
 from v2g.messages import iso20_cm as M
-from v2g.exi.fastrt import Fallback as F, chars, finish, write_string as ws, write_unsigned as wu
+from v2g.exi.fastrt import Fallback as F, Stream, chars, content_in, content_out, finish
+from v2g.exi.fastrt import write_string as ws, write_unsigned as wu
+from v2g.exi.grammar import load
 
+GS = load('iso20-cm')
 _E0 = ('EIM', 'PnC')
 _M0 = {'EIM': 0, 'PnC': 1}
 _E1 = ('OK', 'OK_CertificateExpiresSoon', 'OK_NewSessionEstablished', 'OK_OldSessionJoined', 'OK_PowerToleranceConfirmed', 'WARNING_AuthorizationSelectionInvalid', 'WARNING_CertificateExpired', 'WARNING_CertificateNotYetValid', 'WARNING_CertificateRevoked', 'WARNING_CertificateValidationError', 'WARNING_ChallengeInvalid', 'WARNING_EIMAuthorizationFailure', 'WARNING_eMSPUnknown', 'WARNING_EVPowerProfileViolation', 'WARNING_GeneralPnCAuthorizationError', 'WARNING_NoCertificateAvailable', 'WARNING_NoContractMatchingPCIDFound', 'WARNING_PowerToleranceNotConfirmed', 'WARNING_ScheduleRenegotiationFailed', 'WARNING_StandbyNotAllowed', 'WARNING_WPT', 'FAILED', 'FAILED_AssociationError', 'FAILED_ContactorError', 'FAILED_EVPowerProfileInvalid', 'FAILED_EVPowerProfileViolation', 'FAILED_MeteringSignatureNotValid', 'FAILED_NoEnergyTransferServiceSelected', 'FAILED_NoServiceRenegotiationSupported', 'FAILED_PauseNotAllowed', 'FAILED_PowerDeliveryNotApplied', 'FAILED_PowerToleranceNotConfirmed', 'FAILED_ScheduleRenegotiation', 'FAILED_ScheduleSelectionInvalid', 'FAILED_SequenceError', 'FAILED_ServiceIDInvalid', 'FAILED_ServiceSelectionInvalid', 'FAILED_SignatureError', 'FAILED_UnknownSession', 'FAILED_WrongChargeParameter')
@@ -38,7 +41,7 @@ _E12 = ('Scheduled', 'Completed')
 _M12 = {'Scheduled': 0, 'Completed': 1}
 
 
-def _d_AbsolutePriceScheduleType(V, N, E, p, K):
+def _d_AbsolutePriceScheduleType(V, N, E, p, K, T):
     f_Id = None
     f_TimeAnchor = None
     f_PriceScheduleID = None
@@ -391,16 +394,16 @@ def _d_AbsolutePriceScheduleType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_MinimumCost, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_MinimumCost, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 1:
-            f_MaximumCost, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_MaximumCost, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 2:
-            f_TaxRules, p = _d_TaxRuleListType(V, N, E, p, M.TaxRuleListType)
+            f_TaxRules, p = _d_TaxRuleListType(V, N, E, p, M.TaxRuleListType, T)
             s = 10
         elif c == 3:
-            f_PriceRuleStacks, p = _d_PriceRuleStackListType(V, N, E, p, M.PriceRuleStackListType)
+            f_PriceRuleStacks, p = _d_PriceRuleStackListType(V, N, E, p, M.PriceRuleStackListType, T)
             s = 11
         else:
             raise F
@@ -408,13 +411,13 @@ def _d_AbsolutePriceScheduleType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_MaximumCost, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_MaximumCost, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 1:
-            f_TaxRules, p = _d_TaxRuleListType(V, N, E, p, M.TaxRuleListType)
+            f_TaxRules, p = _d_TaxRuleListType(V, N, E, p, M.TaxRuleListType, T)
             s = 10
         elif c == 2:
-            f_PriceRuleStacks, p = _d_PriceRuleStackListType(V, N, E, p, M.PriceRuleStackListType)
+            f_PriceRuleStacks, p = _d_PriceRuleStackListType(V, N, E, p, M.PriceRuleStackListType, T)
             s = 11
         else:
             raise F
@@ -422,10 +425,10 @@ def _d_AbsolutePriceScheduleType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_TaxRules, p = _d_TaxRuleListType(V, N, E, p, M.TaxRuleListType)
+            f_TaxRules, p = _d_TaxRuleListType(V, N, E, p, M.TaxRuleListType, T)
             s = 10
         elif c == 1:
-            f_PriceRuleStacks, p = _d_PriceRuleStackListType(V, N, E, p, M.PriceRuleStackListType)
+            f_PriceRuleStacks, p = _d_PriceRuleStackListType(V, N, E, p, M.PriceRuleStackListType, T)
             s = 11
         else:
             raise F
@@ -433,7 +436,7 @@ def _d_AbsolutePriceScheduleType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_PriceRuleStacks, p = _d_PriceRuleStackListType(V, N, E, p, M.PriceRuleStackListType)
+            f_PriceRuleStacks, p = _d_PriceRuleStackListType(V, N, E, p, M.PriceRuleStackListType, T)
             s = 11
         else:
             raise F
@@ -441,10 +444,10 @@ def _d_AbsolutePriceScheduleType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_OverstayRules, p = _d_OverstayRuleListType(V, N, E, p, M.OverstayRuleListType)
+            f_OverstayRules, p = _d_OverstayRuleListType(V, N, E, p, M.OverstayRuleListType, T)
             s = 12
         elif c == 1:
-            f_AdditionalSelectedServices, p = _d_AdditionalServiceListType(V, N, E, p, M.AdditionalServiceListType)
+            f_AdditionalSelectedServices, p = _d_AdditionalServiceListType(V, N, E, p, M.AdditionalServiceListType, T)
             s = 13
         elif c == 2:
             s = -1
@@ -454,7 +457,7 @@ def _d_AbsolutePriceScheduleType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_AdditionalSelectedServices, p = _d_AdditionalServiceListType(V, N, E, p, M.AdditionalServiceListType)
+            f_AdditionalSelectedServices, p = _d_AdditionalServiceListType(V, N, E, p, M.AdditionalServiceListType, T)
             s = 13
         elif c == 1:
             s = -1
@@ -486,7 +489,7 @@ def _d_AbsolutePriceScheduleType(V, N, E, p, K):
     return o, p
 
 
-def _e_AbsolutePriceScheduleType(o, a):
+def _e_AbsolutePriceScheduleType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -625,7 +628,7 @@ def _e_AbsolutePriceScheduleType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.MaximumCost
     if v is not None:
         if s == 7:
@@ -638,7 +641,7 @@ def _e_AbsolutePriceScheduleType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.TaxRules
     if v is not None:
         if s == 7:
@@ -654,7 +657,7 @@ def _e_AbsolutePriceScheduleType(o, a):
             raise F
         if not isinstance(v, M.TaxRuleListType):
             raise F
-        a = _e_TaxRuleListType(v, a)
+        a = _e_TaxRuleListType(v, a, T)
     v = o.PriceRuleStacks
     if v is not None:
         if s == 7:
@@ -673,7 +676,7 @@ def _e_AbsolutePriceScheduleType(o, a):
             raise F
         if not isinstance(v, M.PriceRuleStackListType):
             raise F
-        a = _e_PriceRuleStackListType(v, a)
+        a = _e_PriceRuleStackListType(v, a, T)
     v = o.OverstayRules
     if v is not None:
         if s == 11:
@@ -683,7 +686,7 @@ def _e_AbsolutePriceScheduleType(o, a):
             raise F
         if not isinstance(v, M.OverstayRuleListType):
             raise F
-        a = _e_OverstayRuleListType(v, a)
+        a = _e_OverstayRuleListType(v, a, T)
     v = o.AdditionalSelectedServices
     if v is not None:
         if s == 11:
@@ -696,7 +699,7 @@ def _e_AbsolutePriceScheduleType(o, a):
             raise F
         if not isinstance(v, M.AdditionalServiceListType):
             raise F
-        a = _e_AdditionalServiceListType(v, a)
+        a = _e_AdditionalServiceListType(v, a, T)
     if s == 11:
         a = (a << 2) | 2
         s = -1
@@ -711,14 +714,14 @@ def _e_AbsolutePriceScheduleType(o, a):
     return a
 
 
-def _d_AdditionalServiceListType(V, N, E, p, K):
+def _d_AdditionalServiceListType(V, N, E, p, K, T):
     f_AdditionalService = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_AdditionalServiceType(V, N, E, p, M.AdditionalServiceType)
+            v, p = _d_AdditionalServiceType(V, N, E, p, M.AdditionalServiceType, T)
             f_AdditionalService.append(v)
             s = 1
         else:
@@ -727,7 +730,7 @@ def _d_AdditionalServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AdditionalServiceType(V, N, E, p, M.AdditionalServiceType)
+            v, p = _d_AdditionalServiceType(V, N, E, p, M.AdditionalServiceType, T)
             f_AdditionalService.append(v)
             s = 2
         elif c == 1:
@@ -738,7 +741,7 @@ def _d_AdditionalServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AdditionalServiceType(V, N, E, p, M.AdditionalServiceType)
+            v, p = _d_AdditionalServiceType(V, N, E, p, M.AdditionalServiceType, T)
             f_AdditionalService.append(v)
             s = 3
         elif c == 1:
@@ -749,7 +752,7 @@ def _d_AdditionalServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AdditionalServiceType(V, N, E, p, M.AdditionalServiceType)
+            v, p = _d_AdditionalServiceType(V, N, E, p, M.AdditionalServiceType, T)
             f_AdditionalService.append(v)
             s = 4
         elif c == 1:
@@ -760,7 +763,7 @@ def _d_AdditionalServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AdditionalServiceType(V, N, E, p, M.AdditionalServiceType)
+            v, p = _d_AdditionalServiceType(V, N, E, p, M.AdditionalServiceType, T)
             f_AdditionalService.append(v)
             s = 5
         elif c == 1:
@@ -781,7 +784,7 @@ def _d_AdditionalServiceListType(V, N, E, p, K):
     return o, p
 
 
-def _e_AdditionalServiceListType(o, a):
+def _e_AdditionalServiceListType(o, a, T):
     s = 0
     for v in o.AdditionalService:
         if s == 0:
@@ -803,7 +806,7 @@ def _e_AdditionalServiceListType(o, a):
             raise F
         if not isinstance(v, M.AdditionalServiceType):
             raise F
-        a = _e_AdditionalServiceType(v, a)
+        a = _e_AdditionalServiceType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -824,7 +827,7 @@ def _e_AdditionalServiceListType(o, a):
     return a
 
 
-def _d_AdditionalServiceType(V, N, E, p, K):
+def _d_AdditionalServiceType(V, N, E, p, K, T):
     f_ServiceName = None
     f_ServiceFee = None
     s = 0
@@ -877,7 +880,7 @@ def _d_AdditionalServiceType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ServiceFee, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_ServiceFee, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -896,7 +899,7 @@ def _d_AdditionalServiceType(V, N, E, p, K):
     return o, p
 
 
-def _e_AdditionalServiceType(o, a):
+def _e_AdditionalServiceType(o, a, T):
     s = 0
     v = o.ServiceName
     if v is not None:
@@ -928,7 +931,7 @@ def _e_AdditionalServiceType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -937,7 +940,7 @@ def _e_AdditionalServiceType(o, a):
     return a
 
 
-def _d_AuthorizationReqType(V, N, E, p, K):
+def _d_AuthorizationReqType(V, N, E, p, K, T):
     f_Header = None
     f_SelectedAuthorizationService = None
     f_EIM_AReqAuthorizationMode = None
@@ -947,7 +950,7 @@ def _d_AuthorizationReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -968,10 +971,10 @@ def _d_AuthorizationReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EIM_AReqAuthorizationMode, p = _d_EIM_AReqAuthorizationModeType(V, N, E, p, M.EIM_AReqAuthorizationModeType)
+            f_EIM_AReqAuthorizationMode, p = _d_EIM_AReqAuthorizationModeType(V, N, E, p, M.EIM_AReqAuthorizationModeType, T)
             s = 4
         elif c == 1:
-            f_PnC_AReqAuthorizationMode, p = _d_PnC_AReqAuthorizationModeType(V, N, E, p, M.PnC_AReqAuthorizationModeType)
+            f_PnC_AReqAuthorizationMode, p = _d_PnC_AReqAuthorizationModeType(V, N, E, p, M.PnC_AReqAuthorizationModeType, T)
             s = 3
         else:
             raise F
@@ -999,7 +1002,7 @@ def _d_AuthorizationReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_AuthorizationReqType(o, a):
+def _e_AuthorizationReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -1010,7 +1013,7 @@ def _e_AuthorizationReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.SelectedAuthorizationService
     if v is not None:
         if s == 1:
@@ -1033,7 +1036,7 @@ def _e_AuthorizationReqType(o, a):
             raise F
         if not isinstance(v, M.EIM_AReqAuthorizationModeType):
             raise F
-        a = _e_EIM_AReqAuthorizationModeType(v, a)
+        a = _e_EIM_AReqAuthorizationModeType(v, a, T)
     v = o.PnC_AReqAuthorizationMode
     if v is not None:
         if s == 2:
@@ -1043,7 +1046,7 @@ def _e_AuthorizationReqType(o, a):
             raise F
         if not isinstance(v, M.PnC_AReqAuthorizationModeType):
             raise F
-        a = _e_PnC_AReqAuthorizationModeType(v, a)
+        a = _e_PnC_AReqAuthorizationModeType(v, a, T)
     if s == 3:
         a <<= 1
         s = -1
@@ -1055,7 +1058,7 @@ def _e_AuthorizationReqType(o, a):
     return a
 
 
-def _d_AuthorizationResType(V, N, E, p, K):
+def _d_AuthorizationResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSEProcessing = None
@@ -1064,7 +1067,7 @@ def _d_AuthorizationResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -1114,7 +1117,7 @@ def _d_AuthorizationResType(V, N, E, p, K):
     return o, p
 
 
-def _e_AuthorizationResType(o, a):
+def _e_AuthorizationResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -1125,7 +1128,7 @@ def _e_AuthorizationResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -1160,14 +1163,14 @@ def _e_AuthorizationResType(o, a):
     return a
 
 
-def _d_AuthorizationSetupReqType(V, N, E, p, K):
+def _d_AuthorizationSetupReqType(V, N, E, p, K, T):
     f_Header = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -1185,7 +1188,7 @@ def _d_AuthorizationSetupReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_AuthorizationSetupReqType(o, a):
+def _e_AuthorizationSetupReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -1196,7 +1199,7 @@ def _e_AuthorizationSetupReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -1205,7 +1208,7 @@ def _e_AuthorizationSetupReqType(o, a):
     return a
 
 
-def _d_AuthorizationSetupResType(V, N, E, p, K):
+def _d_AuthorizationSetupResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_AuthorizationServices = []
@@ -1217,7 +1220,7 @@ def _d_AuthorizationSetupResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -1287,10 +1290,10 @@ def _d_AuthorizationSetupResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EIM_ASResAuthorizationMode, p = _d_EIM_ASResAuthorizationModeType(V, N, E, p, M.EIM_ASResAuthorizationModeType)
+            f_EIM_ASResAuthorizationMode, p = _d_EIM_ASResAuthorizationModeType(V, N, E, p, M.EIM_ASResAuthorizationModeType, T)
             s = 7
         elif c == 1:
-            f_PnC_ASResAuthorizationMode, p = _d_PnC_ASResAuthorizationModeType(V, N, E, p, M.PnC_ASResAuthorizationModeType)
+            f_PnC_ASResAuthorizationMode, p = _d_PnC_ASResAuthorizationModeType(V, N, E, p, M.PnC_ASResAuthorizationModeType, T)
             s = 6
         else:
             raise F
@@ -1320,7 +1323,7 @@ def _d_AuthorizationSetupResType(V, N, E, p, K):
     return o, p
 
 
-def _e_AuthorizationSetupResType(o, a):
+def _e_AuthorizationSetupResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -1331,7 +1334,7 @@ def _e_AuthorizationSetupResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -1387,7 +1390,7 @@ def _e_AuthorizationSetupResType(o, a):
             raise F
         if not isinstance(v, M.EIM_ASResAuthorizationModeType):
             raise F
-        a = _e_EIM_ASResAuthorizationModeType(v, a)
+        a = _e_EIM_ASResAuthorizationModeType(v, a, T)
     v = o.PnC_ASResAuthorizationMode
     if v is not None:
         if s == 5:
@@ -1397,7 +1400,7 @@ def _e_AuthorizationSetupResType(o, a):
             raise F
         if not isinstance(v, M.PnC_ASResAuthorizationModeType):
             raise F
-        a = _e_PnC_ASResAuthorizationModeType(v, a)
+        a = _e_PnC_ASResAuthorizationModeType(v, a, T)
     if s == 6:
         a <<= 1
         s = -1
@@ -1409,7 +1412,7 @@ def _e_AuthorizationSetupResType(o, a):
     return a
 
 
-def _d_CLReqControlModeType(V, N, E, p, K):
+def _d_CLReqControlModeType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -1424,7 +1427,7 @@ def _d_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_CLReqControlModeType(o, a):
+def _e_CLReqControlModeType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -1434,7 +1437,7 @@ def _e_CLReqControlModeType(o, a):
     return a
 
 
-def _d_CLResControlModeType(V, N, E, p, K):
+def _d_CLResControlModeType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -1449,7 +1452,7 @@ def _d_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_CLResControlModeType(o, a):
+def _e_CLResControlModeType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -1459,7 +1462,7 @@ def _e_CLResControlModeType(o, a):
     return a
 
 
-def _d_CanonicalizationMethodType(V, N, E, p, K):
+def _d_CanonicalizationMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -1497,40 +1500,60 @@ def _d_CanonicalizationMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (0, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -1539,7 +1562,7 @@ def _d_CanonicalizationMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_CanonicalizationMethodType(o, a):
+def _e_CanonicalizationMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -1556,16 +1579,23 @@ def _e_CanonicalizationMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 2) | 1
+        if s == 0:
+            a = content_out(a, T, 0, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_CertificateChainType(V, N, E, p, K):
+def _d_CertificateChainType(V, N, E, p, K, T):
     f_Certificate = None
     f_SubCertificates = None
     s = 0
@@ -1608,7 +1638,7 @@ def _d_CertificateChainType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_SubCertificates, p = _d_SubCertificatesType(V, N, E, p, M.SubCertificatesType)
+            f_SubCertificates, p = _d_SubCertificatesType(V, N, E, p, M.SubCertificatesType, T)
             s = 2
         elif c == 1:
             s = -1
@@ -1629,7 +1659,7 @@ def _d_CertificateChainType(V, N, E, p, K):
     return o, p
 
 
-def _e_CertificateChainType(o, a):
+def _e_CertificateChainType(o, a, T):
     s = 0
     v = o.Certificate
     if v is not None:
@@ -1658,7 +1688,7 @@ def _e_CertificateChainType(o, a):
             raise F
         if not isinstance(v, M.SubCertificatesType):
             raise F
-        a = _e_SubCertificatesType(v, a)
+        a = _e_SubCertificatesType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -1670,7 +1700,7 @@ def _e_CertificateChainType(o, a):
     return a
 
 
-def _d_CertificateInstallationReqType(V, N, E, p, K):
+def _d_CertificateInstallationReqType(V, N, E, p, K, T):
     f_Header = None
     f_OEMProvisioningCertificateChain = None
     f_ListOfRootCertificateIDs = None
@@ -1681,7 +1711,7 @@ def _d_CertificateInstallationReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -1689,7 +1719,7 @@ def _d_CertificateInstallationReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_OEMProvisioningCertificateChain, p = _d_SignedCertificateChainType(V, N, E, p, M.SignedCertificateChainType)
+            f_OEMProvisioningCertificateChain, p = _d_SignedCertificateChainType(V, N, E, p, M.SignedCertificateChainType, T)
             s = 2
         else:
             raise F
@@ -1697,7 +1727,7 @@ def _d_CertificateInstallationReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ListOfRootCertificateIDs, p = _d_ListOfRootCertificateIDsType(V, N, E, p, M.ListOfRootCertificateIDsType)
+            f_ListOfRootCertificateIDs, p = _d_ListOfRootCertificateIDsType(V, N, E, p, M.ListOfRootCertificateIDsType, T)
             s = 3
         else:
             raise F
@@ -1717,7 +1747,7 @@ def _d_CertificateInstallationReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_PrioritizedEMAIDs, p = _d_EMAIDListType(V, N, E, p, M.EMAIDListType)
+            f_PrioritizedEMAIDs, p = _d_EMAIDListType(V, N, E, p, M.EMAIDListType, T)
             s = 5
         elif c == 1:
             s = -1
@@ -1741,7 +1771,7 @@ def _d_CertificateInstallationReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_CertificateInstallationReqType(o, a):
+def _e_CertificateInstallationReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -1752,7 +1782,7 @@ def _e_CertificateInstallationReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.OEMProvisioningCertificateChain
     if v is not None:
         if s == 1:
@@ -1762,7 +1792,7 @@ def _e_CertificateInstallationReqType(o, a):
             raise F
         if not isinstance(v, M.SignedCertificateChainType):
             raise F
-        a = _e_SignedCertificateChainType(v, a)
+        a = _e_SignedCertificateChainType(v, a, T)
     v = o.ListOfRootCertificateIDs
     if v is not None:
         if s == 2:
@@ -1772,7 +1802,7 @@ def _e_CertificateInstallationReqType(o, a):
             raise F
         if not isinstance(v, M.ListOfRootCertificateIDsType):
             raise F
-        a = _e_ListOfRootCertificateIDsType(v, a)
+        a = _e_ListOfRootCertificateIDsType(v, a, T)
     v = o.MaximumContractCertificateChains
     if v is not None:
         if s == 3:
@@ -1794,7 +1824,7 @@ def _e_CertificateInstallationReqType(o, a):
             raise F
         if not isinstance(v, M.EMAIDListType):
             raise F
-        a = _e_EMAIDListType(v, a)
+        a = _e_EMAIDListType(v, a, T)
     if s == 4:
         a = (a << 2) | 1
         s = -1
@@ -1806,7 +1836,7 @@ def _e_CertificateInstallationReqType(o, a):
     return a
 
 
-def _d_CertificateInstallationResType(V, N, E, p, K):
+def _d_CertificateInstallationResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSEProcessing = None
@@ -1818,7 +1848,7 @@ def _d_CertificateInstallationResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -1856,7 +1886,7 @@ def _d_CertificateInstallationResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_CPSCertificateChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType)
+            f_CPSCertificateChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType, T)
             s = 4
         else:
             raise F
@@ -1864,7 +1894,7 @@ def _d_CertificateInstallationResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignedInstallationData, p = _d_SignedInstallationDataType(V, N, E, p, M.SignedInstallationDataType)
+            f_SignedInstallationData, p = _d_SignedInstallationDataType(V, N, E, p, M.SignedInstallationDataType, T)
             s = 5
         else:
             raise F
@@ -1899,7 +1929,7 @@ def _d_CertificateInstallationResType(V, N, E, p, K):
     return o, p
 
 
-def _e_CertificateInstallationResType(o, a):
+def _e_CertificateInstallationResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -1910,7 +1940,7 @@ def _e_CertificateInstallationResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -1946,7 +1976,7 @@ def _e_CertificateInstallationResType(o, a):
             raise F
         if not isinstance(v, M.CertificateChainType):
             raise F
-        a = _e_CertificateChainType(v, a)
+        a = _e_CertificateChainType(v, a, T)
     v = o.SignedInstallationData
     if v is not None:
         if s == 4:
@@ -1956,7 +1986,7 @@ def _e_CertificateInstallationResType(o, a):
             raise F
         if not isinstance(v, M.SignedInstallationDataType):
             raise F
-        a = _e_SignedInstallationDataType(v, a)
+        a = _e_SignedInstallationDataType(v, a, T)
     v = o.RemainingContractCertificateChains
     if v is not None:
         if s == 5:
@@ -1977,7 +2007,7 @@ def _e_CertificateInstallationResType(o, a):
     return a
 
 
-def _d_ChargeLoopReqType(V, N, E, p, K):
+def _d_ChargeLoopReqType(V, N, E, p, K, T):
     f_Header = None
     f_DisplayParameters = None
     f_MeterInfoRequested = None
@@ -1986,7 +2016,7 @@ def _d_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -1994,7 +2024,7 @@ def _d_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_DisplayParameters, p = _d_DisplayParametersType(V, N, E, p, M.DisplayParametersType)
+            f_DisplayParameters, p = _d_DisplayParametersType(V, N, E, p, M.DisplayParametersType, T)
             s = 2
         elif c == 1:
             x = ((V >> (N - p - 3)) & 7)
@@ -2033,7 +2063,7 @@ def _d_ChargeLoopReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeLoopReqType(o, a):
+def _e_ChargeLoopReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -2044,7 +2074,7 @@ def _e_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.DisplayParameters
     if v is not None:
         if s == 1:
@@ -2054,7 +2084,7 @@ def _e_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.DisplayParametersType):
             raise F
-        a = _e_DisplayParametersType(v, a)
+        a = _e_DisplayParametersType(v, a, T)
     v = o.MeterInfoRequested
     if v is not None:
         if s == 1:
@@ -2081,7 +2111,7 @@ def _e_ChargeLoopReqType(o, a):
     return a
 
 
-def _d_ChargeLoopResType(V, N, E, p, K):
+def _d_ChargeLoopResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSEStatus = None
@@ -2092,7 +2122,7 @@ def _d_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -2115,13 +2145,13 @@ def _d_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatusType)
+            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatusType, T)
             s = 3
         elif c == 1:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 4
         elif c == 2:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 3:
             s = -1
@@ -2131,10 +2161,10 @@ def _d_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 4
         elif c == 1:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 2:
             s = -1
@@ -2144,7 +2174,7 @@ def _d_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 1:
             s = -1
@@ -2168,7 +2198,7 @@ def _d_ChargeLoopResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeLoopResType(o, a):
+def _e_ChargeLoopResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -2179,7 +2209,7 @@ def _e_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -2202,7 +2232,7 @@ def _e_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.EVSEStatusType):
             raise F
-        a = _e_EVSEStatusType(v, a)
+        a = _e_EVSEStatusType(v, a, T)
     v = o.MeterInfo
     if v is not None:
         if s == 2:
@@ -2215,7 +2245,7 @@ def _e_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.MeterInfoType):
             raise F
-        a = _e_MeterInfoType(v, a)
+        a = _e_MeterInfoType(v, a, T)
     v = o.Receipt
     if v is not None:
         if s == 2:
@@ -2231,7 +2261,7 @@ def _e_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.ReceiptType):
             raise F
-        a = _e_ReceiptType(v, a)
+        a = _e_ReceiptType(v, a, T)
     if s == 2:
         a = (a << 3) | 3
         s = -1
@@ -2249,14 +2279,14 @@ def _e_ChargeLoopResType(o, a):
     return a
 
 
-def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K):
+def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K, T):
     f_Header = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -2274,7 +2304,7 @@ def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeParameterDiscoveryReqType(o, a):
+def _e_ChargeParameterDiscoveryReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -2285,7 +2315,7 @@ def _e_ChargeParameterDiscoveryReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -2294,7 +2324,7 @@ def _e_ChargeParameterDiscoveryReqType(o, a):
     return a
 
 
-def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
+def _d_ChargeParameterDiscoveryResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     s = 0
@@ -2302,7 +2332,7 @@ def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -2336,7 +2366,7 @@ def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeParameterDiscoveryResType(o, a):
+def _e_ChargeParameterDiscoveryResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -2347,7 +2377,7 @@ def _e_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -2369,7 +2399,7 @@ def _e_ChargeParameterDiscoveryResType(o, a):
     return a
 
 
-def _d_ChargingScheduleType(V, N, E, p, K):
+def _d_ChargingScheduleType(V, N, E, p, K, T):
     f_PowerSchedule = None
     f_AbsolutePriceSchedule = None
     f_PriceLevelSchedule = None
@@ -2378,7 +2408,7 @@ def _d_ChargingScheduleType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_PowerSchedule, p = _d_PowerScheduleType(V, N, E, p, M.PowerScheduleType)
+            f_PowerSchedule, p = _d_PowerScheduleType(V, N, E, p, M.PowerScheduleType, T)
             s = 1
         else:
             raise F
@@ -2386,10 +2416,10 @@ def _d_ChargingScheduleType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_AbsolutePriceSchedule, p = _d_AbsolutePriceScheduleType(V, N, E, p, M.AbsolutePriceScheduleType)
+            f_AbsolutePriceSchedule, p = _d_AbsolutePriceScheduleType(V, N, E, p, M.AbsolutePriceScheduleType, T)
             s = 3
         elif c == 1:
-            f_PriceLevelSchedule, p = _d_PriceLevelScheduleType(V, N, E, p, M.PriceLevelScheduleType)
+            f_PriceLevelSchedule, p = _d_PriceLevelScheduleType(V, N, E, p, M.PriceLevelScheduleType, T)
             s = 2
         elif c == 2:
             s = -1
@@ -2418,7 +2448,7 @@ def _d_ChargingScheduleType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargingScheduleType(o, a):
+def _e_ChargingScheduleType(o, a, T):
     s = 0
     v = o.PowerSchedule
     if v is not None:
@@ -2429,7 +2459,7 @@ def _e_ChargingScheduleType(o, a):
             raise F
         if not isinstance(v, M.PowerScheduleType):
             raise F
-        a = _e_PowerScheduleType(v, a)
+        a = _e_PowerScheduleType(v, a, T)
     v = o.AbsolutePriceSchedule
     if v is not None:
         if s == 1:
@@ -2439,7 +2469,7 @@ def _e_ChargingScheduleType(o, a):
             raise F
         if not isinstance(v, M.AbsolutePriceScheduleType):
             raise F
-        a = _e_AbsolutePriceScheduleType(v, a)
+        a = _e_AbsolutePriceScheduleType(v, a, T)
     v = o.PriceLevelSchedule
     if v is not None:
         if s == 1:
@@ -2449,7 +2479,7 @@ def _e_ChargingScheduleType(o, a):
             raise F
         if not isinstance(v, M.PriceLevelScheduleType):
             raise F
-        a = _e_PriceLevelScheduleType(v, a)
+        a = _e_PriceLevelScheduleType(v, a, T)
     if s == 1:
         a = (a << 2) | 2
         s = -1
@@ -2464,7 +2494,7 @@ def _e_ChargingScheduleType(o, a):
     return a
 
 
-def _d_ContractCertificateChainType(V, N, E, p, K):
+def _d_ContractCertificateChainType(V, N, E, p, K, T):
     f_Certificate = None
     f_SubCertificates = None
     s = 0
@@ -2507,7 +2537,7 @@ def _d_ContractCertificateChainType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SubCertificates, p = _d_SubCertificatesType(V, N, E, p, M.SubCertificatesType)
+            f_SubCertificates, p = _d_SubCertificatesType(V, N, E, p, M.SubCertificatesType, T)
             s = 2
         else:
             raise F
@@ -2526,7 +2556,7 @@ def _d_ContractCertificateChainType(V, N, E, p, K):
     return o, p
 
 
-def _e_ContractCertificateChainType(o, a):
+def _e_ContractCertificateChainType(o, a, T):
     s = 0
     v = o.Certificate
     if v is not None:
@@ -2555,7 +2585,7 @@ def _e_ContractCertificateChainType(o, a):
             raise F
         if not isinstance(v, M.SubCertificatesType):
             raise F
-        a = _e_SubCertificatesType(v, a)
+        a = _e_SubCertificatesType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -2564,7 +2594,7 @@ def _e_ContractCertificateChainType(o, a):
     return a
 
 
-def _d_DSAKeyValueType(V, N, E, p, K):
+def _d_DSAKeyValueType(V, N, E, p, K, T):
     f_P = None
     f_Q = None
     f_G = None
@@ -2962,7 +2992,7 @@ def _d_DSAKeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_DSAKeyValueType(o, a):
+def _e_DSAKeyValueType(o, a, T):
     s = 0
     v = o.P
     if v is not None:
@@ -3116,7 +3146,7 @@ def _e_DSAKeyValueType(o, a):
     return a
 
 
-def _d_DetailedCostType(V, N, E, p, K):
+def _d_DetailedCostType(V, N, E, p, K, T):
     f_Amount = None
     f_CostPerUnit = None
     s = 0
@@ -3124,7 +3154,7 @@ def _d_DetailedCostType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Amount, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_Amount, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         else:
             raise F
@@ -3132,7 +3162,7 @@ def _d_DetailedCostType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_CostPerUnit, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_CostPerUnit, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -3151,7 +3181,7 @@ def _d_DetailedCostType(V, N, E, p, K):
     return o, p
 
 
-def _e_DetailedCostType(o, a):
+def _e_DetailedCostType(o, a, T):
     s = 0
     v = o.Amount
     if v is not None:
@@ -3162,7 +3192,7 @@ def _e_DetailedCostType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.CostPerUnit
     if v is not None:
         if s == 1:
@@ -3172,7 +3202,7 @@ def _e_DetailedCostType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -3181,7 +3211,7 @@ def _e_DetailedCostType(o, a):
     return a
 
 
-def _d_DetailedTaxType(V, N, E, p, K):
+def _d_DetailedTaxType(V, N, E, p, K, T):
     f_TaxRuleID = None
     f_Amount = None
     s = 0
@@ -3217,7 +3247,7 @@ def _d_DetailedTaxType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Amount, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_Amount, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -3236,7 +3266,7 @@ def _d_DetailedTaxType(V, N, E, p, K):
     return o, p
 
 
-def _e_DetailedTaxType(o, a):
+def _e_DetailedTaxType(o, a, T):
     s = 0
     v = o.TaxRuleID
     if v is not None:
@@ -3259,7 +3289,7 @@ def _e_DetailedTaxType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -3268,7 +3298,7 @@ def _e_DetailedTaxType(o, a):
     return a
 
 
-def _d_DigestMethodType(V, N, E, p, K):
+def _d_DigestMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -3306,40 +3336,60 @@ def _d_DigestMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (22, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -3348,7 +3398,7 @@ def _d_DigestMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_DigestMethodType(o, a):
+def _e_DigestMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -3365,16 +3415,23 @@ def _e_DigestMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 2) | 1
+        if s == 0:
+            a = content_out(a, T, 22, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_DisplayParametersType(V, N, E, p, K):
+def _d_DisplayParametersType(V, N, E, p, K, T):
     f_PresentSOC = None
     f_MinimumSOC = None
     f_TargetSOC = None
@@ -3494,7 +3551,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 8:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 9:
             x = ((V >> (N - p - 3)) & 7)
@@ -3608,7 +3665,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 7:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 8:
             x = ((V >> (N - p - 3)) & 7)
@@ -3715,7 +3772,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 6:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 7:
             x = ((V >> (N - p - 3)) & 7)
@@ -3815,7 +3872,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 5:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 6:
             x = ((V >> (N - p - 3)) & 7)
@@ -3908,7 +3965,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 4:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 5:
             x = ((V >> (N - p - 3)) & 7)
@@ -3978,7 +4035,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 3:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 4:
             x = ((V >> (N - p - 3)) & 7)
@@ -4025,7 +4082,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 2:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 3:
             x = ((V >> (N - p - 3)) & 7)
@@ -4049,7 +4106,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 1:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 2:
             x = ((V >> (N - p - 3)) & 7)
@@ -4066,7 +4123,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 1:
             x = ((V >> (N - p - 3)) & 7)
@@ -4116,7 +4173,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
     return o, p
 
 
-def _e_DisplayParametersType(o, a):
+def _e_DisplayParametersType(o, a, T):
     s = 0
     v = o.PresentSOC
     if v is not None:
@@ -4334,7 +4391,7 @@ def _e_DisplayParametersType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.InletHot
     if v is not None:
         if s == 0:
@@ -4415,7 +4472,7 @@ def _e_DisplayParametersType(o, a):
     return a
 
 
-def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
+def _d_Dynamic_CLReqControlModeType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_EVTargetEnergyRequest = None
     f_EVMaximumEnergyRequest = None
@@ -4448,7 +4505,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
                 p += 1
             s = 1
         elif c == 1:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -4456,7 +4513,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -4464,7 +4521,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         else:
             raise F
@@ -4472,7 +4529,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -4493,7 +4550,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Dynamic_CLReqControlModeType(o, a):
+def _e_Dynamic_CLReqControlModeType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -4519,7 +4576,7 @@ def _e_Dynamic_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumEnergyRequest
     if v is not None:
         if s == 2:
@@ -4529,7 +4586,7 @@ def _e_Dynamic_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumEnergyRequest
     if v is not None:
         if s == 3:
@@ -4539,7 +4596,7 @@ def _e_Dynamic_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 4:
         a <<= 1
         s = -1
@@ -4548,7 +4605,7 @@ def _e_Dynamic_CLReqControlModeType(o, a):
     return a
 
 
-def _d_Dynamic_CLResControlModeType(V, N, E, p, K):
+def _d_Dynamic_CLResControlModeType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_MinimumSOC = None
     f_TargetSOC = None
@@ -4749,7 +4806,7 @@ def _d_Dynamic_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Dynamic_CLResControlModeType(o, a):
+def _e_Dynamic_CLResControlModeType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -4837,7 +4894,7 @@ def _e_Dynamic_CLResControlModeType(o, a):
     return a
 
 
-def _d_Dynamic_EVPPTControlModeType(V, N, E, p, K):
+def _d_Dynamic_EVPPTControlModeType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -4852,7 +4909,7 @@ def _d_Dynamic_EVPPTControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Dynamic_EVPPTControlModeType(o, a):
+def _e_Dynamic_EVPPTControlModeType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -4862,7 +4919,7 @@ def _e_Dynamic_EVPPTControlModeType(o, a):
     return a
 
 
-def _d_Dynamic_SEReqControlModeType(V, N, E, p, K):
+def _d_Dynamic_SEReqControlModeType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_MinimumSOC = None
     f_TargetSOC = None
@@ -4918,7 +4975,7 @@ def _d_Dynamic_SEReqControlModeType(V, N, E, p, K):
             f_TargetSOC = (x >> 1) & 127
             s = 3
         elif c == 2:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -4933,7 +4990,7 @@ def _d_Dynamic_SEReqControlModeType(V, N, E, p, K):
             f_TargetSOC = (x >> 1) & 127
             s = 3
         elif c == 1:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -4941,7 +4998,7 @@ def _d_Dynamic_SEReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -4949,7 +5006,7 @@ def _d_Dynamic_SEReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -4957,7 +5014,7 @@ def _d_Dynamic_SEReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         else:
             raise F
@@ -4965,10 +5022,10 @@ def _d_Dynamic_SEReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 1:
-            f_EVMinimumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 2:
             s = -1
@@ -4978,7 +5035,7 @@ def _d_Dynamic_SEReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 1:
             s = -1
@@ -5005,7 +5062,7 @@ def _d_Dynamic_SEReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Dynamic_SEReqControlModeType(o, a):
+def _e_Dynamic_SEReqControlModeType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -5061,7 +5118,7 @@ def _e_Dynamic_SEReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumEnergyRequest
     if v is not None:
         if s == 4:
@@ -5071,7 +5128,7 @@ def _e_Dynamic_SEReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumEnergyRequest
     if v is not None:
         if s == 5:
@@ -5081,7 +5138,7 @@ def _e_Dynamic_SEReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumV2XEnergyRequest
     if v is not None:
         if s == 6:
@@ -5091,7 +5148,7 @@ def _e_Dynamic_SEReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumV2XEnergyRequest
     if v is not None:
         if s == 6:
@@ -5104,7 +5161,7 @@ def _e_Dynamic_SEReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 6:
         a = (a << 2) | 2
         s = -1
@@ -5119,7 +5176,7 @@ def _e_Dynamic_SEReqControlModeType(o, a):
     return a
 
 
-def _d_Dynamic_SEResControlModeType(V, N, E, p, K):
+def _d_Dynamic_SEResControlModeType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_MinimumSOC = None
     f_TargetSOC = None
@@ -5167,10 +5224,10 @@ def _d_Dynamic_SEResControlModeType(V, N, E, p, K):
             f_TargetSOC = (x >> 1) & 127
             s = 3
         elif c == 3:
-            f_AbsolutePriceSchedule, p = _d_AbsolutePriceScheduleType(V, N, E, p, M.AbsolutePriceScheduleType)
+            f_AbsolutePriceSchedule, p = _d_AbsolutePriceScheduleType(V, N, E, p, M.AbsolutePriceScheduleType, T)
             s = 5
         elif c == 4:
-            f_PriceLevelSchedule, p = _d_PriceLevelScheduleType(V, N, E, p, M.PriceLevelScheduleType)
+            f_PriceLevelSchedule, p = _d_PriceLevelScheduleType(V, N, E, p, M.PriceLevelScheduleType, T)
             s = 4
         elif c == 5:
             s = -1
@@ -5194,10 +5251,10 @@ def _d_Dynamic_SEResControlModeType(V, N, E, p, K):
             f_TargetSOC = (x >> 1) & 127
             s = 3
         elif c == 2:
-            f_AbsolutePriceSchedule, p = _d_AbsolutePriceScheduleType(V, N, E, p, M.AbsolutePriceScheduleType)
+            f_AbsolutePriceSchedule, p = _d_AbsolutePriceScheduleType(V, N, E, p, M.AbsolutePriceScheduleType, T)
             s = 5
         elif c == 3:
-            f_PriceLevelSchedule, p = _d_PriceLevelScheduleType(V, N, E, p, M.PriceLevelScheduleType)
+            f_PriceLevelSchedule, p = _d_PriceLevelScheduleType(V, N, E, p, M.PriceLevelScheduleType, T)
             s = 4
         elif c == 4:
             s = -1
@@ -5214,10 +5271,10 @@ def _d_Dynamic_SEResControlModeType(V, N, E, p, K):
             f_TargetSOC = (x >> 1) & 127
             s = 3
         elif c == 1:
-            f_AbsolutePriceSchedule, p = _d_AbsolutePriceScheduleType(V, N, E, p, M.AbsolutePriceScheduleType)
+            f_AbsolutePriceSchedule, p = _d_AbsolutePriceScheduleType(V, N, E, p, M.AbsolutePriceScheduleType, T)
             s = 5
         elif c == 2:
-            f_PriceLevelSchedule, p = _d_PriceLevelScheduleType(V, N, E, p, M.PriceLevelScheduleType)
+            f_PriceLevelSchedule, p = _d_PriceLevelScheduleType(V, N, E, p, M.PriceLevelScheduleType, T)
             s = 4
         elif c == 3:
             s = -1
@@ -5227,10 +5284,10 @@ def _d_Dynamic_SEResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_AbsolutePriceSchedule, p = _d_AbsolutePriceScheduleType(V, N, E, p, M.AbsolutePriceScheduleType)
+            f_AbsolutePriceSchedule, p = _d_AbsolutePriceScheduleType(V, N, E, p, M.AbsolutePriceScheduleType, T)
             s = 5
         elif c == 1:
-            f_PriceLevelSchedule, p = _d_PriceLevelScheduleType(V, N, E, p, M.PriceLevelScheduleType)
+            f_PriceLevelSchedule, p = _d_PriceLevelScheduleType(V, N, E, p, M.PriceLevelScheduleType, T)
             s = 4
         elif c == 2:
             s = -1
@@ -5261,7 +5318,7 @@ def _d_Dynamic_SEResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Dynamic_SEResControlModeType(o, a):
+def _e_Dynamic_SEResControlModeType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -5326,7 +5383,7 @@ def _e_Dynamic_SEResControlModeType(o, a):
             raise F
         if not isinstance(v, M.AbsolutePriceScheduleType):
             raise F
-        a = _e_AbsolutePriceScheduleType(v, a)
+        a = _e_AbsolutePriceScheduleType(v, a, T)
     v = o.PriceLevelSchedule
     if v is not None:
         if s == 0:
@@ -5345,7 +5402,7 @@ def _e_Dynamic_SEResControlModeType(o, a):
             raise F
         if not isinstance(v, M.PriceLevelScheduleType):
             raise F
-        a = _e_PriceLevelScheduleType(v, a)
+        a = _e_PriceLevelScheduleType(v, a, T)
     if s == 0:
         a = (a << 3) | 5
         s = -1
@@ -5369,7 +5426,7 @@ def _e_Dynamic_SEResControlModeType(o, a):
     return a
 
 
-def _d_Dynamic_SMDTControlModeType(V, N, E, p, K):
+def _d_Dynamic_SMDTControlModeType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -5384,7 +5441,7 @@ def _d_Dynamic_SMDTControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Dynamic_SMDTControlModeType(o, a):
+def _e_Dynamic_SMDTControlModeType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -5394,7 +5451,7 @@ def _e_Dynamic_SMDTControlModeType(o, a):
     return a
 
 
-def _d_EIM_AReqAuthorizationModeType(V, N, E, p, K):
+def _d_EIM_AReqAuthorizationModeType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -5409,7 +5466,7 @@ def _d_EIM_AReqAuthorizationModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_EIM_AReqAuthorizationModeType(o, a):
+def _e_EIM_AReqAuthorizationModeType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -5419,7 +5476,7 @@ def _e_EIM_AReqAuthorizationModeType(o, a):
     return a
 
 
-def _d_EIM_ASResAuthorizationModeType(V, N, E, p, K):
+def _d_EIM_ASResAuthorizationModeType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -5434,7 +5491,7 @@ def _d_EIM_ASResAuthorizationModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_EIM_ASResAuthorizationModeType(o, a):
+def _e_EIM_ASResAuthorizationModeType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -5444,7 +5501,7 @@ def _e_EIM_ASResAuthorizationModeType(o, a):
     return a
 
 
-def _d_EMAIDListType(V, N, E, p, K):
+def _d_EMAIDListType(V, N, E, p, K, T):
     f_EMAID = []
     s = 0
     if s == 0:
@@ -5843,7 +5900,7 @@ def _d_EMAIDListType(V, N, E, p, K):
     return o, p
 
 
-def _e_EMAIDListType(o, a):
+def _e_EMAIDListType(o, a, T):
     s = 0
     for v in o.EMAID:
         if s == 0:
@@ -5915,7 +5972,7 @@ def _e_EMAIDListType(o, a):
     return a
 
 
-def _d_EVAbsolutePriceScheduleType(V, N, E, p, K):
+def _d_EVAbsolutePriceScheduleType(V, N, E, p, K, T):
     f_TimeAnchor = None
     f_Currency = None
     f_PriceAlgorithm = None
@@ -6043,7 +6100,7 @@ def _d_EVAbsolutePriceScheduleType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVPriceRuleStacks, p = _d_EVPriceRuleStackListType(V, N, E, p, M.EVPriceRuleStackListType)
+            f_EVPriceRuleStacks, p = _d_EVPriceRuleStackListType(V, N, E, p, M.EVPriceRuleStackListType, T)
             s = 4
         else:
             raise F
@@ -6064,7 +6121,7 @@ def _d_EVAbsolutePriceScheduleType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVAbsolutePriceScheduleType(o, a):
+def _e_EVAbsolutePriceScheduleType(o, a, T):
     s = 0
     v = o.TimeAnchor
     if v is not None:
@@ -6129,7 +6186,7 @@ def _e_EVAbsolutePriceScheduleType(o, a):
             raise F
         if not isinstance(v, M.EVPriceRuleStackListType):
             raise F
-        a = _e_EVPriceRuleStackListType(v, a)
+        a = _e_EVPriceRuleStackListType(v, a, T)
     if s == 4:
         a <<= 1
         s = -1
@@ -6138,7 +6195,7 @@ def _e_EVAbsolutePriceScheduleType(o, a):
     return a
 
 
-def _d_EVEnergyOfferType(V, N, E, p, K):
+def _d_EVEnergyOfferType(V, N, E, p, K, T):
     f_EVPowerSchedule = None
     f_EVAbsolutePriceSchedule = None
     s = 0
@@ -6146,7 +6203,7 @@ def _d_EVEnergyOfferType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVPowerSchedule, p = _d_EVPowerScheduleType(V, N, E, p, M.EVPowerScheduleType)
+            f_EVPowerSchedule, p = _d_EVPowerScheduleType(V, N, E, p, M.EVPowerScheduleType, T)
             s = 1
         else:
             raise F
@@ -6154,7 +6211,7 @@ def _d_EVEnergyOfferType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVAbsolutePriceSchedule, p = _d_EVAbsolutePriceScheduleType(V, N, E, p, M.EVAbsolutePriceScheduleType)
+            f_EVAbsolutePriceSchedule, p = _d_EVAbsolutePriceScheduleType(V, N, E, p, M.EVAbsolutePriceScheduleType, T)
             s = 2
         else:
             raise F
@@ -6173,7 +6230,7 @@ def _d_EVEnergyOfferType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVEnergyOfferType(o, a):
+def _e_EVEnergyOfferType(o, a, T):
     s = 0
     v = o.EVPowerSchedule
     if v is not None:
@@ -6184,7 +6241,7 @@ def _e_EVEnergyOfferType(o, a):
             raise F
         if not isinstance(v, M.EVPowerScheduleType):
             raise F
-        a = _e_EVPowerScheduleType(v, a)
+        a = _e_EVPowerScheduleType(v, a, T)
     v = o.EVAbsolutePriceSchedule
     if v is not None:
         if s == 1:
@@ -6194,7 +6251,7 @@ def _e_EVEnergyOfferType(o, a):
             raise F
         if not isinstance(v, M.EVAbsolutePriceScheduleType):
             raise F
-        a = _e_EVAbsolutePriceScheduleType(v, a)
+        a = _e_EVAbsolutePriceScheduleType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -6203,14 +6260,14 @@ def _e_EVEnergyOfferType(o, a):
     return a
 
 
-def _d_EVPowerProfileEntryListType(V, N, E, p, K):
+def _d_EVPowerProfileEntryListType(V, N, E, p, K, T):
     f_EVPowerProfileEntry = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_PowerScheduleEntryType(V, N, E, p, M.PowerScheduleEntryType)
+            v, p = _d_PowerScheduleEntryType(V, N, E, p, M.PowerScheduleEntryType, T)
             f_EVPowerProfileEntry.append(v)
             s = 1
         else:
@@ -6219,7 +6276,7 @@ def _d_EVPowerProfileEntryListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_PowerScheduleEntryType(V, N, E, p, M.PowerScheduleEntryType)
+            v, p = _d_PowerScheduleEntryType(V, N, E, p, M.PowerScheduleEntryType, T)
             f_EVPowerProfileEntry.append(v)
             s = 2
         elif c == 1:
@@ -6230,7 +6287,7 @@ def _d_EVPowerProfileEntryListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_PowerScheduleEntryType(V, N, E, p, M.PowerScheduleEntryType)
+            v, p = _d_PowerScheduleEntryType(V, N, E, p, M.PowerScheduleEntryType, T)
             f_EVPowerProfileEntry.append(v)
             s = 2
         elif c == 1:
@@ -6244,7 +6301,7 @@ def _d_EVPowerProfileEntryListType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVPowerProfileEntryListType(o, a):
+def _e_EVPowerProfileEntryListType(o, a, T):
     s = 0
     for v in o.EVPowerProfileEntry:
         if s == 0:
@@ -6260,7 +6317,7 @@ def _e_EVPowerProfileEntryListType(o, a):
             raise F
         if not isinstance(v, M.PowerScheduleEntryType):
             raise F
-        a = _e_PowerScheduleEntryType(v, a)
+        a = _e_PowerScheduleEntryType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -6272,7 +6329,7 @@ def _e_EVPowerProfileEntryListType(o, a):
     return a
 
 
-def _d_EVPowerProfileType(V, N, E, p, K):
+def _d_EVPowerProfileType(V, N, E, p, K, T):
     f_TimeAnchor = None
     f_Dynamic_EVPPTControlMode = None
     f_Scheduled_EVPPTControlMode = None
@@ -6310,10 +6367,10 @@ def _d_EVPowerProfileType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Dynamic_EVPPTControlMode, p = _d_Dynamic_EVPPTControlModeType(V, N, E, p, M.Dynamic_EVPPTControlModeType)
+            f_Dynamic_EVPPTControlMode, p = _d_Dynamic_EVPPTControlModeType(V, N, E, p, M.Dynamic_EVPPTControlModeType, T)
             s = 3
         elif c == 1:
-            f_Scheduled_EVPPTControlMode, p = _d_Scheduled_EVPPTControlModeType(V, N, E, p, M.Scheduled_EVPPTControlModeType)
+            f_Scheduled_EVPPTControlMode, p = _d_Scheduled_EVPPTControlModeType(V, N, E, p, M.Scheduled_EVPPTControlModeType, T)
             s = 2
         else:
             raise F
@@ -6321,7 +6378,7 @@ def _d_EVPowerProfileType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVPowerProfileEntries, p = _d_EVPowerProfileEntryListType(V, N, E, p, M.EVPowerProfileEntryListType)
+            f_EVPowerProfileEntries, p = _d_EVPowerProfileEntryListType(V, N, E, p, M.EVPowerProfileEntryListType, T)
             s = 4
         else:
             raise F
@@ -6329,7 +6386,7 @@ def _d_EVPowerProfileType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVPowerProfileEntries, p = _d_EVPowerProfileEntryListType(V, N, E, p, M.EVPowerProfileEntryListType)
+            f_EVPowerProfileEntries, p = _d_EVPowerProfileEntryListType(V, N, E, p, M.EVPowerProfileEntryListType, T)
             s = 4
         else:
             raise F
@@ -6350,7 +6407,7 @@ def _d_EVPowerProfileType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVPowerProfileType(o, a):
+def _e_EVPowerProfileType(o, a, T):
     s = 0
     v = o.TimeAnchor
     if v is not None:
@@ -6373,7 +6430,7 @@ def _e_EVPowerProfileType(o, a):
             raise F
         if not isinstance(v, M.Dynamic_EVPPTControlModeType):
             raise F
-        a = _e_Dynamic_EVPPTControlModeType(v, a)
+        a = _e_Dynamic_EVPPTControlModeType(v, a, T)
     v = o.Scheduled_EVPPTControlMode
     if v is not None:
         if s == 1:
@@ -6383,7 +6440,7 @@ def _e_EVPowerProfileType(o, a):
             raise F
         if not isinstance(v, M.Scheduled_EVPPTControlModeType):
             raise F
-        a = _e_Scheduled_EVPPTControlModeType(v, a)
+        a = _e_Scheduled_EVPPTControlModeType(v, a, T)
     v = o.EVPowerProfileEntries
     if v is not None:
         if s == 2:
@@ -6396,7 +6453,7 @@ def _e_EVPowerProfileType(o, a):
             raise F
         if not isinstance(v, M.EVPowerProfileEntryListType):
             raise F
-        a = _e_EVPowerProfileEntryListType(v, a)
+        a = _e_EVPowerProfileEntryListType(v, a, T)
     if s == 4:
         a <<= 1
         s = -1
@@ -6405,14 +6462,14 @@ def _e_EVPowerProfileType(o, a):
     return a
 
 
-def _d_EVPowerScheduleEntryListType(V, N, E, p, K):
+def _d_EVPowerScheduleEntryListType(V, N, E, p, K, T):
     f_EVPowerScheduleEntry = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_EVPowerScheduleEntryType(V, N, E, p, M.EVPowerScheduleEntryType)
+            v, p = _d_EVPowerScheduleEntryType(V, N, E, p, M.EVPowerScheduleEntryType, T)
             f_EVPowerScheduleEntry.append(v)
             s = 1
         else:
@@ -6421,7 +6478,7 @@ def _d_EVPowerScheduleEntryListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_EVPowerScheduleEntryType(V, N, E, p, M.EVPowerScheduleEntryType)
+            v, p = _d_EVPowerScheduleEntryType(V, N, E, p, M.EVPowerScheduleEntryType, T)
             f_EVPowerScheduleEntry.append(v)
             s = 2
         elif c == 1:
@@ -6432,7 +6489,7 @@ def _d_EVPowerScheduleEntryListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_EVPowerScheduleEntryType(V, N, E, p, M.EVPowerScheduleEntryType)
+            v, p = _d_EVPowerScheduleEntryType(V, N, E, p, M.EVPowerScheduleEntryType, T)
             f_EVPowerScheduleEntry.append(v)
             s = 2
         elif c == 1:
@@ -6446,7 +6503,7 @@ def _d_EVPowerScheduleEntryListType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVPowerScheduleEntryListType(o, a):
+def _e_EVPowerScheduleEntryListType(o, a, T):
     s = 0
     for v in o.EVPowerScheduleEntry:
         if s == 0:
@@ -6462,7 +6519,7 @@ def _e_EVPowerScheduleEntryListType(o, a):
             raise F
         if not isinstance(v, M.EVPowerScheduleEntryType):
             raise F
-        a = _e_EVPowerScheduleEntryType(v, a)
+        a = _e_EVPowerScheduleEntryType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -6474,7 +6531,7 @@ def _e_EVPowerScheduleEntryListType(o, a):
     return a
 
 
-def _d_EVPowerScheduleEntryType(V, N, E, p, K):
+def _d_EVPowerScheduleEntryType(V, N, E, p, K, T):
     f_Duration = None
     f_Power = None
     s = 0
@@ -6510,7 +6567,7 @@ def _d_EVPowerScheduleEntryType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Power, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_Power, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -6529,7 +6586,7 @@ def _d_EVPowerScheduleEntryType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVPowerScheduleEntryType(o, a):
+def _e_EVPowerScheduleEntryType(o, a, T):
     s = 0
     v = o.Duration
     if v is not None:
@@ -6552,7 +6609,7 @@ def _e_EVPowerScheduleEntryType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -6561,7 +6618,7 @@ def _e_EVPowerScheduleEntryType(o, a):
     return a
 
 
-def _d_EVPowerScheduleType(V, N, E, p, K):
+def _d_EVPowerScheduleType(V, N, E, p, K, T):
     f_TimeAnchor = None
     f_EVPowerScheduleEntries = None
     s = 0
@@ -6597,7 +6654,7 @@ def _d_EVPowerScheduleType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVPowerScheduleEntries, p = _d_EVPowerScheduleEntryListType(V, N, E, p, M.EVPowerScheduleEntryListType)
+            f_EVPowerScheduleEntries, p = _d_EVPowerScheduleEntryListType(V, N, E, p, M.EVPowerScheduleEntryListType, T)
             s = 2
         else:
             raise F
@@ -6616,7 +6673,7 @@ def _d_EVPowerScheduleType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVPowerScheduleType(o, a):
+def _e_EVPowerScheduleType(o, a, T):
     s = 0
     v = o.TimeAnchor
     if v is not None:
@@ -6639,7 +6696,7 @@ def _e_EVPowerScheduleType(o, a):
             raise F
         if not isinstance(v, M.EVPowerScheduleEntryListType):
             raise F
-        a = _e_EVPowerScheduleEntryListType(v, a)
+        a = _e_EVPowerScheduleEntryListType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -6648,14 +6705,14 @@ def _e_EVPowerScheduleType(o, a):
     return a
 
 
-def _d_EVPriceRuleStackListType(V, N, E, p, K):
+def _d_EVPriceRuleStackListType(V, N, E, p, K, T):
     f_EVPriceRuleStack = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_EVPriceRuleStackType(V, N, E, p, M.EVPriceRuleStackType)
+            v, p = _d_EVPriceRuleStackType(V, N, E, p, M.EVPriceRuleStackType, T)
             f_EVPriceRuleStack.append(v)
             s = 1
         else:
@@ -6664,7 +6721,7 @@ def _d_EVPriceRuleStackListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_EVPriceRuleStackType(V, N, E, p, M.EVPriceRuleStackType)
+            v, p = _d_EVPriceRuleStackType(V, N, E, p, M.EVPriceRuleStackType, T)
             f_EVPriceRuleStack.append(v)
             s = 2
         elif c == 1:
@@ -6675,7 +6732,7 @@ def _d_EVPriceRuleStackListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_EVPriceRuleStackType(V, N, E, p, M.EVPriceRuleStackType)
+            v, p = _d_EVPriceRuleStackType(V, N, E, p, M.EVPriceRuleStackType, T)
             f_EVPriceRuleStack.append(v)
             s = 2
         elif c == 1:
@@ -6689,7 +6746,7 @@ def _d_EVPriceRuleStackListType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVPriceRuleStackListType(o, a):
+def _e_EVPriceRuleStackListType(o, a, T):
     s = 0
     for v in o.EVPriceRuleStack:
         if s == 0:
@@ -6705,7 +6762,7 @@ def _e_EVPriceRuleStackListType(o, a):
             raise F
         if not isinstance(v, M.EVPriceRuleStackType):
             raise F
-        a = _e_EVPriceRuleStackType(v, a)
+        a = _e_EVPriceRuleStackType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -6717,7 +6774,7 @@ def _e_EVPriceRuleStackListType(o, a):
     return a
 
 
-def _d_EVPriceRuleStackType(V, N, E, p, K):
+def _d_EVPriceRuleStackType(V, N, E, p, K, T):
     f_Duration = None
     f_EVPriceRule = []
     s = 0
@@ -6753,7 +6810,7 @@ def _d_EVPriceRuleStackType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_EVPriceRuleType(V, N, E, p, M.EVPriceRuleType)
+            v, p = _d_EVPriceRuleType(V, N, E, p, M.EVPriceRuleType, T)
             f_EVPriceRule.append(v)
             s = 2
         else:
@@ -6762,7 +6819,7 @@ def _d_EVPriceRuleStackType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_EVPriceRuleType(V, N, E, p, M.EVPriceRuleType)
+            v, p = _d_EVPriceRuleType(V, N, E, p, M.EVPriceRuleType, T)
             f_EVPriceRule.append(v)
             s = 3
         elif c == 1:
@@ -6773,7 +6830,7 @@ def _d_EVPriceRuleStackType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_EVPriceRuleType(V, N, E, p, M.EVPriceRuleType)
+            v, p = _d_EVPriceRuleType(V, N, E, p, M.EVPriceRuleType, T)
             f_EVPriceRule.append(v)
             s = 4
         elif c == 1:
@@ -6784,7 +6841,7 @@ def _d_EVPriceRuleStackType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_EVPriceRuleType(V, N, E, p, M.EVPriceRuleType)
+            v, p = _d_EVPriceRuleType(V, N, E, p, M.EVPriceRuleType, T)
             f_EVPriceRule.append(v)
             s = 5
         elif c == 1:
@@ -6795,7 +6852,7 @@ def _d_EVPriceRuleStackType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_EVPriceRuleType(V, N, E, p, M.EVPriceRuleType)
+            v, p = _d_EVPriceRuleType(V, N, E, p, M.EVPriceRuleType, T)
             f_EVPriceRule.append(v)
             s = 6
         elif c == 1:
@@ -6806,7 +6863,7 @@ def _d_EVPriceRuleStackType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_EVPriceRuleType(V, N, E, p, M.EVPriceRuleType)
+            v, p = _d_EVPriceRuleType(V, N, E, p, M.EVPriceRuleType, T)
             f_EVPriceRule.append(v)
             s = 7
         elif c == 1:
@@ -6817,7 +6874,7 @@ def _d_EVPriceRuleStackType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_EVPriceRuleType(V, N, E, p, M.EVPriceRuleType)
+            v, p = _d_EVPriceRuleType(V, N, E, p, M.EVPriceRuleType, T)
             f_EVPriceRule.append(v)
             s = 8
         elif c == 1:
@@ -6828,7 +6885,7 @@ def _d_EVPriceRuleStackType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_EVPriceRuleType(V, N, E, p, M.EVPriceRuleType)
+            v, p = _d_EVPriceRuleType(V, N, E, p, M.EVPriceRuleType, T)
             f_EVPriceRule.append(v)
             s = 9
         elif c == 1:
@@ -6850,7 +6907,7 @@ def _d_EVPriceRuleStackType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVPriceRuleStackType(o, a):
+def _e_EVPriceRuleStackType(o, a, T):
     s = 0
     v = o.Duration
     if v is not None:
@@ -6893,7 +6950,7 @@ def _e_EVPriceRuleStackType(o, a):
             raise F
         if not isinstance(v, M.EVPriceRuleType):
             raise F
-        a = _e_EVPriceRuleType(v, a)
+        a = _e_EVPriceRuleType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -6923,7 +6980,7 @@ def _e_EVPriceRuleStackType(o, a):
     return a
 
 
-def _d_EVPriceRuleType(V, N, E, p, K):
+def _d_EVPriceRuleType(V, N, E, p, K, T):
     f_EnergyFee = None
     f_PowerRangeStart = None
     s = 0
@@ -6931,7 +6988,7 @@ def _d_EVPriceRuleType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EnergyFee, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EnergyFee, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         else:
             raise F
@@ -6939,7 +6996,7 @@ def _d_EVPriceRuleType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_PowerRangeStart, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_PowerRangeStart, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -6958,7 +7015,7 @@ def _d_EVPriceRuleType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVPriceRuleType(o, a):
+def _e_EVPriceRuleType(o, a, T):
     s = 0
     v = o.EnergyFee
     if v is not None:
@@ -6969,7 +7026,7 @@ def _e_EVPriceRuleType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.PowerRangeStart
     if v is not None:
         if s == 1:
@@ -6979,7 +7036,7 @@ def _e_EVPriceRuleType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -6988,7 +7045,7 @@ def _e_EVPriceRuleType(o, a):
     return a
 
 
-def _d_EVSEStatusType(V, N, E, p, K):
+def _d_EVSEStatusType(V, N, E, p, K, T):
     f_NotificationMaxDelay = None
     f_EVSENotification = None
     s = 0
@@ -7050,7 +7107,7 @@ def _d_EVSEStatusType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVSEStatusType(o, a):
+def _e_EVSEStatusType(o, a, T):
     s = 0
     v = o.NotificationMaxDelay
     if v is not None:
@@ -7085,7 +7142,7 @@ def _e_EVSEStatusType(o, a):
     return a
 
 
-def _d_KeyInfoType(V, N, E, p, K):
+def _d_KeyInfoType(V, N, E, p, K, T):
     f_Id = None
     f_content = []
     s = 0
@@ -7124,471 +7181,851 @@ def _d_KeyInfoType(V, N, E, p, K):
                         f_Id, p = chars(V, N, E, p, n)
                 s = 1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 5:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 6:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 7:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 8:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 9:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 10:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 11:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 12:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 13:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 14:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 15:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 16:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 17:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 18:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -7597,7 +8034,7 @@ def _d_KeyInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_KeyInfoType(o, a):
+def _e_KeyInfoType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -7614,67 +8051,106 @@ def _e_KeyInfoType(o, a):
         else:
             a = ws(a, v)
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_KeyValueType(V, N, E, p, K):
+def _d_KeyValueType(V, N, E, p, K, T):
     f_content = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (47, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (47, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (46, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (46, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (45, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (45, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -7682,22 +8158,27 @@ def _d_KeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_KeyValueType(o, a):
+def _e_KeyValueType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
+def _d_ListOfRootCertificateIDsType(V, N, E, p, K, T):
     f_RootCertificateID = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 1
         else:
@@ -7706,7 +8187,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 2
         elif c == 1:
@@ -7717,7 +8198,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 3
         elif c == 1:
@@ -7728,7 +8209,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 4
         elif c == 1:
@@ -7739,7 +8220,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 5
         elif c == 1:
@@ -7750,7 +8231,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 6
         elif c == 1:
@@ -7761,7 +8242,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 7
         elif c == 1:
@@ -7772,7 +8253,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 8
         elif c == 1:
@@ -7783,7 +8264,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 9
         elif c == 1:
@@ -7794,7 +8275,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 10
         elif c == 1:
@@ -7805,7 +8286,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 11
         elif c == 1:
@@ -7816,7 +8297,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 12
         elif c == 1:
@@ -7827,7 +8308,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 13
         elif c == 1:
@@ -7838,7 +8319,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 14
         elif c == 1:
@@ -7849,7 +8330,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 15
         elif c == 1:
@@ -7860,7 +8341,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 16
         elif c == 1:
@@ -7871,7 +8352,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 17
         elif c == 1:
@@ -7882,7 +8363,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 18
         elif c == 1:
@@ -7893,7 +8374,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 19
         elif c == 1:
@@ -7904,7 +8385,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 20
         elif c == 1:
@@ -7925,7 +8406,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
     return o, p
 
 
-def _e_ListOfRootCertificateIDsType(o, a):
+def _e_ListOfRootCertificateIDsType(o, a, T):
     s = 0
     for v in o.RootCertificateID:
         if s == 0:
@@ -7992,7 +8473,7 @@ def _e_ListOfRootCertificateIDsType(o, a):
             raise F
         if not isinstance(v, M.X509IssuerSerialType):
             raise F
-        a = _e_X509IssuerSerialType(v, a)
+        a = _e_X509IssuerSerialType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -8058,7 +8539,7 @@ def _e_ListOfRootCertificateIDsType(o, a):
     return a
 
 
-def _d_ManifestType(V, N, E, p, K):
+def _d_ManifestType(V, N, E, p, K, T):
     f_Id = None
     f_Reference = []
     s = 0
@@ -8096,7 +8577,7 @@ def _d_ManifestType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 2
         else:
@@ -8105,7 +8586,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 2
         else:
@@ -8114,7 +8595,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 3
         elif c == 1:
@@ -8125,7 +8606,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 3
         elif c == 1:
@@ -8140,7 +8621,7 @@ def _d_ManifestType(V, N, E, p, K):
     return o, p
 
 
-def _e_ManifestType(o, a):
+def _e_ManifestType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -8173,7 +8654,7 @@ def _e_ManifestType(o, a):
             raise F
         if not isinstance(v, M.Reference):
             raise F
-        a = _e_ReferenceType(v, a)
+        a = _e_ReferenceType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -8185,7 +8666,7 @@ def _e_ManifestType(o, a):
     return a
 
 
-def _d_MessageHeaderType(V, N, E, p, K):
+def _d_MessageHeaderType(V, N, E, p, K, T):
     f_SessionID = None
     f_TimeStamp = None
     f_Signature = None
@@ -8257,7 +8738,7 @@ def _d_MessageHeaderType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Signature, p = _d_SignatureType(V, N, E, p, M.Signature)
+            f_Signature, p = _d_SignatureType(V, N, E, p, M.Signature, T)
             s = 3
         elif c == 1:
             s = -1
@@ -8279,7 +8760,7 @@ def _d_MessageHeaderType(V, N, E, p, K):
     return o, p
 
 
-def _e_MessageHeaderType(o, a):
+def _e_MessageHeaderType(o, a, T):
     s = 0
     v = o.SessionID
     if v is not None:
@@ -8320,7 +8801,7 @@ def _e_MessageHeaderType(o, a):
             raise F
         if not isinstance(v, M.Signature):
             raise F
-        a = _e_SignatureType(v, a)
+        a = _e_SignatureType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -8332,7 +8813,7 @@ def _e_MessageHeaderType(o, a):
     return a
 
 
-def _d_MeterInfoType(V, N, E, p, K):
+def _d_MeterInfoType(V, N, E, p, K, T):
     f_MeterID = None
     f_ChargedEnergyReadingWh = None
     f_BPT_DischargedEnergyReadingWh = None
@@ -9009,7 +9490,7 @@ def _d_MeterInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_MeterInfoType(o, a):
+def _e_MeterInfoType(o, a, T):
     s = 0
     v = o.MeterID
     if v is not None:
@@ -9193,7 +9674,7 @@ def _e_MeterInfoType(o, a):
     return a
 
 
-def _d_MeteringConfirmationReqType(V, N, E, p, K):
+def _d_MeteringConfirmationReqType(V, N, E, p, K, T):
     f_Header = None
     f_SignedMeteringData = None
     s = 0
@@ -9201,7 +9682,7 @@ def _d_MeteringConfirmationReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -9209,7 +9690,7 @@ def _d_MeteringConfirmationReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignedMeteringData, p = _d_SignedMeteringDataType(V, N, E, p, M.SignedMeteringDataType)
+            f_SignedMeteringData, p = _d_SignedMeteringDataType(V, N, E, p, M.SignedMeteringDataType, T)
             s = 2
         else:
             raise F
@@ -9228,7 +9709,7 @@ def _d_MeteringConfirmationReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_MeteringConfirmationReqType(o, a):
+def _e_MeteringConfirmationReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -9239,7 +9720,7 @@ def _e_MeteringConfirmationReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.SignedMeteringData
     if v is not None:
         if s == 1:
@@ -9249,7 +9730,7 @@ def _e_MeteringConfirmationReqType(o, a):
             raise F
         if not isinstance(v, M.SignedMeteringDataType):
             raise F
-        a = _e_SignedMeteringDataType(v, a)
+        a = _e_SignedMeteringDataType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -9258,7 +9739,7 @@ def _e_MeteringConfirmationReqType(o, a):
     return a
 
 
-def _d_MeteringConfirmationResType(V, N, E, p, K):
+def _d_MeteringConfirmationResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     s = 0
@@ -9266,7 +9747,7 @@ def _d_MeteringConfirmationResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -9300,7 +9781,7 @@ def _d_MeteringConfirmationResType(V, N, E, p, K):
     return o, p
 
 
-def _e_MeteringConfirmationResType(o, a):
+def _e_MeteringConfirmationResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -9311,7 +9792,7 @@ def _e_MeteringConfirmationResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -9333,7 +9814,7 @@ def _e_MeteringConfirmationResType(o, a):
     return a
 
 
-def _d_ObjectType(V, N, E, p, K):
+def _d_ObjectType(V, N, E, p, K, T):
     f_Encoding = None
     f_Id = None
     f_MimeType = None
@@ -9433,13 +9914,19 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 4:
             s = -1
         elif c == 5:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
@@ -9504,13 +9991,19 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 3:
             s = -1
         elif c == 4:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 2:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
@@ -9545,46 +10038,70 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -9595,7 +10112,7 @@ def _d_ObjectType(V, N, E, p, K):
     return o, p
 
 
-def _e_ObjectType(o, a):
+def _e_ObjectType(o, a, T):
     s = 0
     v = o.Encoding
     if v is not None:
@@ -9649,25 +10166,36 @@ def _e_ObjectType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 0:
-        a = (a << 3) | 4
+        if s == 0:
+            a = content_out(a, T, 173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 2:
+            a = content_out(a, T, 175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 3:
+            a = content_out(a, T, 176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        else:
+            raise F
         s = -1
-    elif s == 1:
-        a = (a << 3) | 3
-        s = -1
-    elif s == 2:
-        a = (a << 3) | 2
-        s = -1
-    elif s == 3:
-        a = (a << 2) | 1
-        s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 0:
+            a = (a << 3) | 4
+            s = -1
+        elif s == 1:
+            a = (a << 3) | 3
+            s = -1
+        elif s == 2:
+            a = (a << 3) | 2
+            s = -1
+        elif s == 3:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_OverstayRuleListType(V, N, E, p, K):
+def _d_OverstayRuleListType(V, N, E, p, K, T):
     f_OverstayTimeThreshold = None
     f_OverstayPowerThreshold = None
     f_OverstayRule = []
@@ -9699,10 +10227,10 @@ def _d_OverstayRuleListType(V, N, E, p, K):
                 p += 1
             s = 1
         elif c == 1:
-            f_OverstayPowerThreshold, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_OverstayPowerThreshold, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 2:
-            v, p = _d_OverstayRuleType(V, N, E, p, M.OverstayRuleType)
+            v, p = _d_OverstayRuleType(V, N, E, p, M.OverstayRuleType, T)
             f_OverstayRule.append(v)
             s = 3
         else:
@@ -9711,10 +10239,10 @@ def _d_OverstayRuleListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_OverstayPowerThreshold, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_OverstayPowerThreshold, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 1:
-            v, p = _d_OverstayRuleType(V, N, E, p, M.OverstayRuleType)
+            v, p = _d_OverstayRuleType(V, N, E, p, M.OverstayRuleType, T)
             f_OverstayRule.append(v)
             s = 3
         else:
@@ -9723,7 +10251,7 @@ def _d_OverstayRuleListType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_OverstayRuleType(V, N, E, p, M.OverstayRuleType)
+            v, p = _d_OverstayRuleType(V, N, E, p, M.OverstayRuleType, T)
             f_OverstayRule.append(v)
             s = 3
         else:
@@ -9732,7 +10260,7 @@ def _d_OverstayRuleListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_OverstayRuleType(V, N, E, p, M.OverstayRuleType)
+            v, p = _d_OverstayRuleType(V, N, E, p, M.OverstayRuleType, T)
             f_OverstayRule.append(v)
             s = 4
         elif c == 1:
@@ -9743,7 +10271,7 @@ def _d_OverstayRuleListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_OverstayRuleType(V, N, E, p, M.OverstayRuleType)
+            v, p = _d_OverstayRuleType(V, N, E, p, M.OverstayRuleType, T)
             f_OverstayRule.append(v)
             s = 5
         elif c == 1:
@@ -9754,7 +10282,7 @@ def _d_OverstayRuleListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_OverstayRuleType(V, N, E, p, M.OverstayRuleType)
+            v, p = _d_OverstayRuleType(V, N, E, p, M.OverstayRuleType, T)
             f_OverstayRule.append(v)
             s = 6
         elif c == 1:
@@ -9765,7 +10293,7 @@ def _d_OverstayRuleListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_OverstayRuleType(V, N, E, p, M.OverstayRuleType)
+            v, p = _d_OverstayRuleType(V, N, E, p, M.OverstayRuleType, T)
             f_OverstayRule.append(v)
             s = 7
         elif c == 1:
@@ -9788,7 +10316,7 @@ def _d_OverstayRuleListType(V, N, E, p, K):
     return o, p
 
 
-def _e_OverstayRuleListType(o, a):
+def _e_OverstayRuleListType(o, a, T):
     s = 0
     v = o.OverstayTimeThreshold
     if v is not None:
@@ -9814,7 +10342,7 @@ def _e_OverstayRuleListType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     for v in o.OverstayRule:
         if s == 0:
             a = (a << 2) | 2
@@ -9841,7 +10369,7 @@ def _e_OverstayRuleListType(o, a):
             raise F
         if not isinstance(v, M.OverstayRuleType):
             raise F
-        a = _e_OverstayRuleType(v, a)
+        a = _e_OverstayRuleType(v, a, T)
     if s == 3:
         a = (a << 2) | 1
         s = -1
@@ -9862,7 +10390,7 @@ def _e_OverstayRuleListType(o, a):
     return a
 
 
-def _d_OverstayRuleType(V, N, E, p, K):
+def _d_OverstayRuleType(V, N, E, p, K, T):
     f_OverstayRuleDescription = None
     f_StartTime = None
     f_OverstayFee = None
@@ -9968,7 +10496,7 @@ def _d_OverstayRuleType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_OverstayFee, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_OverstayFee, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         else:
             raise F
@@ -10017,7 +10545,7 @@ def _d_OverstayRuleType(V, N, E, p, K):
     return o, p
 
 
-def _e_OverstayRuleType(o, a):
+def _e_OverstayRuleType(o, a, T):
     s = 0
     v = o.OverstayRuleDescription
     if v is not None:
@@ -10064,7 +10592,7 @@ def _e_OverstayRuleType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.OverstayFeePeriod
     if v is not None:
         if s == 3:
@@ -10085,65 +10613,93 @@ def _e_OverstayRuleType(o, a):
     return a
 
 
-def _d_PGPDataType(V, N, E, p, K):
+def _d_PGPDataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (116, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (116, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (121, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (121, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 2:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (119, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (119, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (120, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (120, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -10151,15 +10707,20 @@ def _d_PGPDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_PGPDataType(o, a):
+def _e_PGPDataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_ParameterSetType(V, N, E, p, K):
+def _d_ParameterSetType(V, N, E, p, K, T):
     f_ParameterSetID = None
     f_Parameter = []
     s = 0
@@ -10195,7 +10756,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 2
         else:
@@ -10204,7 +10765,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 3
         elif c == 1:
@@ -10215,7 +10776,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 4
         elif c == 1:
@@ -10226,7 +10787,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 5
         elif c == 1:
@@ -10237,7 +10798,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 6
         elif c == 1:
@@ -10248,7 +10809,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 7
         elif c == 1:
@@ -10259,7 +10820,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 8
         elif c == 1:
@@ -10270,7 +10831,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 9
         elif c == 1:
@@ -10281,7 +10842,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 10
         elif c == 1:
@@ -10292,7 +10853,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 11
         elif c == 1:
@@ -10303,7 +10864,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 12
         elif c == 1:
@@ -10314,7 +10875,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 13
         elif c == 1:
@@ -10325,7 +10886,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 14
         elif c == 1:
@@ -10336,7 +10897,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 15
         elif c == 1:
@@ -10347,7 +10908,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 16
         elif c == 1:
@@ -10358,7 +10919,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 17
         elif c == 1:
@@ -10369,7 +10930,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 18
         elif c == 1:
@@ -10380,7 +10941,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 19
         elif c == 1:
@@ -10391,7 +10952,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 20
         elif c == 1:
@@ -10402,7 +10963,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 21
         elif c == 1:
@@ -10413,7 +10974,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 22
         elif c == 1:
@@ -10424,7 +10985,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 23
         elif c == 1:
@@ -10435,7 +10996,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 24
         elif c == 1:
@@ -10446,7 +11007,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 25
         elif c == 1:
@@ -10457,7 +11018,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 26
         elif c == 1:
@@ -10468,7 +11029,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 27
         elif c == 1:
@@ -10479,7 +11040,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 28
         elif c == 1:
@@ -10490,7 +11051,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 29
         elif c == 1:
@@ -10501,7 +11062,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 30
         elif c == 1:
@@ -10512,7 +11073,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 31
         elif c == 1:
@@ -10523,7 +11084,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 32
         elif c == 1:
@@ -10534,7 +11095,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 33
         elif c == 1:
@@ -10556,7 +11117,7 @@ def _d_ParameterSetType(V, N, E, p, K):
     return o, p
 
 
-def _e_ParameterSetType(o, a):
+def _e_ParameterSetType(o, a, T):
     s = 0
     v = o.ParameterSetID
     if v is not None:
@@ -10671,7 +11232,7 @@ def _e_ParameterSetType(o, a):
             raise F
         if not isinstance(v, M.ParameterType):
             raise F
-        a = _e_ParameterType(v, a)
+        a = _e_ParameterType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -10773,7 +11334,7 @@ def _e_ParameterSetType(o, a):
     return a
 
 
-def _d_ParameterType(V, N, E, p, K):
+def _d_ParameterType(V, N, E, p, K, T):
     f_Name = None
     f_boolValue = None
     f_byteValue = None
@@ -10889,7 +11450,7 @@ def _d_ParameterType(V, N, E, p, K):
                 p += 1
             s = 4
         elif c == 4:
-            f_rationalNumber, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_rationalNumber, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 5:
             if ((V >> (N - p - 1)) & 1):
@@ -10988,7 +11549,7 @@ def _d_ParameterType(V, N, E, p, K):
     return o, p
 
 
-def _e_ParameterType(o, a):
+def _e_ParameterType(o, a, T):
     s = 0
     v = o.Name
     if v is not None:
@@ -11064,7 +11625,7 @@ def _e_ParameterType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.finiteString
     if v is not None:
         if s == 1:
@@ -11109,7 +11670,7 @@ def _e_ParameterType(o, a):
     return a
 
 
-def _d_PnC_AReqAuthorizationModeType(V, N, E, p, K):
+def _d_PnC_AReqAuthorizationModeType(V, N, E, p, K, T):
     f_Id = None
     f_GenChallenge = None
     f_ContractCertificateChain = None
@@ -11188,7 +11749,7 @@ def _d_PnC_AReqAuthorizationModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ContractCertificateChain, p = _d_ContractCertificateChainType(V, N, E, p, M.ContractCertificateChainType)
+            f_ContractCertificateChain, p = _d_ContractCertificateChainType(V, N, E, p, M.ContractCertificateChainType, T)
             s = 3
         else:
             raise F
@@ -11208,7 +11769,7 @@ def _d_PnC_AReqAuthorizationModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_PnC_AReqAuthorizationModeType(o, a):
+def _e_PnC_AReqAuthorizationModeType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -11251,7 +11812,7 @@ def _e_PnC_AReqAuthorizationModeType(o, a):
             raise F
         if not isinstance(v, M.ContractCertificateChainType):
             raise F
-        a = _e_ContractCertificateChainType(v, a)
+        a = _e_ContractCertificateChainType(v, a, T)
     if s == 3:
         a <<= 1
         s = -1
@@ -11260,7 +11821,7 @@ def _e_PnC_AReqAuthorizationModeType(o, a):
     return a
 
 
-def _d_PnC_ASResAuthorizationModeType(V, N, E, p, K):
+def _d_PnC_ASResAuthorizationModeType(V, N, E, p, K, T):
     f_GenChallenge = None
     f_SupportedProviders = None
     s = 0
@@ -11303,7 +11864,7 @@ def _d_PnC_ASResAuthorizationModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_SupportedProviders, p = _d_SupportedProvidersListType(V, N, E, p, M.SupportedProvidersListType)
+            f_SupportedProviders, p = _d_SupportedProvidersListType(V, N, E, p, M.SupportedProvidersListType, T)
             s = 2
         elif c == 1:
             s = -1
@@ -11324,7 +11885,7 @@ def _d_PnC_ASResAuthorizationModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_PnC_ASResAuthorizationModeType(o, a):
+def _e_PnC_ASResAuthorizationModeType(o, a, T):
     s = 0
     v = o.GenChallenge
     if v is not None:
@@ -11353,7 +11914,7 @@ def _e_PnC_ASResAuthorizationModeType(o, a):
             raise F
         if not isinstance(v, M.SupportedProvidersListType):
             raise F
-        a = _e_SupportedProvidersListType(v, a)
+        a = _e_SupportedProvidersListType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -11365,7 +11926,7 @@ def _e_PnC_ASResAuthorizationModeType(o, a):
     return a
 
 
-def _d_PowerDeliveryReqType(V, N, E, p, K):
+def _d_PowerDeliveryReqType(V, N, E, p, K, T):
     f_Header = None
     f_EVProcessing = None
     f_ChargeProgress = None
@@ -11376,7 +11937,7 @@ def _d_PowerDeliveryReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -11412,7 +11973,7 @@ def _d_PowerDeliveryReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVPowerProfile, p = _d_EVPowerProfileType(V, N, E, p, M.EVPowerProfileType)
+            f_EVPowerProfile, p = _d_EVPowerProfileType(V, N, E, p, M.EVPowerProfileType, T)
             s = 4
         elif c == 1:
             x = ((V >> (N - p - 3)) & 7)
@@ -11459,7 +12020,7 @@ def _d_PowerDeliveryReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_PowerDeliveryReqType(o, a):
+def _e_PowerDeliveryReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -11470,7 +12031,7 @@ def _e_PowerDeliveryReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.EVProcessing
     if v is not None:
         if s == 1:
@@ -11506,7 +12067,7 @@ def _e_PowerDeliveryReqType(o, a):
             raise F
         if not isinstance(v, M.EVPowerProfileType):
             raise F
-        a = _e_EVPowerProfileType(v, a)
+        a = _e_EVPowerProfileType(v, a, T)
     v = o.BPT_ChannelSelection
     if v is not None:
         if s == 3:
@@ -11537,7 +12098,7 @@ def _e_PowerDeliveryReqType(o, a):
     return a
 
 
-def _d_PowerDeliveryResType(V, N, E, p, K):
+def _d_PowerDeliveryResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSEStatus = None
@@ -11546,7 +12107,7 @@ def _d_PowerDeliveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -11569,7 +12130,7 @@ def _d_PowerDeliveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatusType)
+            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatusType, T)
             s = 3
         elif c == 1:
             s = -1
@@ -11591,7 +12152,7 @@ def _d_PowerDeliveryResType(V, N, E, p, K):
     return o, p
 
 
-def _e_PowerDeliveryResType(o, a):
+def _e_PowerDeliveryResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -11602,7 +12163,7 @@ def _e_PowerDeliveryResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -11625,7 +12186,7 @@ def _e_PowerDeliveryResType(o, a):
             raise F
         if not isinstance(v, M.EVSEStatusType):
             raise F
-        a = _e_EVSEStatusType(v, a)
+        a = _e_EVSEStatusType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -11637,14 +12198,14 @@ def _e_PowerDeliveryResType(o, a):
     return a
 
 
-def _d_PowerScheduleEntryListType(V, N, E, p, K):
+def _d_PowerScheduleEntryListType(V, N, E, p, K, T):
     f_PowerScheduleEntry = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_PowerScheduleEntryType(V, N, E, p, M.PowerScheduleEntryType)
+            v, p = _d_PowerScheduleEntryType(V, N, E, p, M.PowerScheduleEntryType, T)
             f_PowerScheduleEntry.append(v)
             s = 1
         else:
@@ -11653,7 +12214,7 @@ def _d_PowerScheduleEntryListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_PowerScheduleEntryType(V, N, E, p, M.PowerScheduleEntryType)
+            v, p = _d_PowerScheduleEntryType(V, N, E, p, M.PowerScheduleEntryType, T)
             f_PowerScheduleEntry.append(v)
             s = 2
         elif c == 1:
@@ -11664,7 +12225,7 @@ def _d_PowerScheduleEntryListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_PowerScheduleEntryType(V, N, E, p, M.PowerScheduleEntryType)
+            v, p = _d_PowerScheduleEntryType(V, N, E, p, M.PowerScheduleEntryType, T)
             f_PowerScheduleEntry.append(v)
             s = 2
         elif c == 1:
@@ -11678,7 +12239,7 @@ def _d_PowerScheduleEntryListType(V, N, E, p, K):
     return o, p
 
 
-def _e_PowerScheduleEntryListType(o, a):
+def _e_PowerScheduleEntryListType(o, a, T):
     s = 0
     for v in o.PowerScheduleEntry:
         if s == 0:
@@ -11694,7 +12255,7 @@ def _e_PowerScheduleEntryListType(o, a):
             raise F
         if not isinstance(v, M.PowerScheduleEntryType):
             raise F
-        a = _e_PowerScheduleEntryType(v, a)
+        a = _e_PowerScheduleEntryType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -11706,7 +12267,7 @@ def _e_PowerScheduleEntryListType(o, a):
     return a
 
 
-def _d_PowerScheduleEntryType(V, N, E, p, K):
+def _d_PowerScheduleEntryType(V, N, E, p, K, T):
     f_Duration = None
     f_Power = None
     f_Power_L2 = None
@@ -11744,7 +12305,7 @@ def _d_PowerScheduleEntryType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Power, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_Power, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -11752,10 +12313,10 @@ def _d_PowerScheduleEntryType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Power_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_Power_L2, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 1:
-            f_Power_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_Power_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 2:
             s = -1
@@ -11765,7 +12326,7 @@ def _d_PowerScheduleEntryType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Power_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_Power_L3, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 1:
             s = -1
@@ -11788,7 +12349,7 @@ def _d_PowerScheduleEntryType(V, N, E, p, K):
     return o, p
 
 
-def _e_PowerScheduleEntryType(o, a):
+def _e_PowerScheduleEntryType(o, a, T):
     s = 0
     v = o.Duration
     if v is not None:
@@ -11811,7 +12372,7 @@ def _e_PowerScheduleEntryType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.Power_L2
     if v is not None:
         if s == 2:
@@ -11821,7 +12382,7 @@ def _e_PowerScheduleEntryType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.Power_L3
     if v is not None:
         if s == 2:
@@ -11834,7 +12395,7 @@ def _e_PowerScheduleEntryType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 2:
         a = (a << 2) | 2
         s = -1
@@ -11849,7 +12410,7 @@ def _e_PowerScheduleEntryType(o, a):
     return a
 
 
-def _d_PowerScheduleType(V, N, E, p, K):
+def _d_PowerScheduleType(V, N, E, p, K, T):
     f_TimeAnchor = None
     f_AvailableEnergy = None
     f_PowerTolerance = None
@@ -11887,13 +12448,13 @@ def _d_PowerScheduleType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_AvailableEnergy, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_AvailableEnergy, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 1:
-            f_PowerTolerance, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_PowerTolerance, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 2:
-            f_PowerScheduleEntries, p = _d_PowerScheduleEntryListType(V, N, E, p, M.PowerScheduleEntryListType)
+            f_PowerScheduleEntries, p = _d_PowerScheduleEntryListType(V, N, E, p, M.PowerScheduleEntryListType, T)
             s = 4
         else:
             raise F
@@ -11901,10 +12462,10 @@ def _d_PowerScheduleType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_PowerTolerance, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_PowerTolerance, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 1:
-            f_PowerScheduleEntries, p = _d_PowerScheduleEntryListType(V, N, E, p, M.PowerScheduleEntryListType)
+            f_PowerScheduleEntries, p = _d_PowerScheduleEntryListType(V, N, E, p, M.PowerScheduleEntryListType, T)
             s = 4
         else:
             raise F
@@ -11912,7 +12473,7 @@ def _d_PowerScheduleType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_PowerScheduleEntries, p = _d_PowerScheduleEntryListType(V, N, E, p, M.PowerScheduleEntryListType)
+            f_PowerScheduleEntries, p = _d_PowerScheduleEntryListType(V, N, E, p, M.PowerScheduleEntryListType, T)
             s = 4
         else:
             raise F
@@ -11933,7 +12494,7 @@ def _d_PowerScheduleType(V, N, E, p, K):
     return o, p
 
 
-def _e_PowerScheduleType(o, a):
+def _e_PowerScheduleType(o, a, T):
     s = 0
     v = o.TimeAnchor
     if v is not None:
@@ -11956,7 +12517,7 @@ def _e_PowerScheduleType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.PowerTolerance
     if v is not None:
         if s == 1:
@@ -11969,7 +12530,7 @@ def _e_PowerScheduleType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.PowerScheduleEntries
     if v is not None:
         if s == 1:
@@ -11985,7 +12546,7 @@ def _e_PowerScheduleType(o, a):
             raise F
         if not isinstance(v, M.PowerScheduleEntryListType):
             raise F
-        a = _e_PowerScheduleEntryListType(v, a)
+        a = _e_PowerScheduleEntryListType(v, a, T)
     if s == 4:
         a <<= 1
         s = -1
@@ -11994,14 +12555,14 @@ def _e_PowerScheduleType(o, a):
     return a
 
 
-def _d_PriceLevelScheduleEntryListType(V, N, E, p, K):
+def _d_PriceLevelScheduleEntryListType(V, N, E, p, K, T):
     f_PriceLevelScheduleEntry = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_PriceLevelScheduleEntryType(V, N, E, p, M.PriceLevelScheduleEntryType)
+            v, p = _d_PriceLevelScheduleEntryType(V, N, E, p, M.PriceLevelScheduleEntryType, T)
             f_PriceLevelScheduleEntry.append(v)
             s = 1
         else:
@@ -12010,7 +12571,7 @@ def _d_PriceLevelScheduleEntryListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_PriceLevelScheduleEntryType(V, N, E, p, M.PriceLevelScheduleEntryType)
+            v, p = _d_PriceLevelScheduleEntryType(V, N, E, p, M.PriceLevelScheduleEntryType, T)
             f_PriceLevelScheduleEntry.append(v)
             s = 2
         elif c == 1:
@@ -12021,7 +12582,7 @@ def _d_PriceLevelScheduleEntryListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_PriceLevelScheduleEntryType(V, N, E, p, M.PriceLevelScheduleEntryType)
+            v, p = _d_PriceLevelScheduleEntryType(V, N, E, p, M.PriceLevelScheduleEntryType, T)
             f_PriceLevelScheduleEntry.append(v)
             s = 2
         elif c == 1:
@@ -12035,7 +12596,7 @@ def _d_PriceLevelScheduleEntryListType(V, N, E, p, K):
     return o, p
 
 
-def _e_PriceLevelScheduleEntryListType(o, a):
+def _e_PriceLevelScheduleEntryListType(o, a, T):
     s = 0
     for v in o.PriceLevelScheduleEntry:
         if s == 0:
@@ -12051,7 +12612,7 @@ def _e_PriceLevelScheduleEntryListType(o, a):
             raise F
         if not isinstance(v, M.PriceLevelScheduleEntryType):
             raise F
-        a = _e_PriceLevelScheduleEntryType(v, a)
+        a = _e_PriceLevelScheduleEntryType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -12063,7 +12624,7 @@ def _e_PriceLevelScheduleEntryListType(o, a):
     return a
 
 
-def _d_PriceLevelScheduleEntryType(V, N, E, p, K):
+def _d_PriceLevelScheduleEntryType(V, N, E, p, K, T):
     f_Duration = None
     f_PriceLevel = None
     s = 0
@@ -12122,7 +12683,7 @@ def _d_PriceLevelScheduleEntryType(V, N, E, p, K):
     return o, p
 
 
-def _e_PriceLevelScheduleEntryType(o, a):
+def _e_PriceLevelScheduleEntryType(o, a, T):
     s = 0
     v = o.Duration
     if v is not None:
@@ -12156,7 +12717,7 @@ def _e_PriceLevelScheduleEntryType(o, a):
     return a
 
 
-def _d_PriceLevelScheduleType(V, N, E, p, K):
+def _d_PriceLevelScheduleType(V, N, E, p, K, T):
     f_Id = None
     f_TimeAnchor = None
     f_PriceScheduleID = None
@@ -12346,7 +12907,7 @@ def _d_PriceLevelScheduleType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_PriceLevelScheduleEntries, p = _d_PriceLevelScheduleEntryListType(V, N, E, p, M.PriceLevelScheduleEntryListType)
+            f_PriceLevelScheduleEntries, p = _d_PriceLevelScheduleEntryListType(V, N, E, p, M.PriceLevelScheduleEntryListType, T)
             s = 6
         else:
             raise F
@@ -12369,7 +12930,7 @@ def _d_PriceLevelScheduleType(V, N, E, p, K):
     return o, p
 
 
-def _e_PriceLevelScheduleType(o, a):
+def _e_PriceLevelScheduleType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -12457,7 +13018,7 @@ def _e_PriceLevelScheduleType(o, a):
             raise F
         if not isinstance(v, M.PriceLevelScheduleEntryListType):
             raise F
-        a = _e_PriceLevelScheduleEntryListType(v, a)
+        a = _e_PriceLevelScheduleEntryListType(v, a, T)
     if s == 6:
         a <<= 1
         s = -1
@@ -12466,14 +13027,14 @@ def _e_PriceLevelScheduleType(o, a):
     return a
 
 
-def _d_PriceRuleStackListType(V, N, E, p, K):
+def _d_PriceRuleStackListType(V, N, E, p, K, T):
     f_PriceRuleStack = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_PriceRuleStackType(V, N, E, p, M.PriceRuleStackType)
+            v, p = _d_PriceRuleStackType(V, N, E, p, M.PriceRuleStackType, T)
             f_PriceRuleStack.append(v)
             s = 1
         else:
@@ -12482,7 +13043,7 @@ def _d_PriceRuleStackListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_PriceRuleStackType(V, N, E, p, M.PriceRuleStackType)
+            v, p = _d_PriceRuleStackType(V, N, E, p, M.PriceRuleStackType, T)
             f_PriceRuleStack.append(v)
             s = 2
         elif c == 1:
@@ -12493,7 +13054,7 @@ def _d_PriceRuleStackListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_PriceRuleStackType(V, N, E, p, M.PriceRuleStackType)
+            v, p = _d_PriceRuleStackType(V, N, E, p, M.PriceRuleStackType, T)
             f_PriceRuleStack.append(v)
             s = 2
         elif c == 1:
@@ -12507,7 +13068,7 @@ def _d_PriceRuleStackListType(V, N, E, p, K):
     return o, p
 
 
-def _e_PriceRuleStackListType(o, a):
+def _e_PriceRuleStackListType(o, a, T):
     s = 0
     for v in o.PriceRuleStack:
         if s == 0:
@@ -12523,7 +13084,7 @@ def _e_PriceRuleStackListType(o, a):
             raise F
         if not isinstance(v, M.PriceRuleStackType):
             raise F
-        a = _e_PriceRuleStackType(v, a)
+        a = _e_PriceRuleStackType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -12535,7 +13096,7 @@ def _e_PriceRuleStackListType(o, a):
     return a
 
 
-def _d_PriceRuleStackType(V, N, E, p, K):
+def _d_PriceRuleStackType(V, N, E, p, K, T):
     f_Duration = None
     f_PriceRule = []
     s = 0
@@ -12571,7 +13132,7 @@ def _d_PriceRuleStackType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_PriceRuleType(V, N, E, p, M.PriceRuleType)
+            v, p = _d_PriceRuleType(V, N, E, p, M.PriceRuleType, T)
             f_PriceRule.append(v)
             s = 2
         else:
@@ -12580,7 +13141,7 @@ def _d_PriceRuleStackType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_PriceRuleType(V, N, E, p, M.PriceRuleType)
+            v, p = _d_PriceRuleType(V, N, E, p, M.PriceRuleType, T)
             f_PriceRule.append(v)
             s = 3
         elif c == 1:
@@ -12591,7 +13152,7 @@ def _d_PriceRuleStackType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_PriceRuleType(V, N, E, p, M.PriceRuleType)
+            v, p = _d_PriceRuleType(V, N, E, p, M.PriceRuleType, T)
             f_PriceRule.append(v)
             s = 4
         elif c == 1:
@@ -12602,7 +13163,7 @@ def _d_PriceRuleStackType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_PriceRuleType(V, N, E, p, M.PriceRuleType)
+            v, p = _d_PriceRuleType(V, N, E, p, M.PriceRuleType, T)
             f_PriceRule.append(v)
             s = 5
         elif c == 1:
@@ -12613,7 +13174,7 @@ def _d_PriceRuleStackType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_PriceRuleType(V, N, E, p, M.PriceRuleType)
+            v, p = _d_PriceRuleType(V, N, E, p, M.PriceRuleType, T)
             f_PriceRule.append(v)
             s = 6
         elif c == 1:
@@ -12624,7 +13185,7 @@ def _d_PriceRuleStackType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_PriceRuleType(V, N, E, p, M.PriceRuleType)
+            v, p = _d_PriceRuleType(V, N, E, p, M.PriceRuleType, T)
             f_PriceRule.append(v)
             s = 7
         elif c == 1:
@@ -12635,7 +13196,7 @@ def _d_PriceRuleStackType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_PriceRuleType(V, N, E, p, M.PriceRuleType)
+            v, p = _d_PriceRuleType(V, N, E, p, M.PriceRuleType, T)
             f_PriceRule.append(v)
             s = 8
         elif c == 1:
@@ -12646,7 +13207,7 @@ def _d_PriceRuleStackType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_PriceRuleType(V, N, E, p, M.PriceRuleType)
+            v, p = _d_PriceRuleType(V, N, E, p, M.PriceRuleType, T)
             f_PriceRule.append(v)
             s = 9
         elif c == 1:
@@ -12668,7 +13229,7 @@ def _d_PriceRuleStackType(V, N, E, p, K):
     return o, p
 
 
-def _e_PriceRuleStackType(o, a):
+def _e_PriceRuleStackType(o, a, T):
     s = 0
     v = o.Duration
     if v is not None:
@@ -12711,7 +13272,7 @@ def _e_PriceRuleStackType(o, a):
             raise F
         if not isinstance(v, M.PriceRuleType):
             raise F
-        a = _e_PriceRuleType(v, a)
+        a = _e_PriceRuleType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -12741,7 +13302,7 @@ def _e_PriceRuleStackType(o, a):
     return a
 
 
-def _d_PriceRuleType(V, N, E, p, K):
+def _d_PriceRuleType(V, N, E, p, K, T):
     f_EnergyFee = None
     f_ParkingFee = None
     f_ParkingFeePeriod = None
@@ -12753,7 +13314,7 @@ def _d_PriceRuleType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EnergyFee, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EnergyFee, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         else:
             raise F
@@ -12761,7 +13322,7 @@ def _d_PriceRuleType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_ParkingFee, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_ParkingFee, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 1:
             if ((V >> (N - p - 1)) & 1):
@@ -12817,7 +13378,7 @@ def _d_PriceRuleType(V, N, E, p, K):
             f_RenewableGenerationPercentage = (x >> 1) & 255
             s = 5
         elif c == 4:
-            f_PowerRangeStart, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_PowerRangeStart, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         else:
             raise F
@@ -12878,7 +13439,7 @@ def _d_PriceRuleType(V, N, E, p, K):
             f_RenewableGenerationPercentage = (x >> 1) & 255
             s = 5
         elif c == 3:
-            f_PowerRangeStart, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_PowerRangeStart, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         else:
             raise F
@@ -12916,7 +13477,7 @@ def _d_PriceRuleType(V, N, E, p, K):
             f_RenewableGenerationPercentage = (x >> 1) & 255
             s = 5
         elif c == 2:
-            f_PowerRangeStart, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_PowerRangeStart, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         else:
             raise F
@@ -12931,7 +13492,7 @@ def _d_PriceRuleType(V, N, E, p, K):
             f_RenewableGenerationPercentage = (x >> 1) & 255
             s = 5
         elif c == 1:
-            f_PowerRangeStart, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_PowerRangeStart, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         else:
             raise F
@@ -12939,7 +13500,7 @@ def _d_PriceRuleType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_PowerRangeStart, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_PowerRangeStart, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         else:
             raise F
@@ -12962,7 +13523,7 @@ def _d_PriceRuleType(V, N, E, p, K):
     return o, p
 
 
-def _e_PriceRuleType(o, a):
+def _e_PriceRuleType(o, a, T):
     s = 0
     v = o.EnergyFee
     if v is not None:
@@ -12973,7 +13534,7 @@ def _e_PriceRuleType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.ParkingFee
     if v is not None:
         if s == 1:
@@ -12983,7 +13544,7 @@ def _e_PriceRuleType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.ParkingFeePeriod
     if v is not None:
         if s == 1:
@@ -13059,7 +13620,7 @@ def _e_PriceRuleType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 6:
         a <<= 1
         s = -1
@@ -13068,7 +13629,7 @@ def _e_PriceRuleType(o, a):
     return a
 
 
-def _d_PriceScheduleType(V, N, E, p, K):
+def _d_PriceScheduleType(V, N, E, p, K, T):
     f_TimeAnchor = None
     f_PriceScheduleID = None
     f_PriceScheduleDescription = None
@@ -13192,7 +13753,7 @@ def _d_PriceScheduleType(V, N, E, p, K):
     return o, p
 
 
-def _e_PriceScheduleType(o, a):
+def _e_PriceScheduleType(o, a, T):
     s = 0
     v = o.TimeAnchor
     if v is not None:
@@ -13250,7 +13811,7 @@ def _e_PriceScheduleType(o, a):
     return a
 
 
-def _d_RSAKeyValueType(V, N, E, p, K):
+def _d_RSAKeyValueType(V, N, E, p, K, T):
     f_Modulus = None
     f_Exponent = None
     s = 0
@@ -13339,7 +13900,7 @@ def _d_RSAKeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_RSAKeyValueType(o, a):
+def _e_RSAKeyValueType(o, a, T):
     s = 0
     v = o.Modulus
     if v is not None:
@@ -13385,7 +13946,7 @@ def _e_RSAKeyValueType(o, a):
     return a
 
 
-def _d_RationalNumberType(V, N, E, p, K):
+def _d_RationalNumberType(V, N, E, p, K, T):
     f_Exponent = None
     f_Value = None
     s = 0
@@ -13448,7 +14009,7 @@ def _d_RationalNumberType(V, N, E, p, K):
     return o, p
 
 
-def _e_RationalNumberType(o, a):
+def _e_RationalNumberType(o, a, T):
     s = 0
     v = o.Exponent
     if v is not None:
@@ -13482,7 +14043,7 @@ def _e_RationalNumberType(o, a):
     return a
 
 
-def _d_ReceiptType(V, N, E, p, K):
+def _d_ReceiptType(V, N, E, p, K, T):
     f_TimeAnchor = None
     f_EnergyCosts = None
     f_OccupancyCosts = None
@@ -13522,19 +14083,19 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EnergyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_EnergyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 2
         elif c == 1:
-            f_OccupancyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OccupancyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 3
         elif c == 2:
-            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 4
         elif c == 3:
-            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 5
         elif c == 4:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 5:
@@ -13545,16 +14106,16 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_OccupancyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OccupancyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 3
         elif c == 1:
-            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 4
         elif c == 2:
-            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 5
         elif c == 3:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 4:
@@ -13565,13 +14126,13 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 4
         elif c == 1:
-            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 5
         elif c == 2:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 3:
@@ -13582,10 +14143,10 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 5
         elif c == 1:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 2:
@@ -13596,7 +14157,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 1:
@@ -13607,7 +14168,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 7
         elif c == 1:
@@ -13618,7 +14179,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 8
         elif c == 1:
@@ -13629,7 +14190,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 9
         elif c == 1:
@@ -13640,7 +14201,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 10
         elif c == 1:
@@ -13651,7 +14212,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 11
         elif c == 1:
@@ -13662,7 +14223,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 12
         elif c == 1:
@@ -13673,7 +14234,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 13
         elif c == 1:
@@ -13684,7 +14245,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 14
         elif c == 1:
@@ -13695,7 +14256,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 15
         elif c == 1:
@@ -13721,7 +14282,7 @@ def _d_ReceiptType(V, N, E, p, K):
     return o, p
 
 
-def _e_ReceiptType(o, a):
+def _e_ReceiptType(o, a, T):
     s = 0
     v = o.TimeAnchor
     if v is not None:
@@ -13744,7 +14305,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedCostType):
             raise F
-        a = _e_DetailedCostType(v, a)
+        a = _e_DetailedCostType(v, a, T)
     v = o.OccupancyCosts
     if v is not None:
         if s == 1:
@@ -13757,7 +14318,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedCostType):
             raise F
-        a = _e_DetailedCostType(v, a)
+        a = _e_DetailedCostType(v, a, T)
     v = o.AdditionalServicesCosts
     if v is not None:
         if s == 1:
@@ -13773,7 +14334,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedCostType):
             raise F
-        a = _e_DetailedCostType(v, a)
+        a = _e_DetailedCostType(v, a, T)
     v = o.OverstayCosts
     if v is not None:
         if s == 1:
@@ -13792,7 +14353,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedCostType):
             raise F
-        a = _e_DetailedCostType(v, a)
+        a = _e_DetailedCostType(v, a, T)
     for v in o.TaxCosts:
         if s == 1:
             a = (a << 3) | 4
@@ -13840,7 +14401,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedTaxType):
             raise F
-        a = _e_DetailedTaxType(v, a)
+        a = _e_DetailedTaxType(v, a, T)
     if s == 1:
         a = (a << 3) | 5
         s = -1
@@ -13891,7 +14452,7 @@ def _e_ReceiptType(o, a):
     return a
 
 
-def _d_ReferenceType(V, N, E, p, K):
+def _d_ReferenceType(V, N, E, p, K, T):
     f_Id = None
     f_Type = None
     f_URI = None
@@ -13993,10 +14554,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 3:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 4:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -14064,10 +14625,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 2:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 3:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -14105,10 +14666,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 1:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 2:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -14116,10 +14677,10 @@ def _d_ReferenceType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 1:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -14127,7 +14688,7 @@ def _d_ReferenceType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -14185,7 +14746,7 @@ def _d_ReferenceType(V, N, E, p, K):
     return o, p
 
 
-def _e_ReferenceType(o, a):
+def _e_ReferenceType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -14256,7 +14817,7 @@ def _e_ReferenceType(o, a):
             raise F
         if not isinstance(v, M.Transforms):
             raise F
-        a = _e_TransformsType(v, a)
+        a = _e_TransformsType(v, a, T)
     v = o.DigestMethod
     if v is not None:
         if s == 0:
@@ -14278,7 +14839,7 @@ def _e_ReferenceType(o, a):
             raise F
         if not isinstance(v, M.DigestMethod):
             raise F
-        a = _e_DigestMethodType(v, a)
+        a = _e_DigestMethodType(v, a, T)
     v = o.DigestValue
     if v is not None:
         if s == 5:
@@ -14305,7 +14866,7 @@ def _e_ReferenceType(o, a):
     return a
 
 
-def _d_RetrievalMethodType(V, N, E, p, K):
+def _d_RetrievalMethodType(V, N, E, p, K, T):
     f_Type = None
     f_URI = None
     f_Transforms = None
@@ -14374,7 +14935,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 2
         elif c == 2:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 3:
             s = -1
@@ -14414,7 +14975,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 2
         elif c == 1:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 2:
             s = -1
@@ -14424,7 +14985,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 1:
             s = -1
@@ -14446,7 +15007,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_RetrievalMethodType(o, a):
+def _e_RetrievalMethodType(o, a, T):
     s = 0
     v = o.Type
     if v is not None:
@@ -14494,7 +15055,7 @@ def _e_RetrievalMethodType(o, a):
             raise F
         if not isinstance(v, M.Transforms):
             raise F
-        a = _e_TransformsType(v, a)
+        a = _e_TransformsType(v, a, T)
     if s == 0:
         a = (a << 3) | 3
         s = -1
@@ -14512,7 +15073,7 @@ def _e_RetrievalMethodType(o, a):
     return a
 
 
-def _d_SPKIDataType(V, N, E, p, K):
+def _d_SPKIDataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     while s >= 0:
@@ -14520,49 +15081,73 @@ def _d_SPKIDataType(V, N, E, p, K):
             c = ((V >> (N - p - 1)) & 1)
             p += 1
             if c == 0:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             else:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 2:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (129, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (129, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 2:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (130, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (130, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -14570,15 +15155,20 @@ def _d_SPKIDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_SPKIDataType(o, a):
+def _e_SPKIDataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_ScheduleExchangeReqType(V, N, E, p, K):
+def _d_ScheduleExchangeReqType(V, N, E, p, K, T):
     f_Header = None
     f_MaximumSupportingPoints = None
     f_Dynamic_SEReqControlMode = None
@@ -14588,7 +15178,7 @@ def _d_ScheduleExchangeReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -14608,10 +15198,10 @@ def _d_ScheduleExchangeReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Dynamic_SEReqControlMode, p = _d_Dynamic_SEReqControlModeType(V, N, E, p, M.Dynamic_SEReqControlModeType)
+            f_Dynamic_SEReqControlMode, p = _d_Dynamic_SEReqControlModeType(V, N, E, p, M.Dynamic_SEReqControlModeType, T)
             s = 4
         elif c == 1:
-            f_Scheduled_SEReqControlMode, p = _d_Scheduled_SEReqControlModeType(V, N, E, p, M.Scheduled_SEReqControlModeType)
+            f_Scheduled_SEReqControlMode, p = _d_Scheduled_SEReqControlModeType(V, N, E, p, M.Scheduled_SEReqControlModeType, T)
             s = 3
         else:
             raise F
@@ -14639,7 +15229,7 @@ def _d_ScheduleExchangeReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ScheduleExchangeReqType(o, a):
+def _e_ScheduleExchangeReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -14650,7 +15240,7 @@ def _e_ScheduleExchangeReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.MaximumSupportingPoints
     if v is not None:
         if s == 1:
@@ -14672,7 +15262,7 @@ def _e_ScheduleExchangeReqType(o, a):
             raise F
         if not isinstance(v, M.Dynamic_SEReqControlModeType):
             raise F
-        a = _e_Dynamic_SEReqControlModeType(v, a)
+        a = _e_Dynamic_SEReqControlModeType(v, a, T)
     v = o.Scheduled_SEReqControlMode
     if v is not None:
         if s == 2:
@@ -14682,7 +15272,7 @@ def _e_ScheduleExchangeReqType(o, a):
             raise F
         if not isinstance(v, M.Scheduled_SEReqControlModeType):
             raise F
-        a = _e_Scheduled_SEReqControlModeType(v, a)
+        a = _e_Scheduled_SEReqControlModeType(v, a, T)
     if s == 3:
         a <<= 1
         s = -1
@@ -14694,7 +15284,7 @@ def _e_ScheduleExchangeReqType(o, a):
     return a
 
 
-def _d_ScheduleExchangeResType(V, N, E, p, K):
+def _d_ScheduleExchangeResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSEProcessing = None
@@ -14706,7 +15296,7 @@ def _d_ScheduleExchangeResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -14751,10 +15341,10 @@ def _d_ScheduleExchangeResType(V, N, E, p, K):
             f_GoToPause = x == 2
             s = 4
         elif c == 1:
-            f_Dynamic_SEResControlMode, p = _d_Dynamic_SEResControlModeType(V, N, E, p, M.Dynamic_SEResControlModeType)
+            f_Dynamic_SEResControlMode, p = _d_Dynamic_SEResControlModeType(V, N, E, p, M.Dynamic_SEResControlModeType, T)
             s = 6
         elif c == 2:
-            f_Scheduled_SEResControlMode, p = _d_Scheduled_SEResControlModeType(V, N, E, p, M.Scheduled_SEResControlModeType)
+            f_Scheduled_SEResControlMode, p = _d_Scheduled_SEResControlModeType(V, N, E, p, M.Scheduled_SEResControlModeType, T)
             s = 5
         else:
             raise F
@@ -14762,10 +15352,10 @@ def _d_ScheduleExchangeResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Dynamic_SEResControlMode, p = _d_Dynamic_SEResControlModeType(V, N, E, p, M.Dynamic_SEResControlModeType)
+            f_Dynamic_SEResControlMode, p = _d_Dynamic_SEResControlModeType(V, N, E, p, M.Dynamic_SEResControlModeType, T)
             s = 6
         elif c == 1:
-            f_Scheduled_SEResControlMode, p = _d_Scheduled_SEResControlModeType(V, N, E, p, M.Scheduled_SEResControlModeType)
+            f_Scheduled_SEResControlMode, p = _d_Scheduled_SEResControlModeType(V, N, E, p, M.Scheduled_SEResControlModeType, T)
             s = 5
         else:
             raise F
@@ -14795,7 +15385,7 @@ def _d_ScheduleExchangeResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ScheduleExchangeResType(o, a):
+def _e_ScheduleExchangeResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -14806,7 +15396,7 @@ def _e_ScheduleExchangeResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -14860,7 +15450,7 @@ def _e_ScheduleExchangeResType(o, a):
             raise F
         if not isinstance(v, M.Dynamic_SEResControlModeType):
             raise F
-        a = _e_Dynamic_SEResControlModeType(v, a)
+        a = _e_Dynamic_SEResControlModeType(v, a, T)
     v = o.Scheduled_SEResControlMode
     if v is not None:
         if s == 3:
@@ -14873,7 +15463,7 @@ def _e_ScheduleExchangeResType(o, a):
             raise F
         if not isinstance(v, M.Scheduled_SEResControlModeType):
             raise F
-        a = _e_Scheduled_SEResControlModeType(v, a)
+        a = _e_Scheduled_SEResControlModeType(v, a, T)
     if s == 5:
         a <<= 1
         s = -1
@@ -14885,7 +15475,7 @@ def _e_ScheduleExchangeResType(o, a):
     return a
 
 
-def _d_ScheduleTupleType(V, N, E, p, K):
+def _d_ScheduleTupleType(V, N, E, p, K, T):
     f_ScheduleTupleID = None
     f_ChargingSchedule = None
     f_DischargingSchedule = None
@@ -14922,7 +15512,7 @@ def _d_ScheduleTupleType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ChargingSchedule, p = _d_ChargingScheduleType(V, N, E, p, M.ChargingScheduleType)
+            f_ChargingSchedule, p = _d_ChargingScheduleType(V, N, E, p, M.ChargingScheduleType, T)
             s = 2
         else:
             raise F
@@ -14930,7 +15520,7 @@ def _d_ScheduleTupleType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_DischargingSchedule, p = _d_ChargingScheduleType(V, N, E, p, M.ChargingScheduleType)
+            f_DischargingSchedule, p = _d_ChargingScheduleType(V, N, E, p, M.ChargingScheduleType, T)
             s = 3
         elif c == 1:
             s = -1
@@ -14952,7 +15542,7 @@ def _d_ScheduleTupleType(V, N, E, p, K):
     return o, p
 
 
-def _e_ScheduleTupleType(o, a):
+def _e_ScheduleTupleType(o, a, T):
     s = 0
     v = o.ScheduleTupleID
     if v is not None:
@@ -14975,7 +15565,7 @@ def _e_ScheduleTupleType(o, a):
             raise F
         if not isinstance(v, M.ChargingScheduleType):
             raise F
-        a = _e_ChargingScheduleType(v, a)
+        a = _e_ChargingScheduleType(v, a, T)
     v = o.DischargingSchedule
     if v is not None:
         if s == 2:
@@ -14985,7 +15575,7 @@ def _e_ScheduleTupleType(o, a):
             raise F
         if not isinstance(v, M.ChargingScheduleType):
             raise F
-        a = _e_ChargingScheduleType(v, a)
+        a = _e_ChargingScheduleType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -14997,7 +15587,7 @@ def _e_ScheduleTupleType(o, a):
     return a
 
 
-def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
+def _d_Scheduled_CLReqControlModeType(V, N, E, p, K, T):
     f_EVTargetEnergyRequest = None
     f_EVMaximumEnergyRequest = None
     f_EVMinimumEnergyRequest = None
@@ -15006,13 +15596,13 @@ def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         elif c == 1:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 2:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 3:
             s = -1
@@ -15022,10 +15612,10 @@ def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 1:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 2:
             s = -1
@@ -15035,7 +15625,7 @@ def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 1:
             s = -1
@@ -15057,7 +15647,7 @@ def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Scheduled_CLReqControlModeType(o, a):
+def _e_Scheduled_CLReqControlModeType(o, a, T):
     s = 0
     v = o.EVTargetEnergyRequest
     if v is not None:
@@ -15068,7 +15658,7 @@ def _e_Scheduled_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumEnergyRequest
     if v is not None:
         if s == 0:
@@ -15081,7 +15671,7 @@ def _e_Scheduled_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumEnergyRequest
     if v is not None:
         if s == 0:
@@ -15097,7 +15687,7 @@ def _e_Scheduled_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 0:
         a = (a << 3) | 3
         s = -1
@@ -15115,7 +15705,7 @@ def _e_Scheduled_CLReqControlModeType(o, a):
     return a
 
 
-def _d_Scheduled_CLResControlModeType(V, N, E, p, K):
+def _d_Scheduled_CLResControlModeType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -15130,7 +15720,7 @@ def _d_Scheduled_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Scheduled_CLResControlModeType(o, a):
+def _e_Scheduled_CLResControlModeType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -15140,7 +15730,7 @@ def _e_Scheduled_CLResControlModeType(o, a):
     return a
 
 
-def _d_Scheduled_EVPPTControlModeType(V, N, E, p, K):
+def _d_Scheduled_EVPPTControlModeType(V, N, E, p, K, T):
     f_SelectedScheduleTupleID = None
     f_PowerToleranceAcceptance = None
     s = 0
@@ -15202,7 +15792,7 @@ def _d_Scheduled_EVPPTControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Scheduled_EVPPTControlModeType(o, a):
+def _e_Scheduled_EVPPTControlModeType(o, a, T):
     s = 0
     v = o.SelectedScheduleTupleID
     if v is not None:
@@ -15240,7 +15830,7 @@ def _e_Scheduled_EVPPTControlModeType(o, a):
     return a
 
 
-def _d_Scheduled_SEReqControlModeType(V, N, E, p, K):
+def _d_Scheduled_SEReqControlModeType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_EVTargetEnergyRequest = None
     f_EVMaximumEnergyRequest = None
@@ -15274,16 +15864,16 @@ def _d_Scheduled_SEReqControlModeType(V, N, E, p, K):
                 p += 1
             s = 1
         elif c == 1:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 2:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 3:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 4:
-            f_EVEnergyOffer, p = _d_EVEnergyOfferType(V, N, E, p, M.EVEnergyOfferType)
+            f_EVEnergyOffer, p = _d_EVEnergyOfferType(V, N, E, p, M.EVEnergyOfferType, T)
             s = 5
         elif c == 5:
             s = -1
@@ -15293,16 +15883,16 @@ def _d_Scheduled_SEReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 1:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 2:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 3:
-            f_EVEnergyOffer, p = _d_EVEnergyOfferType(V, N, E, p, M.EVEnergyOfferType)
+            f_EVEnergyOffer, p = _d_EVEnergyOfferType(V, N, E, p, M.EVEnergyOfferType, T)
             s = 5
         elif c == 4:
             s = -1
@@ -15312,13 +15902,13 @@ def _d_Scheduled_SEReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 1:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 2:
-            f_EVEnergyOffer, p = _d_EVEnergyOfferType(V, N, E, p, M.EVEnergyOfferType)
+            f_EVEnergyOffer, p = _d_EVEnergyOfferType(V, N, E, p, M.EVEnergyOfferType, T)
             s = 5
         elif c == 3:
             s = -1
@@ -15328,10 +15918,10 @@ def _d_Scheduled_SEReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 1:
-            f_EVEnergyOffer, p = _d_EVEnergyOfferType(V, N, E, p, M.EVEnergyOfferType)
+            f_EVEnergyOffer, p = _d_EVEnergyOfferType(V, N, E, p, M.EVEnergyOfferType, T)
             s = 5
         elif c == 2:
             s = -1
@@ -15341,7 +15931,7 @@ def _d_Scheduled_SEReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVEnergyOffer, p = _d_EVEnergyOfferType(V, N, E, p, M.EVEnergyOfferType)
+            f_EVEnergyOffer, p = _d_EVEnergyOfferType(V, N, E, p, M.EVEnergyOfferType, T)
             s = 5
         elif c == 1:
             s = -1
@@ -15365,7 +15955,7 @@ def _d_Scheduled_SEReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Scheduled_SEReqControlModeType(o, a):
+def _e_Scheduled_SEReqControlModeType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -15391,7 +15981,7 @@ def _e_Scheduled_SEReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumEnergyRequest
     if v is not None:
         if s == 0:
@@ -15407,7 +15997,7 @@ def _e_Scheduled_SEReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumEnergyRequest
     if v is not None:
         if s == 0:
@@ -15426,7 +16016,7 @@ def _e_Scheduled_SEReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVEnergyOffer
     if v is not None:
         if s == 0:
@@ -15448,7 +16038,7 @@ def _e_Scheduled_SEReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.EVEnergyOfferType):
             raise F
-        a = _e_EVEnergyOfferType(v, a)
+        a = _e_EVEnergyOfferType(v, a, T)
     if s == 0:
         a = (a << 3) | 5
         s = -1
@@ -15472,14 +16062,14 @@ def _e_Scheduled_SEReqControlModeType(o, a):
     return a
 
 
-def _d_Scheduled_SEResControlModeType(V, N, E, p, K):
+def _d_Scheduled_SEResControlModeType(V, N, E, p, K, T):
     f_ScheduleTuple = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ScheduleTupleType(V, N, E, p, M.ScheduleTupleType)
+            v, p = _d_ScheduleTupleType(V, N, E, p, M.ScheduleTupleType, T)
             f_ScheduleTuple.append(v)
             s = 1
         else:
@@ -15488,7 +16078,7 @@ def _d_Scheduled_SEResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ScheduleTupleType(V, N, E, p, M.ScheduleTupleType)
+            v, p = _d_ScheduleTupleType(V, N, E, p, M.ScheduleTupleType, T)
             f_ScheduleTuple.append(v)
             s = 2
         elif c == 1:
@@ -15499,7 +16089,7 @@ def _d_Scheduled_SEResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ScheduleTupleType(V, N, E, p, M.ScheduleTupleType)
+            v, p = _d_ScheduleTupleType(V, N, E, p, M.ScheduleTupleType, T)
             f_ScheduleTuple.append(v)
             s = 3
         elif c == 1:
@@ -15520,7 +16110,7 @@ def _d_Scheduled_SEResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Scheduled_SEResControlModeType(o, a):
+def _e_Scheduled_SEResControlModeType(o, a, T):
     s = 0
     for v in o.ScheduleTuple:
         if s == 0:
@@ -15536,7 +16126,7 @@ def _e_Scheduled_SEResControlModeType(o, a):
             raise F
         if not isinstance(v, M.ScheduleTupleType):
             raise F
-        a = _e_ScheduleTupleType(v, a)
+        a = _e_ScheduleTupleType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -15551,7 +16141,7 @@ def _e_Scheduled_SEResControlModeType(o, a):
     return a
 
 
-def _d_Scheduled_SMDTControlModeType(V, N, E, p, K):
+def _d_Scheduled_SMDTControlModeType(V, N, E, p, K, T):
     f_SelectedScheduleTupleID = None
     s = 0
     if s == 0:
@@ -15596,7 +16186,7 @@ def _d_Scheduled_SMDTControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Scheduled_SMDTControlModeType(o, a):
+def _e_Scheduled_SMDTControlModeType(o, a, T):
     s = 0
     v = o.SelectedScheduleTupleID
     if v is not None:
@@ -15618,14 +16208,14 @@ def _e_Scheduled_SMDTControlModeType(o, a):
     return a
 
 
-def _d_SelectedServiceListType(V, N, E, p, K):
+def _d_SelectedServiceListType(V, N, E, p, K, T):
     f_SelectedService = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             f_SelectedService.append(v)
             s = 1
         else:
@@ -15634,7 +16224,7 @@ def _d_SelectedServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             f_SelectedService.append(v)
             s = 2
         elif c == 1:
@@ -15645,7 +16235,7 @@ def _d_SelectedServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             f_SelectedService.append(v)
             s = 3
         elif c == 1:
@@ -15656,7 +16246,7 @@ def _d_SelectedServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             f_SelectedService.append(v)
             s = 4
         elif c == 1:
@@ -15667,7 +16257,7 @@ def _d_SelectedServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             f_SelectedService.append(v)
             s = 5
         elif c == 1:
@@ -15678,7 +16268,7 @@ def _d_SelectedServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             f_SelectedService.append(v)
             s = 6
         elif c == 1:
@@ -15689,7 +16279,7 @@ def _d_SelectedServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             f_SelectedService.append(v)
             s = 7
         elif c == 1:
@@ -15700,7 +16290,7 @@ def _d_SelectedServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             f_SelectedService.append(v)
             s = 8
         elif c == 1:
@@ -15711,7 +16301,7 @@ def _d_SelectedServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             f_SelectedService.append(v)
             s = 9
         elif c == 1:
@@ -15722,7 +16312,7 @@ def _d_SelectedServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             f_SelectedService.append(v)
             s = 10
         elif c == 1:
@@ -15733,7 +16323,7 @@ def _d_SelectedServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             f_SelectedService.append(v)
             s = 11
         elif c == 1:
@@ -15744,7 +16334,7 @@ def _d_SelectedServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             f_SelectedService.append(v)
             s = 12
         elif c == 1:
@@ -15755,7 +16345,7 @@ def _d_SelectedServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             f_SelectedService.append(v)
             s = 13
         elif c == 1:
@@ -15766,7 +16356,7 @@ def _d_SelectedServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             f_SelectedService.append(v)
             s = 14
         elif c == 1:
@@ -15777,7 +16367,7 @@ def _d_SelectedServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             f_SelectedService.append(v)
             s = 15
         elif c == 1:
@@ -15788,7 +16378,7 @@ def _d_SelectedServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             f_SelectedService.append(v)
             s = 16
         elif c == 1:
@@ -15809,7 +16399,7 @@ def _d_SelectedServiceListType(V, N, E, p, K):
     return o, p
 
 
-def _e_SelectedServiceListType(o, a):
+def _e_SelectedServiceListType(o, a, T):
     s = 0
     for v in o.SelectedService:
         if s == 0:
@@ -15864,7 +16454,7 @@ def _e_SelectedServiceListType(o, a):
             raise F
         if not isinstance(v, M.SelectedServiceType):
             raise F
-        a = _e_SelectedServiceType(v, a)
+        a = _e_SelectedServiceType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -15918,7 +16508,7 @@ def _e_SelectedServiceListType(o, a):
     return a
 
 
-def _d_SelectedServiceType(V, N, E, p, K):
+def _d_SelectedServiceType(V, N, E, p, K, T):
     f_ServiceID = None
     f_ParameterSetID = None
     s = 0
@@ -15993,7 +16583,7 @@ def _d_SelectedServiceType(V, N, E, p, K):
     return o, p
 
 
-def _e_SelectedServiceType(o, a):
+def _e_SelectedServiceType(o, a, T):
     s = 0
     v = o.ServiceID
     if v is not None:
@@ -16027,7 +16617,7 @@ def _e_SelectedServiceType(o, a):
     return a
 
 
-def _d_ServiceDetailReqType(V, N, E, p, K):
+def _d_ServiceDetailReqType(V, N, E, p, K, T):
     f_Header = None
     f_ServiceID = None
     s = 0
@@ -16035,7 +16625,7 @@ def _d_ServiceDetailReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -16082,7 +16672,7 @@ def _d_ServiceDetailReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceDetailReqType(o, a):
+def _e_ServiceDetailReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -16093,7 +16683,7 @@ def _e_ServiceDetailReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ServiceID
     if v is not None:
         if s == 1:
@@ -16114,7 +16704,7 @@ def _e_ServiceDetailReqType(o, a):
     return a
 
 
-def _d_ServiceDetailResType(V, N, E, p, K):
+def _d_ServiceDetailResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_ServiceID = None
@@ -16124,7 +16714,7 @@ def _d_ServiceDetailResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -16175,7 +16765,7 @@ def _d_ServiceDetailResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ServiceParameterList, p = _d_ServiceParameterListType(V, N, E, p, M.ServiceParameterListType)
+            f_ServiceParameterList, p = _d_ServiceParameterListType(V, N, E, p, M.ServiceParameterListType, T)
             s = 4
         else:
             raise F
@@ -16196,7 +16786,7 @@ def _d_ServiceDetailResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceDetailResType(o, a):
+def _e_ServiceDetailResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -16207,7 +16797,7 @@ def _e_ServiceDetailResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -16242,7 +16832,7 @@ def _e_ServiceDetailResType(o, a):
             raise F
         if not isinstance(v, M.ServiceParameterListType):
             raise F
-        a = _e_ServiceParameterListType(v, a)
+        a = _e_ServiceParameterListType(v, a, T)
     if s == 4:
         a <<= 1
         s = -1
@@ -16251,7 +16841,7 @@ def _e_ServiceDetailResType(o, a):
     return a
 
 
-def _d_ServiceDiscoveryReqType(V, N, E, p, K):
+def _d_ServiceDiscoveryReqType(V, N, E, p, K, T):
     f_Header = None
     f_SupportedServiceIDs = None
     s = 0
@@ -16259,7 +16849,7 @@ def _d_ServiceDiscoveryReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -16267,7 +16857,7 @@ def _d_ServiceDiscoveryReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_SupportedServiceIDs, p = _d_ServiceIDListType(V, N, E, p, M.ServiceIDListType)
+            f_SupportedServiceIDs, p = _d_ServiceIDListType(V, N, E, p, M.ServiceIDListType, T)
             s = 2
         elif c == 1:
             s = -1
@@ -16288,7 +16878,7 @@ def _d_ServiceDiscoveryReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceDiscoveryReqType(o, a):
+def _e_ServiceDiscoveryReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -16299,7 +16889,7 @@ def _e_ServiceDiscoveryReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.SupportedServiceIDs
     if v is not None:
         if s == 1:
@@ -16309,7 +16899,7 @@ def _e_ServiceDiscoveryReqType(o, a):
             raise F
         if not isinstance(v, M.ServiceIDListType):
             raise F
-        a = _e_ServiceIDListType(v, a)
+        a = _e_ServiceIDListType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -16321,7 +16911,7 @@ def _e_ServiceDiscoveryReqType(o, a):
     return a
 
 
-def _d_ServiceDiscoveryResType(V, N, E, p, K):
+def _d_ServiceDiscoveryResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_ServiceRenegotiationSupported = None
@@ -16332,7 +16922,7 @@ def _d_ServiceDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -16367,7 +16957,7 @@ def _d_ServiceDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EnergyTransferServiceList, p = _d_ServiceListType(V, N, E, p, M.ServiceListType)
+            f_EnergyTransferServiceList, p = _d_ServiceListType(V, N, E, p, M.ServiceListType, T)
             s = 4
         else:
             raise F
@@ -16375,7 +16965,7 @@ def _d_ServiceDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_VASList, p = _d_ServiceListType(V, N, E, p, M.ServiceListType)
+            f_VASList, p = _d_ServiceListType(V, N, E, p, M.ServiceListType, T)
             s = 5
         elif c == 1:
             s = -1
@@ -16399,7 +16989,7 @@ def _d_ServiceDiscoveryResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceDiscoveryResType(o, a):
+def _e_ServiceDiscoveryResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -16410,7 +17000,7 @@ def _e_ServiceDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -16448,7 +17038,7 @@ def _e_ServiceDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.ServiceListType):
             raise F
-        a = _e_ServiceListType(v, a)
+        a = _e_ServiceListType(v, a, T)
     v = o.VASList
     if v is not None:
         if s == 4:
@@ -16458,7 +17048,7 @@ def _e_ServiceDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.ServiceListType):
             raise F
-        a = _e_ServiceListType(v, a)
+        a = _e_ServiceListType(v, a, T)
     if s == 4:
         a = (a << 2) | 1
         s = -1
@@ -16470,7 +17060,7 @@ def _e_ServiceDiscoveryResType(o, a):
     return a
 
 
-def _d_ServiceIDListType(V, N, E, p, K):
+def _d_ServiceIDListType(V, N, E, p, K, T):
     f_ServiceID = []
     s = 0
     if s == 0:
@@ -16981,7 +17571,7 @@ def _d_ServiceIDListType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceIDListType(o, a):
+def _e_ServiceIDListType(o, a, T):
     s = 0
     for v in o.ServiceID:
         if s == 0:
@@ -17092,14 +17682,14 @@ def _e_ServiceIDListType(o, a):
     return a
 
 
-def _d_ServiceListType(V, N, E, p, K):
+def _d_ServiceListType(V, N, E, p, K, T):
     f_Service = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ServiceType(V, N, E, p, M.ServiceType)
+            v, p = _d_ServiceType(V, N, E, p, M.ServiceType, T)
             f_Service.append(v)
             s = 1
         else:
@@ -17108,7 +17698,7 @@ def _d_ServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ServiceType(V, N, E, p, M.ServiceType)
+            v, p = _d_ServiceType(V, N, E, p, M.ServiceType, T)
             f_Service.append(v)
             s = 2
         elif c == 1:
@@ -17119,7 +17709,7 @@ def _d_ServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ServiceType(V, N, E, p, M.ServiceType)
+            v, p = _d_ServiceType(V, N, E, p, M.ServiceType, T)
             f_Service.append(v)
             s = 3
         elif c == 1:
@@ -17130,7 +17720,7 @@ def _d_ServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ServiceType(V, N, E, p, M.ServiceType)
+            v, p = _d_ServiceType(V, N, E, p, M.ServiceType, T)
             f_Service.append(v)
             s = 4
         elif c == 1:
@@ -17141,7 +17731,7 @@ def _d_ServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ServiceType(V, N, E, p, M.ServiceType)
+            v, p = _d_ServiceType(V, N, E, p, M.ServiceType, T)
             f_Service.append(v)
             s = 5
         elif c == 1:
@@ -17152,7 +17742,7 @@ def _d_ServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ServiceType(V, N, E, p, M.ServiceType)
+            v, p = _d_ServiceType(V, N, E, p, M.ServiceType, T)
             f_Service.append(v)
             s = 6
         elif c == 1:
@@ -17163,7 +17753,7 @@ def _d_ServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ServiceType(V, N, E, p, M.ServiceType)
+            v, p = _d_ServiceType(V, N, E, p, M.ServiceType, T)
             f_Service.append(v)
             s = 7
         elif c == 1:
@@ -17174,7 +17764,7 @@ def _d_ServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ServiceType(V, N, E, p, M.ServiceType)
+            v, p = _d_ServiceType(V, N, E, p, M.ServiceType, T)
             f_Service.append(v)
             s = 8
         elif c == 1:
@@ -17195,7 +17785,7 @@ def _d_ServiceListType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceListType(o, a):
+def _e_ServiceListType(o, a, T):
     s = 0
     for v in o.Service:
         if s == 0:
@@ -17226,7 +17816,7 @@ def _e_ServiceListType(o, a):
             raise F
         if not isinstance(v, M.ServiceType):
             raise F
-        a = _e_ServiceType(v, a)
+        a = _e_ServiceType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -17256,14 +17846,14 @@ def _e_ServiceListType(o, a):
     return a
 
 
-def _d_ServiceParameterListType(V, N, E, p, K):
+def _d_ServiceParameterListType(V, N, E, p, K, T):
     f_ParameterSet = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 1
         else:
@@ -17272,7 +17862,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 2
         elif c == 1:
@@ -17283,7 +17873,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 3
         elif c == 1:
@@ -17294,7 +17884,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 4
         elif c == 1:
@@ -17305,7 +17895,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 5
         elif c == 1:
@@ -17316,7 +17906,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 6
         elif c == 1:
@@ -17327,7 +17917,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 7
         elif c == 1:
@@ -17338,7 +17928,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 8
         elif c == 1:
@@ -17349,7 +17939,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 9
         elif c == 1:
@@ -17360,7 +17950,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 10
         elif c == 1:
@@ -17371,7 +17961,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 11
         elif c == 1:
@@ -17382,7 +17972,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 12
         elif c == 1:
@@ -17393,7 +17983,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 13
         elif c == 1:
@@ -17404,7 +17994,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 14
         elif c == 1:
@@ -17415,7 +18005,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 15
         elif c == 1:
@@ -17426,7 +18016,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 16
         elif c == 1:
@@ -17437,7 +18027,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 17
         elif c == 1:
@@ -17448,7 +18038,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 18
         elif c == 1:
@@ -17459,7 +18049,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 19
         elif c == 1:
@@ -17470,7 +18060,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 20
         elif c == 1:
@@ -17481,7 +18071,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 21
         elif c == 1:
@@ -17492,7 +18082,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 22
         elif c == 1:
@@ -17503,7 +18093,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 23
         elif c == 1:
@@ -17514,7 +18104,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 24
         elif c == 1:
@@ -17525,7 +18115,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 25
         elif c == 1:
@@ -17536,7 +18126,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 26
         elif c == 1:
@@ -17547,7 +18137,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 27
         elif c == 1:
@@ -17558,7 +18148,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 28
         elif c == 1:
@@ -17569,7 +18159,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 29
         elif c == 1:
@@ -17580,7 +18170,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 30
         elif c == 1:
@@ -17591,7 +18181,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 31
         elif c == 1:
@@ -17602,7 +18192,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 32
         elif c == 1:
@@ -17623,7 +18213,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceParameterListType(o, a):
+def _e_ServiceParameterListType(o, a, T):
     s = 0
     for v in o.ParameterSet:
         if s == 0:
@@ -17726,7 +18316,7 @@ def _e_ServiceParameterListType(o, a):
             raise F
         if not isinstance(v, M.ParameterSetType):
             raise F
-        a = _e_ParameterSetType(v, a)
+        a = _e_ParameterSetType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -17828,7 +18418,7 @@ def _e_ServiceParameterListType(o, a):
     return a
 
 
-def _d_ServiceSelectionReqType(V, N, E, p, K):
+def _d_ServiceSelectionReqType(V, N, E, p, K, T):
     f_Header = None
     f_SelectedEnergyTransferService = None
     f_SelectedVASList = None
@@ -17837,7 +18427,7 @@ def _d_ServiceSelectionReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -17845,7 +18435,7 @@ def _d_ServiceSelectionReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SelectedEnergyTransferService, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            f_SelectedEnergyTransferService, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             s = 2
         else:
             raise F
@@ -17853,7 +18443,7 @@ def _d_ServiceSelectionReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_SelectedVASList, p = _d_SelectedServiceListType(V, N, E, p, M.SelectedServiceListType)
+            f_SelectedVASList, p = _d_SelectedServiceListType(V, N, E, p, M.SelectedServiceListType, T)
             s = 3
         elif c == 1:
             s = -1
@@ -17875,7 +18465,7 @@ def _d_ServiceSelectionReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceSelectionReqType(o, a):
+def _e_ServiceSelectionReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -17886,7 +18476,7 @@ def _e_ServiceSelectionReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.SelectedEnergyTransferService
     if v is not None:
         if s == 1:
@@ -17896,7 +18486,7 @@ def _e_ServiceSelectionReqType(o, a):
             raise F
         if not isinstance(v, M.SelectedServiceType):
             raise F
-        a = _e_SelectedServiceType(v, a)
+        a = _e_SelectedServiceType(v, a, T)
     v = o.SelectedVASList
     if v is not None:
         if s == 2:
@@ -17906,7 +18496,7 @@ def _e_ServiceSelectionReqType(o, a):
             raise F
         if not isinstance(v, M.SelectedServiceListType):
             raise F
-        a = _e_SelectedServiceListType(v, a)
+        a = _e_SelectedServiceListType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -17918,7 +18508,7 @@ def _e_ServiceSelectionReqType(o, a):
     return a
 
 
-def _d_ServiceSelectionResType(V, N, E, p, K):
+def _d_ServiceSelectionResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     s = 0
@@ -17926,7 +18516,7 @@ def _d_ServiceSelectionResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -17960,7 +18550,7 @@ def _d_ServiceSelectionResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceSelectionResType(o, a):
+def _e_ServiceSelectionResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -17971,7 +18561,7 @@ def _e_ServiceSelectionResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -17993,7 +18583,7 @@ def _e_ServiceSelectionResType(o, a):
     return a
 
 
-def _d_ServiceType(V, N, E, p, K):
+def _d_ServiceType(V, N, E, p, K, T):
     f_ServiceID = None
     f_FreeService = None
     s = 0
@@ -18052,7 +18642,7 @@ def _d_ServiceType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceType(o, a):
+def _e_ServiceType(o, a, T):
     s = 0
     v = o.ServiceID
     if v is not None:
@@ -18089,7 +18679,7 @@ def _e_ServiceType(o, a):
     return a
 
 
-def _d_SessionSetupReqType(V, N, E, p, K):
+def _d_SessionSetupReqType(V, N, E, p, K, T):
     f_Header = None
     f_EVCCID = None
     s = 0
@@ -18097,7 +18687,7 @@ def _d_SessionSetupReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -18161,7 +18751,7 @@ def _d_SessionSetupReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_SessionSetupReqType(o, a):
+def _e_SessionSetupReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -18172,7 +18762,7 @@ def _e_SessionSetupReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.EVCCID
     if v is not None:
         if s == 1:
@@ -18202,7 +18792,7 @@ def _e_SessionSetupReqType(o, a):
     return a
 
 
-def _d_SessionSetupResType(V, N, E, p, K):
+def _d_SessionSetupResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSEID = None
@@ -18211,7 +18801,7 @@ def _d_SessionSetupResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -18291,7 +18881,7 @@ def _d_SessionSetupResType(V, N, E, p, K):
     return o, p
 
 
-def _e_SessionSetupResType(o, a):
+def _e_SessionSetupResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -18302,7 +18892,7 @@ def _e_SessionSetupResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -18345,7 +18935,7 @@ def _e_SessionSetupResType(o, a):
     return a
 
 
-def _d_SessionStopReqType(V, N, E, p, K):
+def _d_SessionStopReqType(V, N, E, p, K, T):
     f_Header = None
     f_ChargingSession = None
     f_EVTerminationCode = None
@@ -18355,7 +18945,7 @@ def _d_SessionStopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -18525,7 +19115,7 @@ def _d_SessionStopReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_SessionStopReqType(o, a):
+def _e_SessionStopReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -18536,7 +19126,7 @@ def _e_SessionStopReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ChargingSession
     if v is not None:
         if s == 1:
@@ -18609,7 +19199,7 @@ def _e_SessionStopReqType(o, a):
     return a
 
 
-def _d_SessionStopResType(V, N, E, p, K):
+def _d_SessionStopResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     s = 0
@@ -18617,7 +19207,7 @@ def _d_SessionStopResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -18651,7 +19241,7 @@ def _d_SessionStopResType(V, N, E, p, K):
     return o, p
 
 
-def _e_SessionStopResType(o, a):
+def _e_SessionStopResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -18662,7 +19252,7 @@ def _e_SessionStopResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -18684,7 +19274,7 @@ def _e_SessionStopResType(o, a):
     return a
 
 
-def _d_SignatureMethodType(V, N, E, p, K):
+def _d_SignatureMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -18722,55 +19312,85 @@ def _d_SignatureMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (184, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -18779,7 +19399,7 @@ def _d_SignatureMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureMethodType(o, a):
+def _e_SignatureMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -18796,16 +19416,23 @@ def _e_SignatureMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 3) | 2
+        if s == 0:
+            a = content_out(a, T, 184, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 3) | 2
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_SignaturePropertiesType(V, N, E, p, K):
+def _d_SignaturePropertiesType(V, N, E, p, K, T):
     f_Id = None
     f_SignatureProperty = []
     s = 0
@@ -18843,7 +19470,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 2
         else:
@@ -18852,7 +19479,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 2
         else:
@@ -18861,7 +19488,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 3
         elif c == 1:
@@ -18872,7 +19499,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 3
         elif c == 1:
@@ -18887,7 +19514,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignaturePropertiesType(o, a):
+def _e_SignaturePropertiesType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -18920,7 +19547,7 @@ def _e_SignaturePropertiesType(o, a):
             raise F
         if not isinstance(v, M.SignatureProperty):
             raise F
-        a = _e_SignaturePropertyType(v, a)
+        a = _e_SignaturePropertyType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -18932,7 +19559,7 @@ def _e_SignaturePropertiesType(o, a):
     return a
 
 
-def _d_SignaturePropertyType(V, N, E, p, K):
+def _d_SignaturePropertyType(V, N, E, p, K, T):
     f_Id = None
     f_Target = None
     f_content = []
@@ -19001,7 +19628,9 @@ def _d_SignaturePropertyType(V, N, E, p, K):
                     f_Target, p = chars(V, N, E, p, n)
             s = 2
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (193, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
@@ -19036,47 +19665,73 @@ def _d_SignaturePropertyType(V, N, E, p, K):
                     f_Target, p = chars(V, N, E, p, n)
             s = 2
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (194, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -19086,7 +19741,7 @@ def _d_SignaturePropertyType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignaturePropertyType(o, a):
+def _e_SignaturePropertyType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -19120,12 +19775,21 @@ def _e_SignaturePropertyType(o, a):
         else:
             a = ws(a, v)
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 193, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 194, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        elif s == 2:
+            a = content_out(a, T, 195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_SignatureType(V, N, E, p, K):
+def _d_SignatureType(V, N, E, p, K, T):
     f_Id = None
     f_SignedInfo = None
     f_SignatureValue = None
@@ -19166,7 +19830,7 @@ def _d_SignatureType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
             s = 2
         else:
             raise F
@@ -19174,7 +19838,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
             s = 2
         else:
             raise F
@@ -19182,7 +19846,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignatureValue, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue)
+            f_SignatureValue, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue, T)
             s = 3
         else:
             raise F
@@ -19190,10 +19854,10 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_KeyInfo, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo)
+            f_KeyInfo, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo, T)
             s = 4
         elif c == 1:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 2:
@@ -19204,7 +19868,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 1:
@@ -19215,7 +19879,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 1:
@@ -19233,7 +19897,7 @@ def _d_SignatureType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureType(o, a):
+def _e_SignatureType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -19261,7 +19925,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.SignedInfo):
             raise F
-        a = _e_SignedInfoType(v, a)
+        a = _e_SignedInfoType(v, a, T)
     v = o.SignatureValue
     if v is not None:
         if s == 2:
@@ -19271,7 +19935,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.SignatureValue):
             raise F
-        a = _e_SignatureValueType(v, a)
+        a = _e_SignatureValueType(v, a, T)
     v = o.KeyInfo
     if v is not None:
         if s == 3:
@@ -19281,7 +19945,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.KeyInfo):
             raise F
-        a = _e_KeyInfoType(v, a)
+        a = _e_KeyInfoType(v, a, T)
     for v in o.Object:
         if s == 3:
             a = (a << 2) | 1
@@ -19296,7 +19960,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.Object):
             raise F
-        a = _e_ObjectType(v, a)
+        a = _e_ObjectType(v, a, T)
     if s == 3:
         a = (a << 2) | 2
         s = -1
@@ -19311,7 +19975,7 @@ def _e_SignatureType(o, a):
     return a
 
 
-def _d_SignatureValueType(V, N, E, p, K):
+def _d_SignatureValueType(V, N, E, p, K, T):
     f_Id = None
     f_value = None
     s = 0
@@ -19418,7 +20082,7 @@ def _d_SignatureValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureValueType(o, a):
+def _e_SignatureValueType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -19468,7 +20132,7 @@ def _e_SignatureValueType(o, a):
     return a
 
 
-def _d_SignedCertificateChainType(V, N, E, p, K):
+def _d_SignedCertificateChainType(V, N, E, p, K, T):
     f_Id = None
     f_Certificate = None
     f_SubCertificates = None
@@ -19547,7 +20211,7 @@ def _d_SignedCertificateChainType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_SubCertificates, p = _d_SubCertificatesType(V, N, E, p, M.SubCertificatesType)
+            f_SubCertificates, p = _d_SubCertificatesType(V, N, E, p, M.SubCertificatesType, T)
             s = 3
         elif c == 1:
             s = -1
@@ -19569,7 +20233,7 @@ def _d_SignedCertificateChainType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignedCertificateChainType(o, a):
+def _e_SignedCertificateChainType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -19612,7 +20276,7 @@ def _e_SignedCertificateChainType(o, a):
             raise F
         if not isinstance(v, M.SubCertificatesType):
             raise F
-        a = _e_SubCertificatesType(v, a)
+        a = _e_SubCertificatesType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -19624,7 +20288,7 @@ def _e_SignedCertificateChainType(o, a):
     return a
 
 
-def _d_SignedInfoType(V, N, E, p, K):
+def _d_SignedInfoType(V, N, E, p, K, T):
     f_Id = None
     f_CanonicalizationMethod = None
     f_SignatureMethod = None
@@ -19664,7 +20328,7 @@ def _d_SignedInfoType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
             s = 2
         else:
             raise F
@@ -19672,7 +20336,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
             s = 2
         else:
             raise F
@@ -19680,7 +20344,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignatureMethod, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod)
+            f_SignatureMethod, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod, T)
             s = 3
         else:
             raise F
@@ -19688,7 +20352,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 4
         else:
@@ -19697,7 +20361,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 5
         elif c == 1:
@@ -19708,7 +20372,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 5
         elif c == 1:
@@ -19725,7 +20389,7 @@ def _d_SignedInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignedInfoType(o, a):
+def _e_SignedInfoType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -19753,7 +20417,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.CanonicalizationMethod):
             raise F
-        a = _e_CanonicalizationMethodType(v, a)
+        a = _e_CanonicalizationMethodType(v, a, T)
     v = o.SignatureMethod
     if v is not None:
         if s == 2:
@@ -19763,7 +20427,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.SignatureMethod):
             raise F
-        a = _e_SignatureMethodType(v, a)
+        a = _e_SignatureMethodType(v, a, T)
     for v in o.Reference:
         if s == 3:
             a <<= 1
@@ -19778,7 +20442,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.Reference):
             raise F
-        a = _e_ReferenceType(v, a)
+        a = _e_ReferenceType(v, a, T)
     if s == 4:
         a = (a << 2) | 1
         s = -1
@@ -19790,7 +20454,7 @@ def _e_SignedInfoType(o, a):
     return a
 
 
-def _d_SignedInstallationDataType(V, N, E, p, K):
+def _d_SignedInstallationDataType(V, N, E, p, K, T):
     f_Id = None
     f_ContractCertificateChain = None
     f_ECDHCurve = None
@@ -19838,7 +20502,7 @@ def _d_SignedInstallationDataType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ContractCertificateChain, p = _d_ContractCertificateChainType(V, N, E, p, M.ContractCertificateChainType)
+            f_ContractCertificateChain, p = _d_ContractCertificateChainType(V, N, E, p, M.ContractCertificateChainType, T)
             s = 2
         else:
             raise F
@@ -20019,7 +20683,7 @@ def _d_SignedInstallationDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignedInstallationDataType(o, a):
+def _e_SignedInstallationDataType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -20044,7 +20708,7 @@ def _e_SignedInstallationDataType(o, a):
             raise F
         if not isinstance(v, M.ContractCertificateChainType):
             raise F
-        a = _e_ContractCertificateChainType(v, a)
+        a = _e_ContractCertificateChainType(v, a, T)
     v = o.ECDHCurve
     if v is not None:
         if s == 2:
@@ -20144,7 +20808,7 @@ def _e_SignedInstallationDataType(o, a):
     return a
 
 
-def _d_SignedMeteringDataType(V, N, E, p, K):
+def _d_SignedMeteringDataType(V, N, E, p, K, T):
     f_Id = None
     f_SessionID = None
     f_MeterInfo = None
@@ -20226,7 +20890,7 @@ def _d_SignedMeteringDataType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 3
         else:
             raise F
@@ -20234,13 +20898,13 @@ def _d_SignedMeteringDataType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 4
         elif c == 1:
-            f_Dynamic_SMDTControlMode, p = _d_Dynamic_SMDTControlModeType(V, N, E, p, M.Dynamic_SMDTControlModeType)
+            f_Dynamic_SMDTControlMode, p = _d_Dynamic_SMDTControlModeType(V, N, E, p, M.Dynamic_SMDTControlModeType, T)
             s = 6
         elif c == 2:
-            f_Scheduled_SMDTControlMode, p = _d_Scheduled_SMDTControlModeType(V, N, E, p, M.Scheduled_SMDTControlModeType)
+            f_Scheduled_SMDTControlMode, p = _d_Scheduled_SMDTControlModeType(V, N, E, p, M.Scheduled_SMDTControlModeType, T)
             s = 5
         else:
             raise F
@@ -20248,10 +20912,10 @@ def _d_SignedMeteringDataType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Dynamic_SMDTControlMode, p = _d_Dynamic_SMDTControlModeType(V, N, E, p, M.Dynamic_SMDTControlModeType)
+            f_Dynamic_SMDTControlMode, p = _d_Dynamic_SMDTControlModeType(V, N, E, p, M.Dynamic_SMDTControlModeType, T)
             s = 6
         elif c == 1:
-            f_Scheduled_SMDTControlMode, p = _d_Scheduled_SMDTControlModeType(V, N, E, p, M.Scheduled_SMDTControlModeType)
+            f_Scheduled_SMDTControlMode, p = _d_Scheduled_SMDTControlModeType(V, N, E, p, M.Scheduled_SMDTControlModeType, T)
             s = 5
         else:
             raise F
@@ -20281,7 +20945,7 @@ def _d_SignedMeteringDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignedMeteringDataType(o, a):
+def _e_SignedMeteringDataType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -20324,7 +20988,7 @@ def _e_SignedMeteringDataType(o, a):
             raise F
         if not isinstance(v, M.MeterInfoType):
             raise F
-        a = _e_MeterInfoType(v, a)
+        a = _e_MeterInfoType(v, a, T)
     v = o.Receipt
     if v is not None:
         if s == 3:
@@ -20334,7 +20998,7 @@ def _e_SignedMeteringDataType(o, a):
             raise F
         if not isinstance(v, M.ReceiptType):
             raise F
-        a = _e_ReceiptType(v, a)
+        a = _e_ReceiptType(v, a, T)
     v = o.Dynamic_SMDTControlMode
     if v is not None:
         if s == 3:
@@ -20347,7 +21011,7 @@ def _e_SignedMeteringDataType(o, a):
             raise F
         if not isinstance(v, M.Dynamic_SMDTControlModeType):
             raise F
-        a = _e_Dynamic_SMDTControlModeType(v, a)
+        a = _e_Dynamic_SMDTControlModeType(v, a, T)
     v = o.Scheduled_SMDTControlMode
     if v is not None:
         if s == 3:
@@ -20360,7 +21024,7 @@ def _e_SignedMeteringDataType(o, a):
             raise F
         if not isinstance(v, M.Scheduled_SMDTControlModeType):
             raise F
-        a = _e_Scheduled_SMDTControlModeType(v, a)
+        a = _e_Scheduled_SMDTControlModeType(v, a, T)
     if s == 5:
         a <<= 1
         s = -1
@@ -20372,7 +21036,7 @@ def _e_SignedMeteringDataType(o, a):
     return a
 
 
-def _d_SubCertificatesType(V, N, E, p, K):
+def _d_SubCertificatesType(V, N, E, p, K, T):
     f_Certificate = []
     s = 0
     if s == 0:
@@ -20501,7 +21165,7 @@ def _d_SubCertificatesType(V, N, E, p, K):
     return o, p
 
 
-def _e_SubCertificatesType(o, a):
+def _e_SubCertificatesType(o, a, T):
     s = 0
     for v in o.Certificate:
         if s == 0:
@@ -20540,7 +21204,7 @@ def _e_SubCertificatesType(o, a):
     return a
 
 
-def _d_SupportedProvidersListType(V, N, E, p, K):
+def _d_SupportedProvidersListType(V, N, E, p, K, T):
     f_ProviderID = []
     s = 0
     if s == 0:
@@ -26699,7 +27363,7 @@ def _d_SupportedProvidersListType(V, N, E, p, K):
     return o, p
 
 
-def _e_SupportedProvidersListType(o, a):
+def _e_SupportedProvidersListType(o, a, T):
     s = 0
     for v in o.ProviderID:
         if s == 0:
@@ -27491,7 +28155,7 @@ def _e_SupportedProvidersListType(o, a):
     return a
 
 
-def _d_TargetPositionType(V, N, E, p, K):
+def _d_TargetPositionType(V, N, E, p, K, T):
     f_TargetOffsetX = None
     f_TargetOffsetY = None
     s = 0
@@ -27566,7 +28230,7 @@ def _d_TargetPositionType(V, N, E, p, K):
     return o, p
 
 
-def _e_TargetPositionType(o, a):
+def _e_TargetPositionType(o, a, T):
     s = 0
     v = o.TargetOffsetX
     if v is not None:
@@ -27600,14 +28264,14 @@ def _e_TargetPositionType(o, a):
     return a
 
 
-def _d_TaxRuleListType(V, N, E, p, K):
+def _d_TaxRuleListType(V, N, E, p, K, T):
     f_TaxRule = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_TaxRuleType(V, N, E, p, M.TaxRuleType)
+            v, p = _d_TaxRuleType(V, N, E, p, M.TaxRuleType, T)
             f_TaxRule.append(v)
             s = 1
         else:
@@ -27616,7 +28280,7 @@ def _d_TaxRuleListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TaxRuleType(V, N, E, p, M.TaxRuleType)
+            v, p = _d_TaxRuleType(V, N, E, p, M.TaxRuleType, T)
             f_TaxRule.append(v)
             s = 2
         elif c == 1:
@@ -27627,7 +28291,7 @@ def _d_TaxRuleListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TaxRuleType(V, N, E, p, M.TaxRuleType)
+            v, p = _d_TaxRuleType(V, N, E, p, M.TaxRuleType, T)
             f_TaxRule.append(v)
             s = 3
         elif c == 1:
@@ -27638,7 +28302,7 @@ def _d_TaxRuleListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TaxRuleType(V, N, E, p, M.TaxRuleType)
+            v, p = _d_TaxRuleType(V, N, E, p, M.TaxRuleType, T)
             f_TaxRule.append(v)
             s = 4
         elif c == 1:
@@ -27649,7 +28313,7 @@ def _d_TaxRuleListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TaxRuleType(V, N, E, p, M.TaxRuleType)
+            v, p = _d_TaxRuleType(V, N, E, p, M.TaxRuleType, T)
             f_TaxRule.append(v)
             s = 5
         elif c == 1:
@@ -27660,7 +28324,7 @@ def _d_TaxRuleListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TaxRuleType(V, N, E, p, M.TaxRuleType)
+            v, p = _d_TaxRuleType(V, N, E, p, M.TaxRuleType, T)
             f_TaxRule.append(v)
             s = 6
         elif c == 1:
@@ -27671,7 +28335,7 @@ def _d_TaxRuleListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TaxRuleType(V, N, E, p, M.TaxRuleType)
+            v, p = _d_TaxRuleType(V, N, E, p, M.TaxRuleType, T)
             f_TaxRule.append(v)
             s = 7
         elif c == 1:
@@ -27682,7 +28346,7 @@ def _d_TaxRuleListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TaxRuleType(V, N, E, p, M.TaxRuleType)
+            v, p = _d_TaxRuleType(V, N, E, p, M.TaxRuleType, T)
             f_TaxRule.append(v)
             s = 8
         elif c == 1:
@@ -27693,7 +28357,7 @@ def _d_TaxRuleListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TaxRuleType(V, N, E, p, M.TaxRuleType)
+            v, p = _d_TaxRuleType(V, N, E, p, M.TaxRuleType, T)
             f_TaxRule.append(v)
             s = 9
         elif c == 1:
@@ -27704,7 +28368,7 @@ def _d_TaxRuleListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TaxRuleType(V, N, E, p, M.TaxRuleType)
+            v, p = _d_TaxRuleType(V, N, E, p, M.TaxRuleType, T)
             f_TaxRule.append(v)
             s = 10
         elif c == 1:
@@ -27725,7 +28389,7 @@ def _d_TaxRuleListType(V, N, E, p, K):
     return o, p
 
 
-def _e_TaxRuleListType(o, a):
+def _e_TaxRuleListType(o, a, T):
     s = 0
     for v in o.TaxRule:
         if s == 0:
@@ -27762,7 +28426,7 @@ def _e_TaxRuleListType(o, a):
             raise F
         if not isinstance(v, M.TaxRuleType):
             raise F
-        a = _e_TaxRuleType(v, a)
+        a = _e_TaxRuleType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -27798,7 +28462,7 @@ def _e_TaxRuleListType(o, a):
     return a
 
 
-def _d_TaxRuleType(V, N, E, p, K):
+def _d_TaxRuleType(V, N, E, p, K, T):
     f_TaxRuleID = None
     f_TaxRuleName = None
     f_TaxRate = None
@@ -27880,7 +28544,7 @@ def _d_TaxRuleType(V, N, E, p, K):
                 p += 1
             s = 2
         elif c == 1:
-            f_TaxRate, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_TaxRate, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         else:
             raise F
@@ -27888,7 +28552,7 @@ def _d_TaxRuleType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_TaxRate, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_TaxRate, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         else:
             raise F
@@ -27980,7 +28644,7 @@ def _d_TaxRuleType(V, N, E, p, K):
     return o, p
 
 
-def _e_TaxRuleType(o, a):
+def _e_TaxRuleType(o, a, T):
     s = 0
     v = o.TaxRuleID
     if v is not None:
@@ -28027,7 +28691,7 @@ def _e_TaxRuleType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.TaxIncludedInPrice
     if v is not None:
         if s == 3:
@@ -28114,7 +28778,7 @@ def _e_TaxRuleType(o, a):
     return a
 
 
-def _d_TransformType(V, N, E, p, K):
+def _d_TransformType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -28153,59 +28817,93 @@ def _d_TransformType(V, N, E, p, K):
                         f_Algorithm, p = chars(V, N, E, p, n)
                 s = 1
             else:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (53, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -28214,7 +28912,7 @@ def _d_TransformType(V, N, E, p, K):
     return o, p
 
 
-def _e_TransformType(o, a):
+def _e_TransformType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -28231,23 +28929,30 @@ def _e_TransformType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 3) | 2
+        if s == 0:
+            a = content_out(a, T, 53, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 3) | 2
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_TransformsType(V, N, E, p, K):
+def _d_TransformsType(V, N, E, p, K, T):
     f_Transform = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 1
         else:
@@ -28256,7 +28961,7 @@ def _d_TransformsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 2
         elif c == 1:
@@ -28267,7 +28972,7 @@ def _d_TransformsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 2
         elif c == 1:
@@ -28281,7 +28986,7 @@ def _d_TransformsType(V, N, E, p, K):
     return o, p
 
 
-def _e_TransformsType(o, a):
+def _e_TransformsType(o, a, T):
     s = 0
     for v in o.Transform:
         if s == 0:
@@ -28297,7 +29002,7 @@ def _e_TransformsType(o, a):
             raise F
         if not isinstance(v, M.Transform):
             raise F
-        a = _e_TransformType(v, a)
+        a = _e_TransformType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -28309,14 +29014,14 @@ def _e_TransformsType(o, a):
     return a
 
 
-def _d_V2GMessageType(V, N, E, p, K):
+def _d_V2GMessageType(V, N, E, p, K, T):
     f_Header = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -28334,7 +29039,7 @@ def _d_V2GMessageType(V, N, E, p, K):
     return o, p
 
 
-def _e_V2GMessageType(o, a):
+def _e_V2GMessageType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -28345,7 +29050,7 @@ def _e_V2GMessageType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -28354,14 +29059,14 @@ def _e_V2GMessageType(o, a):
     return a
 
 
-def _d_V2GRequestType(V, N, E, p, K):
+def _d_V2GRequestType(V, N, E, p, K, T):
     f_Header = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -28379,7 +29084,7 @@ def _d_V2GRequestType(V, N, E, p, K):
     return o, p
 
 
-def _e_V2GRequestType(o, a):
+def _e_V2GRequestType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -28390,7 +29095,7 @@ def _e_V2GRequestType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -28399,7 +29104,7 @@ def _e_V2GRequestType(o, a):
     return a
 
 
-def _d_V2GResponseType(V, N, E, p, K):
+def _d_V2GResponseType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     s = 0
@@ -28407,7 +29112,7 @@ def _d_V2GResponseType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -28441,7 +29146,7 @@ def _d_V2GResponseType(V, N, E, p, K):
     return o, p
 
 
-def _e_V2GResponseType(o, a):
+def _e_V2GResponseType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -28452,7 +29157,7 @@ def _e_V2GResponseType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -28474,7 +29179,7 @@ def _e_V2GResponseType(o, a):
     return a
 
 
-def _d_VehicleCheckInReqType(V, N, E, p, K):
+def _d_VehicleCheckInReqType(V, N, E, p, K, T):
     f_Header = None
     f_EVCheckInStatus = None
     f_ParkingMethod = None
@@ -28486,7 +29191,7 @@ def _d_VehicleCheckInReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -28722,7 +29427,7 @@ def _d_VehicleCheckInReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_VehicleCheckInReqType(o, a):
+def _e_VehicleCheckInReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -28733,7 +29438,7 @@ def _e_VehicleCheckInReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.EVCheckInStatus
     if v is not None:
         if s == 1:
@@ -28822,7 +29527,7 @@ def _e_VehicleCheckInReqType(o, a):
     return a
 
 
-def _d_VehicleCheckInResType(V, N, E, p, K):
+def _d_VehicleCheckInResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_ParkingSpace = None
@@ -28833,7 +29538,7 @@ def _d_VehicleCheckInResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -29053,7 +29758,7 @@ def _d_VehicleCheckInResType(V, N, E, p, K):
     return o, p
 
 
-def _e_VehicleCheckInResType(o, a):
+def _e_VehicleCheckInResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -29064,7 +29769,7 @@ def _e_VehicleCheckInResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -29140,7 +29845,7 @@ def _e_VehicleCheckInResType(o, a):
     return a
 
 
-def _d_VehicleCheckOutReqType(V, N, E, p, K):
+def _d_VehicleCheckOutReqType(V, N, E, p, K, T):
     f_Header = None
     f_EVCheckOutStatus = None
     f_CheckOutTime = None
@@ -29149,7 +29854,7 @@ def _d_VehicleCheckOutReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -29212,7 +29917,7 @@ def _d_VehicleCheckOutReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_VehicleCheckOutReqType(o, a):
+def _e_VehicleCheckOutReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -29223,7 +29928,7 @@ def _e_VehicleCheckOutReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.EVCheckOutStatus
     if v is not None:
         if s == 1:
@@ -29257,7 +29962,7 @@ def _e_VehicleCheckOutReqType(o, a):
     return a
 
 
-def _d_VehicleCheckOutResType(V, N, E, p, K):
+def _d_VehicleCheckOutResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSECheckOutStatus = None
@@ -29266,7 +29971,7 @@ def _d_VehicleCheckOutResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -29314,7 +30019,7 @@ def _d_VehicleCheckOutResType(V, N, E, p, K):
     return o, p
 
 
-def _e_VehicleCheckOutResType(o, a):
+def _e_VehicleCheckOutResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -29325,7 +30030,7 @@ def _e_VehicleCheckOutResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -29360,7 +30065,7 @@ def _e_VehicleCheckOutResType(o, a):
     return a
 
 
-def _d_X509DataType(V, N, E, p, K):
+def _d_X509DataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     while s >= 0:
@@ -29368,247 +30073,429 @@ def _d_X509DataType(V, N, E, p, K):
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 5:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 6:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 7:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 8:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 9:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 10:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 11:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 12:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -29616,15 +30503,20 @@ def _d_X509DataType(V, N, E, p, K):
     return o, p
 
 
-def _e_X509DataType(o, a):
+def _e_X509DataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_X509IssuerSerialType(V, N, E, p, K):
+def _d_X509IssuerSerialType(V, N, E, p, K, T):
     f_X509IssuerName = None
     f_X509SerialNumber = None
     s = 0
@@ -29720,7 +30612,7 @@ def _d_X509IssuerSerialType(V, N, E, p, K):
     return o, p
 
 
-def _e_X509IssuerSerialType(o, a):
+def _e_X509IssuerSerialType(o, a, T):
     s = 0
     v = o.X509IssuerName
     if v is not None:
@@ -29771,110 +30663,111 @@ def decode_document(data):
     N = E + 64
     V = int.from_bytes(data, "big") << 64
     p = 8
+    T = Stream(GS)
     c = ((V >> (N - p - 6)) & 63)
     p += 6
     if c == 0:
-        o, p = _d_AuthorizationReqType(V, N, E, p, M.AuthorizationReq)
+        o, p = _d_AuthorizationReqType(V, N, E, p, M.AuthorizationReq, T)
     elif c == 1:
-        o, p = _d_AuthorizationResType(V, N, E, p, M.AuthorizationRes)
+        o, p = _d_AuthorizationResType(V, N, E, p, M.AuthorizationRes, T)
     elif c == 2:
-        o, p = _d_AuthorizationSetupReqType(V, N, E, p, M.AuthorizationSetupReq)
+        o, p = _d_AuthorizationSetupReqType(V, N, E, p, M.AuthorizationSetupReq, T)
     elif c == 3:
-        o, p = _d_AuthorizationSetupResType(V, N, E, p, M.AuthorizationSetupRes)
+        o, p = _d_AuthorizationSetupResType(V, N, E, p, M.AuthorizationSetupRes, T)
     elif c == 4:
-        o, p = _d_CLReqControlModeType(V, N, E, p, M.CLReqControlMode)
+        o, p = _d_CLReqControlModeType(V, N, E, p, M.CLReqControlMode, T)
     elif c == 5:
-        o, p = _d_CLResControlModeType(V, N, E, p, M.CLResControlMode)
+        o, p = _d_CLResControlModeType(V, N, E, p, M.CLResControlMode, T)
     elif c == 6:
-        o, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+        o, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
     elif c == 7:
-        o, p = _d_CertificateInstallationReqType(V, N, E, p, M.CertificateInstallationReq)
+        o, p = _d_CertificateInstallationReqType(V, N, E, p, M.CertificateInstallationReq, T)
     elif c == 8:
-        o, p = _d_CertificateInstallationResType(V, N, E, p, M.CertificateInstallationRes)
+        o, p = _d_CertificateInstallationResType(V, N, E, p, M.CertificateInstallationRes, T)
     elif c == 9:
-        o, p = _d_DSAKeyValueType(V, N, E, p, M.DSAKeyValue)
+        o, p = _d_DSAKeyValueType(V, N, E, p, M.DSAKeyValue, T)
     elif c == 10:
-        o, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+        o, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
     elif c == 12:
-        o, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo)
+        o, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo, T)
     elif c == 14:
-        o, p = _d_KeyValueType(V, N, E, p, M.KeyValue)
+        o, p = _d_KeyValueType(V, N, E, p, M.KeyValue, T)
     elif c == 15:
-        o, p = _d_ManifestType(V, N, E, p, M.Manifest)
+        o, p = _d_ManifestType(V, N, E, p, M.Manifest, T)
     elif c == 16:
-        o, p = _d_MeteringConfirmationReqType(V, N, E, p, M.MeteringConfirmationReq)
+        o, p = _d_MeteringConfirmationReqType(V, N, E, p, M.MeteringConfirmationReq, T)
     elif c == 17:
-        o, p = _d_MeteringConfirmationResType(V, N, E, p, M.MeteringConfirmationRes)
+        o, p = _d_MeteringConfirmationResType(V, N, E, p, M.MeteringConfirmationRes, T)
     elif c == 19:
-        o, p = _d_ObjectType(V, N, E, p, M.Object)
+        o, p = _d_ObjectType(V, N, E, p, M.Object, T)
     elif c == 20:
-        o, p = _d_PGPDataType(V, N, E, p, M.PGPData)
+        o, p = _d_PGPDataType(V, N, E, p, M.PGPData, T)
     elif c == 21:
-        o, p = _d_PowerDeliveryReqType(V, N, E, p, M.PowerDeliveryReq)
+        o, p = _d_PowerDeliveryReqType(V, N, E, p, M.PowerDeliveryReq, T)
     elif c == 22:
-        o, p = _d_PowerDeliveryResType(V, N, E, p, M.PowerDeliveryRes)
+        o, p = _d_PowerDeliveryResType(V, N, E, p, M.PowerDeliveryRes, T)
     elif c == 23:
-        o, p = _d_RSAKeyValueType(V, N, E, p, M.RSAKeyValue)
+        o, p = _d_RSAKeyValueType(V, N, E, p, M.RSAKeyValue, T)
     elif c == 24:
-        o, p = _d_ReferenceType(V, N, E, p, M.Reference)
+        o, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
     elif c == 25:
-        o, p = _d_RetrievalMethodType(V, N, E, p, M.RetrievalMethod)
+        o, p = _d_RetrievalMethodType(V, N, E, p, M.RetrievalMethod, T)
     elif c == 26:
-        o, p = _d_SPKIDataType(V, N, E, p, M.SPKIData)
+        o, p = _d_SPKIDataType(V, N, E, p, M.SPKIData, T)
     elif c == 27:
-        o, p = _d_ScheduleExchangeReqType(V, N, E, p, M.ScheduleExchangeReq)
+        o, p = _d_ScheduleExchangeReqType(V, N, E, p, M.ScheduleExchangeReq, T)
     elif c == 28:
-        o, p = _d_ScheduleExchangeResType(V, N, E, p, M.ScheduleExchangeRes)
+        o, p = _d_ScheduleExchangeResType(V, N, E, p, M.ScheduleExchangeRes, T)
     elif c == 29:
-        o, p = _d_ServiceDetailReqType(V, N, E, p, M.ServiceDetailReq)
+        o, p = _d_ServiceDetailReqType(V, N, E, p, M.ServiceDetailReq, T)
     elif c == 30:
-        o, p = _d_ServiceDetailResType(V, N, E, p, M.ServiceDetailRes)
+        o, p = _d_ServiceDetailResType(V, N, E, p, M.ServiceDetailRes, T)
     elif c == 31:
-        o, p = _d_ServiceDiscoveryReqType(V, N, E, p, M.ServiceDiscoveryReq)
+        o, p = _d_ServiceDiscoveryReqType(V, N, E, p, M.ServiceDiscoveryReq, T)
     elif c == 32:
-        o, p = _d_ServiceDiscoveryResType(V, N, E, p, M.ServiceDiscoveryRes)
+        o, p = _d_ServiceDiscoveryResType(V, N, E, p, M.ServiceDiscoveryRes, T)
     elif c == 33:
-        o, p = _d_ServiceSelectionReqType(V, N, E, p, M.ServiceSelectionReq)
+        o, p = _d_ServiceSelectionReqType(V, N, E, p, M.ServiceSelectionReq, T)
     elif c == 34:
-        o, p = _d_ServiceSelectionResType(V, N, E, p, M.ServiceSelectionRes)
+        o, p = _d_ServiceSelectionResType(V, N, E, p, M.ServiceSelectionRes, T)
     elif c == 35:
-        o, p = _d_SessionSetupReqType(V, N, E, p, M.SessionSetupReq)
+        o, p = _d_SessionSetupReqType(V, N, E, p, M.SessionSetupReq, T)
     elif c == 36:
-        o, p = _d_SessionSetupResType(V, N, E, p, M.SessionSetupRes)
+        o, p = _d_SessionSetupResType(V, N, E, p, M.SessionSetupRes, T)
     elif c == 37:
-        o, p = _d_SessionStopReqType(V, N, E, p, M.SessionStopReq)
+        o, p = _d_SessionStopReqType(V, N, E, p, M.SessionStopReq, T)
     elif c == 38:
-        o, p = _d_SessionStopResType(V, N, E, p, M.SessionStopRes)
+        o, p = _d_SessionStopResType(V, N, E, p, M.SessionStopRes, T)
     elif c == 39:
-        o, p = _d_SignatureType(V, N, E, p, M.Signature)
+        o, p = _d_SignatureType(V, N, E, p, M.Signature, T)
     elif c == 40:
-        o, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod)
+        o, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod, T)
     elif c == 41:
-        o, p = _d_SignaturePropertiesType(V, N, E, p, M.SignatureProperties)
+        o, p = _d_SignaturePropertiesType(V, N, E, p, M.SignatureProperties, T)
     elif c == 42:
-        o, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+        o, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
     elif c == 43:
-        o, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue)
+        o, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue, T)
     elif c == 44:
-        o, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+        o, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
     elif c == 45:
-        o, p = _d_SignedInstallationDataType(V, N, E, p, M.SignedInstallationData)
+        o, p = _d_SignedInstallationDataType(V, N, E, p, M.SignedInstallationData, T)
     elif c == 46:
-        o, p = _d_SignedMeteringDataType(V, N, E, p, M.SignedMeteringData)
+        o, p = _d_SignedMeteringDataType(V, N, E, p, M.SignedMeteringData, T)
     elif c == 47:
-        o, p = _d_TransformType(V, N, E, p, M.Transform)
+        o, p = _d_TransformType(V, N, E, p, M.Transform, T)
     elif c == 48:
-        o, p = _d_TransformsType(V, N, E, p, M.Transforms)
+        o, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
     elif c == 49:
-        o, p = _d_VehicleCheckInReqType(V, N, E, p, M.VehicleCheckInReq)
+        o, p = _d_VehicleCheckInReqType(V, N, E, p, M.VehicleCheckInReq, T)
     elif c == 50:
-        o, p = _d_VehicleCheckInResType(V, N, E, p, M.VehicleCheckInRes)
+        o, p = _d_VehicleCheckInResType(V, N, E, p, M.VehicleCheckInRes, T)
     elif c == 51:
-        o, p = _d_VehicleCheckOutReqType(V, N, E, p, M.VehicleCheckOutReq)
+        o, p = _d_VehicleCheckOutReqType(V, N, E, p, M.VehicleCheckOutReq, T)
     elif c == 52:
-        o, p = _d_VehicleCheckOutResType(V, N, E, p, M.VehicleCheckOutRes)
+        o, p = _d_VehicleCheckOutResType(V, N, E, p, M.VehicleCheckOutRes, T)
     elif c == 53:
-        o, p = _d_X509DataType(V, N, E, p, M.X509Data)
+        o, p = _d_X509DataType(V, N, E, p, M.X509Data, T)
     else:
         raise F
     if p > E:
@@ -29939,4 +30832,4 @@ _ROOTS = {
 
 def encode_document(o):
     code, fn = _ROOTS[o.__class__]
-    return finish(fn(o, (384 << 6) | code))
+    return finish(fn(o, (384 << 6) | code, Stream(GS)))

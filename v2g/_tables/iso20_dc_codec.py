@@ -8,8 +8,11 @@ type over its grammar states (v2g.exi.fastrt explains the fallback).
 # mypy: ignore-errors
 
 from v2g.messages import iso20_dc as M
-from v2g.exi.fastrt import Fallback as F, chars, finish, write_string as ws, write_unsigned as wu
+from v2g.exi.fastrt import Fallback as F, Stream, chars, content_in, content_out, finish
+from v2g.exi.fastrt import write_string as ws, write_unsigned as wu
+from v2g.exi.grammar import load
 
+GS = load('iso20-dc')
 _E0 = ('OK', 'OK_CertificateExpiresSoon', 'OK_NewSessionEstablished', 'OK_OldSessionJoined', 'OK_PowerToleranceConfirmed', 'WARNING_AuthorizationSelectionInvalid', 'WARNING_CertificateExpired', 'WARNING_CertificateNotYetValid', 'WARNING_CertificateRevoked', 'WARNING_CertificateValidationError', 'WARNING_ChallengeInvalid', 'WARNING_EIMAuthorizationFailure', 'WARNING_eMSPUnknown', 'WARNING_EVPowerProfileViolation', 'WARNING_GeneralPnCAuthorizationError', 'WARNING_NoCertificateAvailable', 'WARNING_NoContractMatchingPCIDFound', 'WARNING_PowerToleranceNotConfirmed', 'WARNING_ScheduleRenegotiationFailed', 'WARNING_StandbyNotAllowed', 'WARNING_WPT', 'FAILED', 'FAILED_AssociationError', 'FAILED_ContactorError', 'FAILED_EVPowerProfileInvalid', 'FAILED_EVPowerProfileViolation', 'FAILED_MeteringSignatureNotValid', 'FAILED_NoEnergyTransferServiceSelected', 'FAILED_NoServiceRenegotiationSupported', 'FAILED_PauseNotAllowed', 'FAILED_PowerDeliveryNotApplied', 'FAILED_PowerToleranceNotConfirmed', 'FAILED_ScheduleRenegotiation', 'FAILED_ScheduleSelectionInvalid', 'FAILED_SequenceError', 'FAILED_ServiceIDInvalid', 'FAILED_ServiceSelectionInvalid', 'FAILED_SignatureError', 'FAILED_UnknownSession', 'FAILED_WrongChargeParameter')
 _M0 = {'OK': 0, 'OK_CertificateExpiresSoon': 1, 'OK_NewSessionEstablished': 2, 'OK_OldSessionJoined': 3, 'OK_PowerToleranceConfirmed': 4, 'WARNING_AuthorizationSelectionInvalid': 5, 'WARNING_CertificateExpired': 6, 'WARNING_CertificateNotYetValid': 7, 'WARNING_CertificateRevoked': 8, 'WARNING_CertificateValidationError': 9, 'WARNING_ChallengeInvalid': 10, 'WARNING_EIMAuthorizationFailure': 11, 'WARNING_eMSPUnknown': 12, 'WARNING_EVPowerProfileViolation': 13, 'WARNING_GeneralPnCAuthorizationError': 14, 'WARNING_NoCertificateAvailable': 15, 'WARNING_NoContractMatchingPCIDFound': 16, 'WARNING_PowerToleranceNotConfirmed': 17, 'WARNING_ScheduleRenegotiationFailed': 18, 'WARNING_StandbyNotAllowed': 19, 'WARNING_WPT': 20, 'FAILED': 21, 'FAILED_AssociationError': 22, 'FAILED_ContactorError': 23, 'FAILED_EVPowerProfileInvalid': 24, 'FAILED_EVPowerProfileViolation': 25, 'FAILED_MeteringSignatureNotValid': 26, 'FAILED_NoEnergyTransferServiceSelected': 27, 'FAILED_NoServiceRenegotiationSupported': 28, 'FAILED_PauseNotAllowed': 29, 'FAILED_PowerDeliveryNotApplied': 30, 'FAILED_PowerToleranceNotConfirmed': 31, 'FAILED_ScheduleRenegotiation': 32, 'FAILED_ScheduleSelectionInvalid': 33, 'FAILED_SequenceError': 34, 'FAILED_ServiceIDInvalid': 35, 'FAILED_ServiceSelectionInvalid': 36, 'FAILED_SignatureError': 37, 'FAILED_UnknownSession': 38, 'FAILED_WrongChargeParameter': 39}
 _E1 = ('Finished', 'Ongoing', 'Ongoing_WaitingForCustomerInteraction')
@@ -18,7 +21,7 @@ _E2 = ('Pause', 'ExitStandby', 'Terminate', 'ScheduleRenegotiation', 'ServiceRen
 _M2 = {'Pause': 0, 'ExitStandby': 1, 'Terminate': 2, 'ScheduleRenegotiation': 3, 'ServiceRenegotiation': 4, 'MeteringConfirmation': 5}
 
 
-def _d_BPT_DC_CPDReqEnergyTransferModeType(V, N, E, p, K):
+def _d_BPT_DC_CPDReqEnergyTransferModeType(V, N, E, p, K, T):
     f_EVMaximumChargePower = None
     f_EVMinimumChargePower = None
     f_EVMaximumChargeCurrent = None
@@ -35,7 +38,7 @@ def _d_BPT_DC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         else:
             raise F
@@ -43,7 +46,7 @@ def _d_BPT_DC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -51,7 +54,7 @@ def _d_BPT_DC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         else:
             raise F
@@ -59,7 +62,7 @@ def _d_BPT_DC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -67,7 +70,7 @@ def _d_BPT_DC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -75,7 +78,7 @@ def _d_BPT_DC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         else:
             raise F
@@ -90,7 +93,7 @@ def _d_BPT_DC_CPDReqEnergyTransferModeType(V, N, E, p, K):
             f_TargetSOC = (x >> 1) & 127
             s = 7
         elif c == 1:
-            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         else:
             raise F
@@ -98,7 +101,7 @@ def _d_BPT_DC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         else:
             raise F
@@ -106,7 +109,7 @@ def _d_BPT_DC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         else:
             raise F
@@ -114,7 +117,7 @@ def _d_BPT_DC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -122,7 +125,7 @@ def _d_BPT_DC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         else:
             raise F
@@ -150,7 +153,7 @@ def _d_BPT_DC_CPDReqEnergyTransferModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_BPT_DC_CPDReqEnergyTransferModeType(o, a):
+def _e_BPT_DC_CPDReqEnergyTransferModeType(o, a, T):
     s = 0
     v = o.EVMaximumChargePower
     if v is not None:
@@ -161,7 +164,7 @@ def _e_BPT_DC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower
     if v is not None:
         if s == 1:
@@ -171,7 +174,7 @@ def _e_BPT_DC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargeCurrent
     if v is not None:
         if s == 2:
@@ -181,7 +184,7 @@ def _e_BPT_DC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargeCurrent
     if v is not None:
         if s == 3:
@@ -191,7 +194,7 @@ def _e_BPT_DC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumVoltage
     if v is not None:
         if s == 4:
@@ -201,7 +204,7 @@ def _e_BPT_DC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumVoltage
     if v is not None:
         if s == 5:
@@ -211,7 +214,7 @@ def _e_BPT_DC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.TargetSOC
     if v is not None:
         if s == 6:
@@ -236,7 +239,7 @@ def _e_BPT_DC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumDischargePower
     if v is not None:
         if s == 8:
@@ -246,7 +249,7 @@ def _e_BPT_DC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumDischargeCurrent
     if v is not None:
         if s == 9:
@@ -256,7 +259,7 @@ def _e_BPT_DC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumDischargeCurrent
     if v is not None:
         if s == 10:
@@ -266,7 +269,7 @@ def _e_BPT_DC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 11:
         a <<= 1
         s = -1
@@ -275,7 +278,7 @@ def _e_BPT_DC_CPDReqEnergyTransferModeType(o, a):
     return a
 
 
-def _d_BPT_DC_CPDResEnergyTransferModeType(V, N, E, p, K):
+def _d_BPT_DC_CPDResEnergyTransferModeType(V, N, E, p, K, T):
     f_EVSEMaximumChargePower = None
     f_EVSEMinimumChargePower = None
     f_EVSEMaximumChargeCurrent = None
@@ -292,7 +295,7 @@ def _d_BPT_DC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         else:
             raise F
@@ -300,7 +303,7 @@ def _d_BPT_DC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -308,7 +311,7 @@ def _d_BPT_DC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         else:
             raise F
@@ -316,7 +319,7 @@ def _d_BPT_DC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMinimumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -324,7 +327,7 @@ def _d_BPT_DC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -332,7 +335,7 @@ def _d_BPT_DC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         else:
             raise F
@@ -340,10 +343,10 @@ def _d_BPT_DC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEPowerRampLimitation, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPowerRampLimitation, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 1:
-            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         else:
             raise F
@@ -351,7 +354,7 @@ def _d_BPT_DC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         else:
             raise F
@@ -359,7 +362,7 @@ def _d_BPT_DC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         else:
             raise F
@@ -367,7 +370,7 @@ def _d_BPT_DC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -375,7 +378,7 @@ def _d_BPT_DC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMinimumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         else:
             raise F
@@ -403,7 +406,7 @@ def _d_BPT_DC_CPDResEnergyTransferModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_BPT_DC_CPDResEnergyTransferModeType(o, a):
+def _e_BPT_DC_CPDResEnergyTransferModeType(o, a, T):
     s = 0
     v = o.EVSEMaximumChargePower
     if v is not None:
@@ -414,7 +417,7 @@ def _e_BPT_DC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumChargePower
     if v is not None:
         if s == 1:
@@ -424,7 +427,7 @@ def _e_BPT_DC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumChargeCurrent
     if v is not None:
         if s == 2:
@@ -434,7 +437,7 @@ def _e_BPT_DC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumChargeCurrent
     if v is not None:
         if s == 3:
@@ -444,7 +447,7 @@ def _e_BPT_DC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumVoltage
     if v is not None:
         if s == 4:
@@ -454,7 +457,7 @@ def _e_BPT_DC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumVoltage
     if v is not None:
         if s == 5:
@@ -464,7 +467,7 @@ def _e_BPT_DC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPowerRampLimitation
     if v is not None:
         if s == 6:
@@ -474,7 +477,7 @@ def _e_BPT_DC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumDischargePower
     if v is not None:
         if s == 6:
@@ -487,7 +490,7 @@ def _e_BPT_DC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumDischargePower
     if v is not None:
         if s == 8:
@@ -497,7 +500,7 @@ def _e_BPT_DC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumDischargeCurrent
     if v is not None:
         if s == 9:
@@ -507,7 +510,7 @@ def _e_BPT_DC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumDischargeCurrent
     if v is not None:
         if s == 10:
@@ -517,7 +520,7 @@ def _e_BPT_DC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 11:
         a <<= 1
         s = -1
@@ -526,7 +529,7 @@ def _e_BPT_DC_CPDResEnergyTransferModeType(o, a):
     return a
 
 
-def _d_BPT_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
+def _d_BPT_Dynamic_DC_CLReqControlModeType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_EVTargetEnergyRequest = None
     f_EVMaximumEnergyRequest = None
@@ -569,7 +572,7 @@ def _d_BPT_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
                 p += 1
             s = 1
         elif c == 1:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -577,7 +580,7 @@ def _d_BPT_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -585,7 +588,7 @@ def _d_BPT_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         else:
             raise F
@@ -593,7 +596,7 @@ def _d_BPT_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -601,7 +604,7 @@ def _d_BPT_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -609,7 +612,7 @@ def _d_BPT_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         else:
             raise F
@@ -617,7 +620,7 @@ def _d_BPT_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         else:
             raise F
@@ -625,7 +628,7 @@ def _d_BPT_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         else:
             raise F
@@ -633,7 +636,7 @@ def _d_BPT_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         else:
             raise F
@@ -641,7 +644,7 @@ def _d_BPT_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -649,7 +652,7 @@ def _d_BPT_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         else:
             raise F
@@ -657,7 +660,7 @@ def _d_BPT_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         else:
             raise F
@@ -665,10 +668,10 @@ def _d_BPT_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 1:
-            f_EVMinimumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 14
         elif c == 2:
             s = -1
@@ -678,7 +681,7 @@ def _d_BPT_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumV2XEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 14
         elif c == 1:
             s = -1
@@ -711,7 +714,7 @@ def _d_BPT_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_BPT_Dynamic_DC_CLReqControlModeType(o, a):
+def _e_BPT_Dynamic_DC_CLReqControlModeType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -737,7 +740,7 @@ def _e_BPT_Dynamic_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumEnergyRequest
     if v is not None:
         if s == 2:
@@ -747,7 +750,7 @@ def _e_BPT_Dynamic_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumEnergyRequest
     if v is not None:
         if s == 3:
@@ -757,7 +760,7 @@ def _e_BPT_Dynamic_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargePower
     if v is not None:
         if s == 4:
@@ -767,7 +770,7 @@ def _e_BPT_Dynamic_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower
     if v is not None:
         if s == 5:
@@ -777,7 +780,7 @@ def _e_BPT_Dynamic_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargeCurrent
     if v is not None:
         if s == 6:
@@ -787,7 +790,7 @@ def _e_BPT_Dynamic_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumVoltage
     if v is not None:
         if s == 7:
@@ -797,7 +800,7 @@ def _e_BPT_Dynamic_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumVoltage
     if v is not None:
         if s == 8:
@@ -807,7 +810,7 @@ def _e_BPT_Dynamic_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumDischargePower
     if v is not None:
         if s == 9:
@@ -817,7 +820,7 @@ def _e_BPT_Dynamic_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumDischargePower
     if v is not None:
         if s == 10:
@@ -827,7 +830,7 @@ def _e_BPT_Dynamic_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumDischargeCurrent
     if v is not None:
         if s == 11:
@@ -837,7 +840,7 @@ def _e_BPT_Dynamic_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumV2XEnergyRequest
     if v is not None:
         if s == 12:
@@ -847,7 +850,7 @@ def _e_BPT_Dynamic_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumV2XEnergyRequest
     if v is not None:
         if s == 12:
@@ -860,7 +863,7 @@ def _e_BPT_Dynamic_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 12:
         a = (a << 2) | 2
         s = -1
@@ -875,7 +878,7 @@ def _e_BPT_Dynamic_DC_CLReqControlModeType(o, a):
     return a
 
 
-def _d_BPT_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
+def _d_BPT_Dynamic_DC_CLResControlModeType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_MinimumSOC = None
     f_TargetSOC = None
@@ -953,7 +956,7 @@ def _d_BPT_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
                 p += 1
             s = 4
         elif c == 4:
-            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -998,7 +1001,7 @@ def _d_BPT_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
                 p += 1
             s = 4
         elif c == 3:
-            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -1036,7 +1039,7 @@ def _d_BPT_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
                 p += 1
             s = 4
         elif c == 2:
-            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -1067,7 +1070,7 @@ def _d_BPT_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
                 p += 1
             s = 4
         elif c == 1:
-            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -1075,7 +1078,7 @@ def _d_BPT_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -1083,7 +1086,7 @@ def _d_BPT_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         else:
             raise F
@@ -1091,7 +1094,7 @@ def _d_BPT_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         else:
             raise F
@@ -1099,7 +1102,7 @@ def _d_BPT_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         else:
             raise F
@@ -1107,7 +1110,7 @@ def _d_BPT_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         else:
             raise F
@@ -1115,7 +1118,7 @@ def _d_BPT_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         else:
             raise F
@@ -1123,7 +1126,7 @@ def _d_BPT_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         else:
             raise F
@@ -1131,7 +1134,7 @@ def _d_BPT_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         else:
             raise F
@@ -1160,7 +1163,7 @@ def _d_BPT_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_BPT_Dynamic_DC_CLResControlModeType(o, a):
+def _e_BPT_Dynamic_DC_CLResControlModeType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -1249,7 +1252,7 @@ def _e_BPT_Dynamic_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumChargePower
     if v is not None:
         if s == 5:
@@ -1259,7 +1262,7 @@ def _e_BPT_Dynamic_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumChargeCurrent
     if v is not None:
         if s == 6:
@@ -1269,7 +1272,7 @@ def _e_BPT_Dynamic_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumVoltage
     if v is not None:
         if s == 7:
@@ -1279,7 +1282,7 @@ def _e_BPT_Dynamic_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumDischargePower
     if v is not None:
         if s == 8:
@@ -1289,7 +1292,7 @@ def _e_BPT_Dynamic_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumDischargePower
     if v is not None:
         if s == 9:
@@ -1299,7 +1302,7 @@ def _e_BPT_Dynamic_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumDischargeCurrent
     if v is not None:
         if s == 10:
@@ -1309,7 +1312,7 @@ def _e_BPT_Dynamic_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumVoltage
     if v is not None:
         if s == 11:
@@ -1319,7 +1322,7 @@ def _e_BPT_Dynamic_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 12:
         a <<= 1
         s = -1
@@ -1328,7 +1331,7 @@ def _e_BPT_Dynamic_DC_CLResControlModeType(o, a):
     return a
 
 
-def _d_BPT_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
+def _d_BPT_Scheduled_DC_CLReqControlModeType(V, N, E, p, K, T):
     f_EVTargetEnergyRequest = None
     f_EVMaximumEnergyRequest = None
     f_EVMinimumEnergyRequest = None
@@ -1347,16 +1350,16 @@ def _d_BPT_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         elif c == 1:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 2:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 3:
-            f_EVTargetCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -1364,13 +1367,13 @@ def _d_BPT_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 1:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 2:
-            f_EVTargetCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -1378,10 +1381,10 @@ def _d_BPT_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 1:
-            f_EVTargetCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -1389,7 +1392,7 @@ def _d_BPT_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -1397,7 +1400,7 @@ def _d_BPT_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -1405,28 +1408,28 @@ def _d_BPT_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 1:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 2:
-            f_EVMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 3:
-            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 4:
-            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 5:
-            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 6:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 7:
-            f_EVMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 8:
             s = -1
@@ -1436,25 +1439,25 @@ def _d_BPT_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 1:
-            f_EVMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 2:
-            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 3:
-            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 4:
-            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 5:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 6:
-            f_EVMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 7:
             s = -1
@@ -1464,22 +1467,22 @@ def _d_BPT_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 1:
-            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 2:
-            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 3:
-            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 4:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 5:
-            f_EVMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 6:
             s = -1
@@ -1489,19 +1492,19 @@ def _d_BPT_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 1:
-            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 2:
-            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 3:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 4:
-            f_EVMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 5:
             s = -1
@@ -1511,16 +1514,16 @@ def _d_BPT_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 1:
-            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 2:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 3:
-            f_EVMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 4:
             s = -1
@@ -1530,13 +1533,13 @@ def _d_BPT_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 1:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 2:
-            f_EVMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 3:
             s = -1
@@ -1546,10 +1549,10 @@ def _d_BPT_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 12
         elif c == 1:
-            f_EVMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 2:
             s = -1
@@ -1559,7 +1562,7 @@ def _d_BPT_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 13
         elif c == 1:
             s = -1
@@ -1591,7 +1594,7 @@ def _d_BPT_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_BPT_Scheduled_DC_CLReqControlModeType(o, a):
+def _e_BPT_Scheduled_DC_CLReqControlModeType(o, a, T):
     s = 0
     v = o.EVTargetEnergyRequest
     if v is not None:
@@ -1602,7 +1605,7 @@ def _e_BPT_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumEnergyRequest
     if v is not None:
         if s == 0:
@@ -1615,7 +1618,7 @@ def _e_BPT_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumEnergyRequest
     if v is not None:
         if s == 0:
@@ -1631,7 +1634,7 @@ def _e_BPT_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVTargetCurrent
     if v is not None:
         if s == 0:
@@ -1650,7 +1653,7 @@ def _e_BPT_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVTargetVoltage
     if v is not None:
         if s == 4:
@@ -1660,7 +1663,7 @@ def _e_BPT_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargePower
     if v is not None:
         if s == 5:
@@ -1670,7 +1673,7 @@ def _e_BPT_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower
     if v is not None:
         if s == 5:
@@ -1683,7 +1686,7 @@ def _e_BPT_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargeCurrent
     if v is not None:
         if s == 5:
@@ -1699,7 +1702,7 @@ def _e_BPT_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumVoltage
     if v is not None:
         if s == 5:
@@ -1718,7 +1721,7 @@ def _e_BPT_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumVoltage
     if v is not None:
         if s == 5:
@@ -1740,7 +1743,7 @@ def _e_BPT_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumDischargePower
     if v is not None:
         if s == 5:
@@ -1765,7 +1768,7 @@ def _e_BPT_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumDischargePower
     if v is not None:
         if s == 5:
@@ -1793,7 +1796,7 @@ def _e_BPT_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumDischargeCurrent
     if v is not None:
         if s == 5:
@@ -1824,7 +1827,7 @@ def _e_BPT_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 5:
         a = (a << 4) | 8
         s = -1
@@ -1857,7 +1860,7 @@ def _e_BPT_Scheduled_DC_CLReqControlModeType(o, a):
     return a
 
 
-def _d_BPT_Scheduled_DC_CLResControlModeType(V, N, E, p, K):
+def _d_BPT_Scheduled_DC_CLResControlModeType(V, N, E, p, K, T):
     f_EVSEMaximumChargePower = None
     f_EVSEMinimumChargePower = None
     f_EVSEMaximumChargeCurrent = None
@@ -1871,28 +1874,28 @@ def _d_BPT_Scheduled_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         elif c == 1:
-            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 2:
-            f_EVSEMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 3:
-            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 4:
-            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 5:
-            f_EVSEMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 6:
-            f_EVSEMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 7:
-            f_EVSEMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 8:
             s = -1
@@ -1902,25 +1905,25 @@ def _d_BPT_Scheduled_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 4)) & 15)
         p += 4
         if c == 0:
-            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 1:
-            f_EVSEMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 2:
-            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 3:
-            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 4:
-            f_EVSEMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 5:
-            f_EVSEMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 6:
-            f_EVSEMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 7:
             s = -1
@@ -1930,22 +1933,22 @@ def _d_BPT_Scheduled_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 1:
-            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 2:
-            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 3:
-            f_EVSEMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 4:
-            f_EVSEMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 5:
-            f_EVSEMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 6:
             s = -1
@@ -1955,19 +1958,19 @@ def _d_BPT_Scheduled_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 1:
-            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 2:
-            f_EVSEMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 3:
-            f_EVSEMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 4:
-            f_EVSEMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 5:
             s = -1
@@ -1977,16 +1980,16 @@ def _d_BPT_Scheduled_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 1:
-            f_EVSEMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 2:
-            f_EVSEMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 3:
-            f_EVSEMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 4:
             s = -1
@@ -1996,13 +1999,13 @@ def _d_BPT_Scheduled_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumDischargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 1:
-            f_EVSEMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 2:
-            f_EVSEMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 3:
             s = -1
@@ -2012,10 +2015,10 @@ def _d_BPT_Scheduled_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumDischargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 1:
-            f_EVSEMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 2:
             s = -1
@@ -2025,7 +2028,7 @@ def _d_BPT_Scheduled_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 1:
             s = -1
@@ -2052,7 +2055,7 @@ def _d_BPT_Scheduled_DC_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_BPT_Scheduled_DC_CLResControlModeType(o, a):
+def _e_BPT_Scheduled_DC_CLResControlModeType(o, a, T):
     s = 0
     v = o.EVSEMaximumChargePower
     if v is not None:
@@ -2063,7 +2066,7 @@ def _e_BPT_Scheduled_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumChargePower
     if v is not None:
         if s == 0:
@@ -2076,7 +2079,7 @@ def _e_BPT_Scheduled_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumChargeCurrent
     if v is not None:
         if s == 0:
@@ -2092,7 +2095,7 @@ def _e_BPT_Scheduled_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumVoltage
     if v is not None:
         if s == 0:
@@ -2111,7 +2114,7 @@ def _e_BPT_Scheduled_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumDischargePower
     if v is not None:
         if s == 0:
@@ -2133,7 +2136,7 @@ def _e_BPT_Scheduled_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumDischargePower
     if v is not None:
         if s == 0:
@@ -2158,7 +2161,7 @@ def _e_BPT_Scheduled_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumDischargeCurrent
     if v is not None:
         if s == 0:
@@ -2186,7 +2189,7 @@ def _e_BPT_Scheduled_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumVoltage
     if v is not None:
         if s == 0:
@@ -2217,7 +2220,7 @@ def _e_BPT_Scheduled_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 0:
         a = (a << 4) | 8
         s = -1
@@ -2250,7 +2253,7 @@ def _e_BPT_Scheduled_DC_CLResControlModeType(o, a):
     return a
 
 
-def _d_CLReqControlModeType(V, N, E, p, K):
+def _d_CLReqControlModeType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -2265,7 +2268,7 @@ def _d_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_CLReqControlModeType(o, a):
+def _e_CLReqControlModeType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -2275,7 +2278,7 @@ def _e_CLReqControlModeType(o, a):
     return a
 
 
-def _d_CLResControlModeType(V, N, E, p, K):
+def _d_CLResControlModeType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -2290,7 +2293,7 @@ def _d_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_CLResControlModeType(o, a):
+def _e_CLResControlModeType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -2300,7 +2303,7 @@ def _e_CLResControlModeType(o, a):
     return a
 
 
-def _d_CanonicalizationMethodType(V, N, E, p, K):
+def _d_CanonicalizationMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -2338,40 +2341,60 @@ def _d_CanonicalizationMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (0, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -2380,7 +2403,7 @@ def _d_CanonicalizationMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_CanonicalizationMethodType(o, a):
+def _e_CanonicalizationMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -2397,16 +2420,23 @@ def _e_CanonicalizationMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 2) | 1
+        if s == 0:
+            a = content_out(a, T, 0, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_ChargeLoopReqType(V, N, E, p, K):
+def _d_ChargeLoopReqType(V, N, E, p, K, T):
     f_Header = None
     f_DisplayParameters = None
     f_MeterInfoRequested = None
@@ -2415,7 +2445,7 @@ def _d_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -2423,7 +2453,7 @@ def _d_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_DisplayParameters, p = _d_DisplayParametersType(V, N, E, p, M.DisplayParametersType)
+            f_DisplayParameters, p = _d_DisplayParametersType(V, N, E, p, M.DisplayParametersType, T)
             s = 2
         elif c == 1:
             x = ((V >> (N - p - 3)) & 7)
@@ -2462,7 +2492,7 @@ def _d_ChargeLoopReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeLoopReqType(o, a):
+def _e_ChargeLoopReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -2473,7 +2503,7 @@ def _e_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.DisplayParameters
     if v is not None:
         if s == 1:
@@ -2483,7 +2513,7 @@ def _e_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.DisplayParametersType):
             raise F
-        a = _e_DisplayParametersType(v, a)
+        a = _e_DisplayParametersType(v, a, T)
     v = o.MeterInfoRequested
     if v is not None:
         if s == 1:
@@ -2510,7 +2540,7 @@ def _e_ChargeLoopReqType(o, a):
     return a
 
 
-def _d_ChargeLoopResType(V, N, E, p, K):
+def _d_ChargeLoopResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSEStatus = None
@@ -2521,7 +2551,7 @@ def _d_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -2544,13 +2574,13 @@ def _d_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatusType)
+            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatusType, T)
             s = 3
         elif c == 1:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 4
         elif c == 2:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 3:
             s = -1
@@ -2560,10 +2590,10 @@ def _d_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 4
         elif c == 1:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 2:
             s = -1
@@ -2573,7 +2603,7 @@ def _d_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 1:
             s = -1
@@ -2597,7 +2627,7 @@ def _d_ChargeLoopResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeLoopResType(o, a):
+def _e_ChargeLoopResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -2608,7 +2638,7 @@ def _e_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -2631,7 +2661,7 @@ def _e_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.EVSEStatusType):
             raise F
-        a = _e_EVSEStatusType(v, a)
+        a = _e_EVSEStatusType(v, a, T)
     v = o.MeterInfo
     if v is not None:
         if s == 2:
@@ -2644,7 +2674,7 @@ def _e_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.MeterInfoType):
             raise F
-        a = _e_MeterInfoType(v, a)
+        a = _e_MeterInfoType(v, a, T)
     v = o.Receipt
     if v is not None:
         if s == 2:
@@ -2660,7 +2690,7 @@ def _e_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.ReceiptType):
             raise F
-        a = _e_ReceiptType(v, a)
+        a = _e_ReceiptType(v, a, T)
     if s == 2:
         a = (a << 3) | 3
         s = -1
@@ -2678,14 +2708,14 @@ def _e_ChargeLoopResType(o, a):
     return a
 
 
-def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K):
+def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K, T):
     f_Header = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -2703,7 +2733,7 @@ def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeParameterDiscoveryReqType(o, a):
+def _e_ChargeParameterDiscoveryReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -2714,7 +2744,7 @@ def _e_ChargeParameterDiscoveryReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -2723,7 +2753,7 @@ def _e_ChargeParameterDiscoveryReqType(o, a):
     return a
 
 
-def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
+def _d_ChargeParameterDiscoveryResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     s = 0
@@ -2731,7 +2761,7 @@ def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -2765,7 +2795,7 @@ def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeParameterDiscoveryResType(o, a):
+def _e_ChargeParameterDiscoveryResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -2776,7 +2806,7 @@ def _e_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -2798,7 +2828,7 @@ def _e_ChargeParameterDiscoveryResType(o, a):
     return a
 
 
-def _d_DC_CPDReqEnergyTransferModeType(V, N, E, p, K):
+def _d_DC_CPDReqEnergyTransferModeType(V, N, E, p, K, T):
     f_EVMaximumChargePower = None
     f_EVMinimumChargePower = None
     f_EVMaximumChargeCurrent = None
@@ -2811,7 +2841,7 @@ def _d_DC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         else:
             raise F
@@ -2819,7 +2849,7 @@ def _d_DC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -2827,7 +2857,7 @@ def _d_DC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         else:
             raise F
@@ -2835,7 +2865,7 @@ def _d_DC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -2843,7 +2873,7 @@ def _d_DC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -2851,7 +2881,7 @@ def _d_DC_CPDReqEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         else:
             raise F
@@ -2889,7 +2919,7 @@ def _d_DC_CPDReqEnergyTransferModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_DC_CPDReqEnergyTransferModeType(o, a):
+def _e_DC_CPDReqEnergyTransferModeType(o, a, T):
     s = 0
     v = o.EVMaximumChargePower
     if v is not None:
@@ -2900,7 +2930,7 @@ def _e_DC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower
     if v is not None:
         if s == 1:
@@ -2910,7 +2940,7 @@ def _e_DC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargeCurrent
     if v is not None:
         if s == 2:
@@ -2920,7 +2950,7 @@ def _e_DC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargeCurrent
     if v is not None:
         if s == 3:
@@ -2930,7 +2960,7 @@ def _e_DC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumVoltage
     if v is not None:
         if s == 4:
@@ -2940,7 +2970,7 @@ def _e_DC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumVoltage
     if v is not None:
         if s == 5:
@@ -2950,7 +2980,7 @@ def _e_DC_CPDReqEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.TargetSOC
     if v is not None:
         if s == 6:
@@ -2974,7 +3004,7 @@ def _e_DC_CPDReqEnergyTransferModeType(o, a):
     return a
 
 
-def _d_DC_CPDResEnergyTransferModeType(V, N, E, p, K):
+def _d_DC_CPDResEnergyTransferModeType(V, N, E, p, K, T):
     f_EVSEMaximumChargePower = None
     f_EVSEMinimumChargePower = None
     f_EVSEMaximumChargeCurrent = None
@@ -2987,7 +3017,7 @@ def _d_DC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         else:
             raise F
@@ -2995,7 +3025,7 @@ def _d_DC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -3003,7 +3033,7 @@ def _d_DC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         else:
             raise F
@@ -3011,7 +3041,7 @@ def _d_DC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMinimumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -3019,7 +3049,7 @@ def _d_DC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -3027,7 +3057,7 @@ def _d_DC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         else:
             raise F
@@ -3035,7 +3065,7 @@ def _d_DC_CPDResEnergyTransferModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEPowerRampLimitation, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPowerRampLimitation, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 1:
             s = -1
@@ -3061,7 +3091,7 @@ def _d_DC_CPDResEnergyTransferModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_DC_CPDResEnergyTransferModeType(o, a):
+def _e_DC_CPDResEnergyTransferModeType(o, a, T):
     s = 0
     v = o.EVSEMaximumChargePower
     if v is not None:
@@ -3072,7 +3102,7 @@ def _e_DC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumChargePower
     if v is not None:
         if s == 1:
@@ -3082,7 +3112,7 @@ def _e_DC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumChargeCurrent
     if v is not None:
         if s == 2:
@@ -3092,7 +3122,7 @@ def _e_DC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumChargeCurrent
     if v is not None:
         if s == 3:
@@ -3102,7 +3132,7 @@ def _e_DC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumVoltage
     if v is not None:
         if s == 4:
@@ -3112,7 +3142,7 @@ def _e_DC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumVoltage
     if v is not None:
         if s == 5:
@@ -3122,7 +3152,7 @@ def _e_DC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPowerRampLimitation
     if v is not None:
         if s == 6:
@@ -3132,7 +3162,7 @@ def _e_DC_CPDResEnergyTransferModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 6:
         a = (a << 2) | 1
         s = -1
@@ -3144,14 +3174,14 @@ def _e_DC_CPDResEnergyTransferModeType(o, a):
     return a
 
 
-def _d_DC_CableCheckReqType(V, N, E, p, K):
+def _d_DC_CableCheckReqType(V, N, E, p, K, T):
     f_Header = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -3169,7 +3199,7 @@ def _d_DC_CableCheckReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_DC_CableCheckReqType(o, a):
+def _e_DC_CableCheckReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -3180,7 +3210,7 @@ def _e_DC_CableCheckReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -3189,7 +3219,7 @@ def _e_DC_CableCheckReqType(o, a):
     return a
 
 
-def _d_DC_CableCheckResType(V, N, E, p, K):
+def _d_DC_CableCheckResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSEProcessing = None
@@ -3198,7 +3228,7 @@ def _d_DC_CableCheckResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -3248,7 +3278,7 @@ def _d_DC_CableCheckResType(V, N, E, p, K):
     return o, p
 
 
-def _e_DC_CableCheckResType(o, a):
+def _e_DC_CableCheckResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -3259,7 +3289,7 @@ def _e_DC_CableCheckResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -3294,7 +3324,7 @@ def _e_DC_CableCheckResType(o, a):
     return a
 
 
-def _d_DC_ChargeLoopReqType(V, N, E, p, K):
+def _d_DC_ChargeLoopReqType(V, N, E, p, K, T):
     f_Header = None
     f_DisplayParameters = None
     f_MeterInfoRequested = None
@@ -3309,7 +3339,7 @@ def _d_DC_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -3317,7 +3347,7 @@ def _d_DC_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_DisplayParameters, p = _d_DisplayParametersType(V, N, E, p, M.DisplayParametersType)
+            f_DisplayParameters, p = _d_DisplayParametersType(V, N, E, p, M.DisplayParametersType, T)
             s = 2
         elif c == 1:
             x = ((V >> (N - p - 3)) & 7)
@@ -3344,7 +3374,7 @@ def _d_DC_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVPresentVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -3352,19 +3382,19 @@ def _d_DC_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_BPT_Dynamic_DC_CLReqControlMode, p = _d_BPT_Dynamic_DC_CLReqControlModeType(V, N, E, p, M.BPT_Dynamic_DC_CLReqControlMode)
+            f_BPT_Dynamic_DC_CLReqControlMode, p = _d_BPT_Dynamic_DC_CLReqControlModeType(V, N, E, p, M.BPT_Dynamic_DC_CLReqControlMode, T)
             s = 5
         elif c == 1:
-            f_BPT_Scheduled_DC_CLReqControlMode, p = _d_BPT_Scheduled_DC_CLReqControlModeType(V, N, E, p, M.BPT_Scheduled_DC_CLReqControlMode)
+            f_BPT_Scheduled_DC_CLReqControlMode, p = _d_BPT_Scheduled_DC_CLReqControlModeType(V, N, E, p, M.BPT_Scheduled_DC_CLReqControlMode, T)
             s = 5
         elif c == 2:
-            f_CLReqControlMode, p = _d_CLReqControlModeType(V, N, E, p, M.CLReqControlMode)
+            f_CLReqControlMode, p = _d_CLReqControlModeType(V, N, E, p, M.CLReqControlMode, T)
             s = 5
         elif c == 3:
-            f_Dynamic_DC_CLReqControlMode, p = _d_Dynamic_DC_CLReqControlModeType(V, N, E, p, M.Dynamic_DC_CLReqControlMode)
+            f_Dynamic_DC_CLReqControlMode, p = _d_Dynamic_DC_CLReqControlModeType(V, N, E, p, M.Dynamic_DC_CLReqControlMode, T)
             s = 5
         elif c == 4:
-            f_Scheduled_DC_CLReqControlMode, p = _d_Scheduled_DC_CLReqControlModeType(V, N, E, p, M.Scheduled_DC_CLReqControlMode)
+            f_Scheduled_DC_CLReqControlMode, p = _d_Scheduled_DC_CLReqControlModeType(V, N, E, p, M.Scheduled_DC_CLReqControlMode, T)
             s = 5
         else:
             raise F
@@ -3390,7 +3420,7 @@ def _d_DC_ChargeLoopReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_DC_ChargeLoopReqType(o, a):
+def _e_DC_ChargeLoopReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -3401,7 +3431,7 @@ def _e_DC_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.DisplayParameters
     if v is not None:
         if s == 1:
@@ -3411,7 +3441,7 @@ def _e_DC_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.DisplayParametersType):
             raise F
-        a = _e_DisplayParametersType(v, a)
+        a = _e_DisplayParametersType(v, a, T)
     v = o.MeterInfoRequested
     if v is not None:
         if s == 1:
@@ -3439,7 +3469,7 @@ def _e_DC_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.BPT_Dynamic_DC_CLReqControlMode
     if v is not None:
         if s == 4:
@@ -3449,7 +3479,7 @@ def _e_DC_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.BPT_Dynamic_DC_CLReqControlMode):
             raise F
-        a = _e_BPT_Dynamic_DC_CLReqControlModeType(v, a)
+        a = _e_BPT_Dynamic_DC_CLReqControlModeType(v, a, T)
     v = o.BPT_Scheduled_DC_CLReqControlMode
     if v is not None:
         if s == 4:
@@ -3459,7 +3489,7 @@ def _e_DC_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.BPT_Scheduled_DC_CLReqControlMode):
             raise F
-        a = _e_BPT_Scheduled_DC_CLReqControlModeType(v, a)
+        a = _e_BPT_Scheduled_DC_CLReqControlModeType(v, a, T)
     v = o.CLReqControlMode
     if v is not None:
         if s == 4:
@@ -3469,7 +3499,7 @@ def _e_DC_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.CLReqControlMode):
             raise F
-        a = _e_CLReqControlModeType(v, a)
+        a = _e_CLReqControlModeType(v, a, T)
     v = o.Dynamic_DC_CLReqControlMode
     if v is not None:
         if s == 4:
@@ -3479,7 +3509,7 @@ def _e_DC_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.Dynamic_DC_CLReqControlMode):
             raise F
-        a = _e_Dynamic_DC_CLReqControlModeType(v, a)
+        a = _e_Dynamic_DC_CLReqControlModeType(v, a, T)
     v = o.Scheduled_DC_CLReqControlMode
     if v is not None:
         if s == 4:
@@ -3489,7 +3519,7 @@ def _e_DC_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.Scheduled_DC_CLReqControlMode):
             raise F
-        a = _e_Scheduled_DC_CLReqControlModeType(v, a)
+        a = _e_Scheduled_DC_CLReqControlModeType(v, a, T)
     if s == 5:
         a <<= 1
         s = -1
@@ -3498,7 +3528,7 @@ def _e_DC_ChargeLoopReqType(o, a):
     return a
 
 
-def _d_DC_ChargeLoopResType(V, N, E, p, K):
+def _d_DC_ChargeLoopResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSEStatus = None
@@ -3519,7 +3549,7 @@ def _d_DC_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -3542,16 +3572,16 @@ def _d_DC_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatusType)
+            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatusType, T)
             s = 3
         elif c == 1:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 4
         elif c == 2:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 3:
-            f_EVSEPresentCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         else:
             raise F
@@ -3559,13 +3589,13 @@ def _d_DC_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 4
         elif c == 1:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 2:
-            f_EVSEPresentCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         else:
             raise F
@@ -3573,10 +3603,10 @@ def _d_DC_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 1:
-            f_EVSEPresentCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         else:
             raise F
@@ -3584,7 +3614,7 @@ def _d_DC_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEPresentCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         else:
             raise F
@@ -3592,7 +3622,7 @@ def _d_DC_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEPresentVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         else:
             raise F
@@ -3636,19 +3666,19 @@ def _d_DC_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_BPT_Dynamic_DC_CLResControlMode, p = _d_BPT_Dynamic_DC_CLResControlModeType(V, N, E, p, M.BPT_Dynamic_DC_CLResControlMode)
+            f_BPT_Dynamic_DC_CLResControlMode, p = _d_BPT_Dynamic_DC_CLResControlModeType(V, N, E, p, M.BPT_Dynamic_DC_CLResControlMode, T)
             s = 11
         elif c == 1:
-            f_BPT_Scheduled_DC_CLResControlMode, p = _d_BPT_Scheduled_DC_CLResControlModeType(V, N, E, p, M.BPT_Scheduled_DC_CLResControlMode)
+            f_BPT_Scheduled_DC_CLResControlMode, p = _d_BPT_Scheduled_DC_CLResControlModeType(V, N, E, p, M.BPT_Scheduled_DC_CLResControlMode, T)
             s = 11
         elif c == 2:
-            f_CLResControlMode, p = _d_CLResControlModeType(V, N, E, p, M.CLResControlMode)
+            f_CLResControlMode, p = _d_CLResControlModeType(V, N, E, p, M.CLResControlMode, T)
             s = 11
         elif c == 3:
-            f_Dynamic_DC_CLResControlMode, p = _d_Dynamic_DC_CLResControlModeType(V, N, E, p, M.Dynamic_DC_CLResControlMode)
+            f_Dynamic_DC_CLResControlMode, p = _d_Dynamic_DC_CLResControlModeType(V, N, E, p, M.Dynamic_DC_CLResControlMode, T)
             s = 11
         elif c == 4:
-            f_Scheduled_DC_CLResControlMode, p = _d_Scheduled_DC_CLResControlModeType(V, N, E, p, M.Scheduled_DC_CLResControlMode)
+            f_Scheduled_DC_CLResControlMode, p = _d_Scheduled_DC_CLResControlModeType(V, N, E, p, M.Scheduled_DC_CLResControlMode, T)
             s = 11
         else:
             raise F
@@ -3680,7 +3710,7 @@ def _d_DC_ChargeLoopResType(V, N, E, p, K):
     return o, p
 
 
-def _e_DC_ChargeLoopResType(o, a):
+def _e_DC_ChargeLoopResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -3691,7 +3721,7 @@ def _e_DC_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -3714,7 +3744,7 @@ def _e_DC_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.EVSEStatusType):
             raise F
-        a = _e_EVSEStatusType(v, a)
+        a = _e_EVSEStatusType(v, a, T)
     v = o.MeterInfo
     if v is not None:
         if s == 2:
@@ -3727,7 +3757,7 @@ def _e_DC_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.MeterInfoType):
             raise F
-        a = _e_MeterInfoType(v, a)
+        a = _e_MeterInfoType(v, a, T)
     v = o.Receipt
     if v is not None:
         if s == 2:
@@ -3743,7 +3773,7 @@ def _e_DC_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.ReceiptType):
             raise F
-        a = _e_ReceiptType(v, a)
+        a = _e_ReceiptType(v, a, T)
     v = o.EVSEPresentCurrent
     if v is not None:
         if s == 2:
@@ -3762,7 +3792,7 @@ def _e_DC_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPresentVoltage
     if v is not None:
         if s == 6:
@@ -3772,7 +3802,7 @@ def _e_DC_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEPowerLimitAchieved
     if v is not None:
         if s == 7:
@@ -3827,7 +3857,7 @@ def _e_DC_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.BPT_Dynamic_DC_CLResControlMode):
             raise F
-        a = _e_BPT_Dynamic_DC_CLResControlModeType(v, a)
+        a = _e_BPT_Dynamic_DC_CLResControlModeType(v, a, T)
     v = o.BPT_Scheduled_DC_CLResControlMode
     if v is not None:
         if s == 10:
@@ -3837,7 +3867,7 @@ def _e_DC_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.BPT_Scheduled_DC_CLResControlMode):
             raise F
-        a = _e_BPT_Scheduled_DC_CLResControlModeType(v, a)
+        a = _e_BPT_Scheduled_DC_CLResControlModeType(v, a, T)
     v = o.CLResControlMode
     if v is not None:
         if s == 10:
@@ -3847,7 +3877,7 @@ def _e_DC_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.CLResControlMode):
             raise F
-        a = _e_CLResControlModeType(v, a)
+        a = _e_CLResControlModeType(v, a, T)
     v = o.Dynamic_DC_CLResControlMode
     if v is not None:
         if s == 10:
@@ -3857,7 +3887,7 @@ def _e_DC_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.Dynamic_DC_CLResControlMode):
             raise F
-        a = _e_Dynamic_DC_CLResControlModeType(v, a)
+        a = _e_Dynamic_DC_CLResControlModeType(v, a, T)
     v = o.Scheduled_DC_CLResControlMode
     if v is not None:
         if s == 10:
@@ -3867,7 +3897,7 @@ def _e_DC_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.Scheduled_DC_CLResControlMode):
             raise F
-        a = _e_Scheduled_DC_CLResControlModeType(v, a)
+        a = _e_Scheduled_DC_CLResControlModeType(v, a, T)
     if s == 11:
         a <<= 1
         s = -1
@@ -3876,7 +3906,7 @@ def _e_DC_ChargeLoopResType(o, a):
     return a
 
 
-def _d_DC_ChargeParameterDiscoveryReqType(V, N, E, p, K):
+def _d_DC_ChargeParameterDiscoveryReqType(V, N, E, p, K, T):
     f_Header = None
     f_BPT_DC_CPDReqEnergyTransferMode = None
     f_DC_CPDReqEnergyTransferMode = None
@@ -3885,7 +3915,7 @@ def _d_DC_ChargeParameterDiscoveryReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -3893,10 +3923,10 @@ def _d_DC_ChargeParameterDiscoveryReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_BPT_DC_CPDReqEnergyTransferMode, p = _d_BPT_DC_CPDReqEnergyTransferModeType(V, N, E, p, M.BPT_DC_CPDReqEnergyTransferMode)
+            f_BPT_DC_CPDReqEnergyTransferMode, p = _d_BPT_DC_CPDReqEnergyTransferModeType(V, N, E, p, M.BPT_DC_CPDReqEnergyTransferMode, T)
             s = 2
         elif c == 1:
-            f_DC_CPDReqEnergyTransferMode, p = _d_DC_CPDReqEnergyTransferModeType(V, N, E, p, M.DC_CPDReqEnergyTransferMode)
+            f_DC_CPDReqEnergyTransferMode, p = _d_DC_CPDReqEnergyTransferModeType(V, N, E, p, M.DC_CPDReqEnergyTransferMode, T)
             s = 2
         else:
             raise F
@@ -3916,7 +3946,7 @@ def _d_DC_ChargeParameterDiscoveryReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_DC_ChargeParameterDiscoveryReqType(o, a):
+def _e_DC_ChargeParameterDiscoveryReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -3927,7 +3957,7 @@ def _e_DC_ChargeParameterDiscoveryReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.BPT_DC_CPDReqEnergyTransferMode
     if v is not None:
         if s == 1:
@@ -3937,7 +3967,7 @@ def _e_DC_ChargeParameterDiscoveryReqType(o, a):
             raise F
         if not isinstance(v, M.BPT_DC_CPDReqEnergyTransferMode):
             raise F
-        a = _e_BPT_DC_CPDReqEnergyTransferModeType(v, a)
+        a = _e_BPT_DC_CPDReqEnergyTransferModeType(v, a, T)
     v = o.DC_CPDReqEnergyTransferMode
     if v is not None:
         if s == 1:
@@ -3947,7 +3977,7 @@ def _e_DC_ChargeParameterDiscoveryReqType(o, a):
             raise F
         if not isinstance(v, M.DC_CPDReqEnergyTransferMode):
             raise F
-        a = _e_DC_CPDReqEnergyTransferModeType(v, a)
+        a = _e_DC_CPDReqEnergyTransferModeType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -3956,7 +3986,7 @@ def _e_DC_ChargeParameterDiscoveryReqType(o, a):
     return a
 
 
-def _d_DC_ChargeParameterDiscoveryResType(V, N, E, p, K):
+def _d_DC_ChargeParameterDiscoveryResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_BPT_DC_CPDResEnergyTransferMode = None
@@ -3966,7 +3996,7 @@ def _d_DC_ChargeParameterDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -3989,10 +4019,10 @@ def _d_DC_ChargeParameterDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_BPT_DC_CPDResEnergyTransferMode, p = _d_BPT_DC_CPDResEnergyTransferModeType(V, N, E, p, M.BPT_DC_CPDResEnergyTransferMode)
+            f_BPT_DC_CPDResEnergyTransferMode, p = _d_BPT_DC_CPDResEnergyTransferModeType(V, N, E, p, M.BPT_DC_CPDResEnergyTransferMode, T)
             s = 3
         elif c == 1:
-            f_DC_CPDResEnergyTransferMode, p = _d_DC_CPDResEnergyTransferModeType(V, N, E, p, M.DC_CPDResEnergyTransferMode)
+            f_DC_CPDResEnergyTransferMode, p = _d_DC_CPDResEnergyTransferModeType(V, N, E, p, M.DC_CPDResEnergyTransferMode, T)
             s = 3
         else:
             raise F
@@ -4013,7 +4043,7 @@ def _d_DC_ChargeParameterDiscoveryResType(V, N, E, p, K):
     return o, p
 
 
-def _e_DC_ChargeParameterDiscoveryResType(o, a):
+def _e_DC_ChargeParameterDiscoveryResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -4024,7 +4054,7 @@ def _e_DC_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -4047,7 +4077,7 @@ def _e_DC_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.BPT_DC_CPDResEnergyTransferMode):
             raise F
-        a = _e_BPT_DC_CPDResEnergyTransferModeType(v, a)
+        a = _e_BPT_DC_CPDResEnergyTransferModeType(v, a, T)
     v = o.DC_CPDResEnergyTransferMode
     if v is not None:
         if s == 2:
@@ -4057,7 +4087,7 @@ def _e_DC_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.DC_CPDResEnergyTransferMode):
             raise F
-        a = _e_DC_CPDResEnergyTransferModeType(v, a)
+        a = _e_DC_CPDResEnergyTransferModeType(v, a, T)
     if s == 3:
         a <<= 1
         s = -1
@@ -4066,7 +4096,7 @@ def _e_DC_ChargeParameterDiscoveryResType(o, a):
     return a
 
 
-def _d_DC_PreChargeReqType(V, N, E, p, K):
+def _d_DC_PreChargeReqType(V, N, E, p, K, T):
     f_Header = None
     f_EVProcessing = None
     f_EVPresentVoltage = None
@@ -4076,7 +4106,7 @@ def _d_DC_PreChargeReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -4099,7 +4129,7 @@ def _d_DC_PreChargeReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVPresentVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPresentVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         else:
             raise F
@@ -4107,7 +4137,7 @@ def _d_DC_PreChargeReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -4128,7 +4158,7 @@ def _d_DC_PreChargeReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_DC_PreChargeReqType(o, a):
+def _e_DC_PreChargeReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -4139,7 +4169,7 @@ def _e_DC_PreChargeReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.EVProcessing
     if v is not None:
         if s == 1:
@@ -4162,7 +4192,7 @@ def _e_DC_PreChargeReqType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVTargetVoltage
     if v is not None:
         if s == 3:
@@ -4172,7 +4202,7 @@ def _e_DC_PreChargeReqType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 4:
         a <<= 1
         s = -1
@@ -4181,7 +4211,7 @@ def _e_DC_PreChargeReqType(o, a):
     return a
 
 
-def _d_DC_PreChargeResType(V, N, E, p, K):
+def _d_DC_PreChargeResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSEPresentVoltage = None
@@ -4190,7 +4220,7 @@ def _d_DC_PreChargeResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -4213,7 +4243,7 @@ def _d_DC_PreChargeResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEPresentVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         else:
             raise F
@@ -4233,7 +4263,7 @@ def _d_DC_PreChargeResType(V, N, E, p, K):
     return o, p
 
 
-def _e_DC_PreChargeResType(o, a):
+def _e_DC_PreChargeResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -4244,7 +4274,7 @@ def _e_DC_PreChargeResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -4267,7 +4297,7 @@ def _e_DC_PreChargeResType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 3:
         a <<= 1
         s = -1
@@ -4276,7 +4306,7 @@ def _e_DC_PreChargeResType(o, a):
     return a
 
 
-def _d_DC_WeldingDetectionReqType(V, N, E, p, K):
+def _d_DC_WeldingDetectionReqType(V, N, E, p, K, T):
     f_Header = None
     f_EVProcessing = None
     s = 0
@@ -4284,7 +4314,7 @@ def _d_DC_WeldingDetectionReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -4318,7 +4348,7 @@ def _d_DC_WeldingDetectionReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_DC_WeldingDetectionReqType(o, a):
+def _e_DC_WeldingDetectionReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -4329,7 +4359,7 @@ def _e_DC_WeldingDetectionReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.EVProcessing
     if v is not None:
         if s == 1:
@@ -4351,7 +4381,7 @@ def _e_DC_WeldingDetectionReqType(o, a):
     return a
 
 
-def _d_DC_WeldingDetectionResType(V, N, E, p, K):
+def _d_DC_WeldingDetectionResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSEPresentVoltage = None
@@ -4360,7 +4390,7 @@ def _d_DC_WeldingDetectionResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -4383,7 +4413,7 @@ def _d_DC_WeldingDetectionResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEPresentVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEPresentVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         else:
             raise F
@@ -4403,7 +4433,7 @@ def _d_DC_WeldingDetectionResType(V, N, E, p, K):
     return o, p
 
 
-def _e_DC_WeldingDetectionResType(o, a):
+def _e_DC_WeldingDetectionResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -4414,7 +4444,7 @@ def _e_DC_WeldingDetectionResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -4437,7 +4467,7 @@ def _e_DC_WeldingDetectionResType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 3:
         a <<= 1
         s = -1
@@ -4446,7 +4476,7 @@ def _e_DC_WeldingDetectionResType(o, a):
     return a
 
 
-def _d_DSAKeyValueType(V, N, E, p, K):
+def _d_DSAKeyValueType(V, N, E, p, K, T):
     f_P = None
     f_Q = None
     f_G = None
@@ -4844,7 +4874,7 @@ def _d_DSAKeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_DSAKeyValueType(o, a):
+def _e_DSAKeyValueType(o, a, T):
     s = 0
     v = o.P
     if v is not None:
@@ -4998,7 +5028,7 @@ def _e_DSAKeyValueType(o, a):
     return a
 
 
-def _d_DetailedCostType(V, N, E, p, K):
+def _d_DetailedCostType(V, N, E, p, K, T):
     f_Amount = None
     f_CostPerUnit = None
     s = 0
@@ -5006,7 +5036,7 @@ def _d_DetailedCostType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Amount, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_Amount, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         else:
             raise F
@@ -5014,7 +5044,7 @@ def _d_DetailedCostType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_CostPerUnit, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_CostPerUnit, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -5033,7 +5063,7 @@ def _d_DetailedCostType(V, N, E, p, K):
     return o, p
 
 
-def _e_DetailedCostType(o, a):
+def _e_DetailedCostType(o, a, T):
     s = 0
     v = o.Amount
     if v is not None:
@@ -5044,7 +5074,7 @@ def _e_DetailedCostType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.CostPerUnit
     if v is not None:
         if s == 1:
@@ -5054,7 +5084,7 @@ def _e_DetailedCostType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -5063,7 +5093,7 @@ def _e_DetailedCostType(o, a):
     return a
 
 
-def _d_DetailedTaxType(V, N, E, p, K):
+def _d_DetailedTaxType(V, N, E, p, K, T):
     f_TaxRuleID = None
     f_Amount = None
     s = 0
@@ -5099,7 +5129,7 @@ def _d_DetailedTaxType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Amount, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_Amount, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -5118,7 +5148,7 @@ def _d_DetailedTaxType(V, N, E, p, K):
     return o, p
 
 
-def _e_DetailedTaxType(o, a):
+def _e_DetailedTaxType(o, a, T):
     s = 0
     v = o.TaxRuleID
     if v is not None:
@@ -5141,7 +5171,7 @@ def _e_DetailedTaxType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -5150,7 +5180,7 @@ def _e_DetailedTaxType(o, a):
     return a
 
 
-def _d_DigestMethodType(V, N, E, p, K):
+def _d_DigestMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -5188,40 +5218,60 @@ def _d_DigestMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (22, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -5230,7 +5280,7 @@ def _d_DigestMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_DigestMethodType(o, a):
+def _e_DigestMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -5247,16 +5297,23 @@ def _e_DigestMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 2) | 1
+        if s == 0:
+            a = content_out(a, T, 22, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_DisplayParametersType(V, N, E, p, K):
+def _d_DisplayParametersType(V, N, E, p, K, T):
     f_PresentSOC = None
     f_MinimumSOC = None
     f_TargetSOC = None
@@ -5376,7 +5433,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 8:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 9:
             x = ((V >> (N - p - 3)) & 7)
@@ -5490,7 +5547,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 7:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 8:
             x = ((V >> (N - p - 3)) & 7)
@@ -5597,7 +5654,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 6:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 7:
             x = ((V >> (N - p - 3)) & 7)
@@ -5697,7 +5754,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 5:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 6:
             x = ((V >> (N - p - 3)) & 7)
@@ -5790,7 +5847,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 4:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 5:
             x = ((V >> (N - p - 3)) & 7)
@@ -5860,7 +5917,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 3:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 4:
             x = ((V >> (N - p - 3)) & 7)
@@ -5907,7 +5964,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 2:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 3:
             x = ((V >> (N - p - 3)) & 7)
@@ -5931,7 +5988,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 1:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 2:
             x = ((V >> (N - p - 3)) & 7)
@@ -5948,7 +6005,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 1:
             x = ((V >> (N - p - 3)) & 7)
@@ -5998,7 +6055,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
     return o, p
 
 
-def _e_DisplayParametersType(o, a):
+def _e_DisplayParametersType(o, a, T):
     s = 0
     v = o.PresentSOC
     if v is not None:
@@ -6216,7 +6273,7 @@ def _e_DisplayParametersType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.InletHot
     if v is not None:
         if s == 0:
@@ -6297,7 +6354,7 @@ def _e_DisplayParametersType(o, a):
     return a
 
 
-def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
+def _d_Dynamic_CLReqControlModeType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_EVTargetEnergyRequest = None
     f_EVMaximumEnergyRequest = None
@@ -6330,7 +6387,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
                 p += 1
             s = 1
         elif c == 1:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -6338,7 +6395,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -6346,7 +6403,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         else:
             raise F
@@ -6354,7 +6411,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -6375,7 +6432,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Dynamic_CLReqControlModeType(o, a):
+def _e_Dynamic_CLReqControlModeType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -6401,7 +6458,7 @@ def _e_Dynamic_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumEnergyRequest
     if v is not None:
         if s == 2:
@@ -6411,7 +6468,7 @@ def _e_Dynamic_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumEnergyRequest
     if v is not None:
         if s == 3:
@@ -6421,7 +6478,7 @@ def _e_Dynamic_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 4:
         a <<= 1
         s = -1
@@ -6430,7 +6487,7 @@ def _e_Dynamic_CLReqControlModeType(o, a):
     return a
 
 
-def _d_Dynamic_CLResControlModeType(V, N, E, p, K):
+def _d_Dynamic_CLResControlModeType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_MinimumSOC = None
     f_TargetSOC = None
@@ -6631,7 +6688,7 @@ def _d_Dynamic_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Dynamic_CLResControlModeType(o, a):
+def _e_Dynamic_CLResControlModeType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -6719,7 +6776,7 @@ def _e_Dynamic_CLResControlModeType(o, a):
     return a
 
 
-def _d_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
+def _d_Dynamic_DC_CLReqControlModeType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_EVTargetEnergyRequest = None
     f_EVMaximumEnergyRequest = None
@@ -6757,7 +6814,7 @@ def _d_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
                 p += 1
             s = 1
         elif c == 1:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -6765,7 +6822,7 @@ def _d_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -6773,7 +6830,7 @@ def _d_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         else:
             raise F
@@ -6781,7 +6838,7 @@ def _d_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -6789,7 +6846,7 @@ def _d_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -6797,7 +6854,7 @@ def _d_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         else:
             raise F
@@ -6805,7 +6862,7 @@ def _d_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         else:
             raise F
@@ -6813,7 +6870,7 @@ def _d_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         else:
             raise F
@@ -6821,7 +6878,7 @@ def _d_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         else:
             raise F
@@ -6847,7 +6904,7 @@ def _d_Dynamic_DC_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Dynamic_DC_CLReqControlModeType(o, a):
+def _e_Dynamic_DC_CLReqControlModeType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -6873,7 +6930,7 @@ def _e_Dynamic_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumEnergyRequest
     if v is not None:
         if s == 2:
@@ -6883,7 +6940,7 @@ def _e_Dynamic_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumEnergyRequest
     if v is not None:
         if s == 3:
@@ -6893,7 +6950,7 @@ def _e_Dynamic_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargePower
     if v is not None:
         if s == 4:
@@ -6903,7 +6960,7 @@ def _e_Dynamic_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower
     if v is not None:
         if s == 5:
@@ -6913,7 +6970,7 @@ def _e_Dynamic_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargeCurrent
     if v is not None:
         if s == 6:
@@ -6923,7 +6980,7 @@ def _e_Dynamic_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumVoltage
     if v is not None:
         if s == 7:
@@ -6933,7 +6990,7 @@ def _e_Dynamic_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumVoltage
     if v is not None:
         if s == 8:
@@ -6943,7 +7000,7 @@ def _e_Dynamic_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 9:
         a <<= 1
         s = -1
@@ -6952,7 +7009,7 @@ def _e_Dynamic_DC_CLReqControlModeType(o, a):
     return a
 
 
-def _d_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
+def _d_Dynamic_DC_CLResControlModeType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_MinimumSOC = None
     f_TargetSOC = None
@@ -7026,7 +7083,7 @@ def _d_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
                 p += 1
             s = 4
         elif c == 4:
-            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -7071,7 +7128,7 @@ def _d_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
                 p += 1
             s = 4
         elif c == 3:
-            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -7109,7 +7166,7 @@ def _d_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
                 p += 1
             s = 4
         elif c == 2:
-            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -7140,7 +7197,7 @@ def _d_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
                 p += 1
             s = 4
         elif c == 1:
-            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -7148,7 +7205,7 @@ def _d_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -7156,7 +7213,7 @@ def _d_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         else:
             raise F
@@ -7164,7 +7221,7 @@ def _d_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         else:
             raise F
@@ -7172,7 +7229,7 @@ def _d_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         else:
             raise F
@@ -7197,7 +7254,7 @@ def _d_Dynamic_DC_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Dynamic_DC_CLResControlModeType(o, a):
+def _e_Dynamic_DC_CLResControlModeType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -7286,7 +7343,7 @@ def _e_Dynamic_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumChargePower
     if v is not None:
         if s == 5:
@@ -7296,7 +7353,7 @@ def _e_Dynamic_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumChargeCurrent
     if v is not None:
         if s == 6:
@@ -7306,7 +7363,7 @@ def _e_Dynamic_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumVoltage
     if v is not None:
         if s == 7:
@@ -7316,7 +7373,7 @@ def _e_Dynamic_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 8:
         a <<= 1
         s = -1
@@ -7325,7 +7382,7 @@ def _e_Dynamic_DC_CLResControlModeType(o, a):
     return a
 
 
-def _d_EVSEStatusType(V, N, E, p, K):
+def _d_EVSEStatusType(V, N, E, p, K, T):
     f_NotificationMaxDelay = None
     f_EVSENotification = None
     s = 0
@@ -7387,7 +7444,7 @@ def _d_EVSEStatusType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVSEStatusType(o, a):
+def _e_EVSEStatusType(o, a, T):
     s = 0
     v = o.NotificationMaxDelay
     if v is not None:
@@ -7422,7 +7479,7 @@ def _e_EVSEStatusType(o, a):
     return a
 
 
-def _d_KeyInfoType(V, N, E, p, K):
+def _d_KeyInfoType(V, N, E, p, K, T):
     f_Id = None
     f_content = []
     s = 0
@@ -7461,471 +7518,851 @@ def _d_KeyInfoType(V, N, E, p, K):
                         f_Id, p = chars(V, N, E, p, n)
                 s = 1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 5:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 6:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 7:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 8:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 9:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 10:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 11:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 12:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 13:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 14:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 15:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 16:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 17:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 18:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -7934,7 +8371,7 @@ def _d_KeyInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_KeyInfoType(o, a):
+def _e_KeyInfoType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -7951,67 +8388,106 @@ def _e_KeyInfoType(o, a):
         else:
             a = ws(a, v)
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_KeyValueType(V, N, E, p, K):
+def _d_KeyValueType(V, N, E, p, K, T):
     f_content = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (47, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (47, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (46, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (46, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (45, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (45, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -8019,22 +8495,27 @@ def _d_KeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_KeyValueType(o, a):
+def _e_KeyValueType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
+def _d_ListOfRootCertificateIDsType(V, N, E, p, K, T):
     f_RootCertificateID = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 1
         else:
@@ -8043,7 +8524,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 2
         elif c == 1:
@@ -8054,7 +8535,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 3
         elif c == 1:
@@ -8065,7 +8546,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 4
         elif c == 1:
@@ -8076,7 +8557,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 5
         elif c == 1:
@@ -8087,7 +8568,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 6
         elif c == 1:
@@ -8098,7 +8579,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 7
         elif c == 1:
@@ -8109,7 +8590,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 8
         elif c == 1:
@@ -8120,7 +8601,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 9
         elif c == 1:
@@ -8131,7 +8612,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 10
         elif c == 1:
@@ -8142,7 +8623,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 11
         elif c == 1:
@@ -8153,7 +8634,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 12
         elif c == 1:
@@ -8164,7 +8645,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 13
         elif c == 1:
@@ -8175,7 +8656,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 14
         elif c == 1:
@@ -8186,7 +8667,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 15
         elif c == 1:
@@ -8197,7 +8678,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 16
         elif c == 1:
@@ -8208,7 +8689,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 17
         elif c == 1:
@@ -8219,7 +8700,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 18
         elif c == 1:
@@ -8230,7 +8711,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 19
         elif c == 1:
@@ -8241,7 +8722,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 20
         elif c == 1:
@@ -8262,7 +8743,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
     return o, p
 
 
-def _e_ListOfRootCertificateIDsType(o, a):
+def _e_ListOfRootCertificateIDsType(o, a, T):
     s = 0
     for v in o.RootCertificateID:
         if s == 0:
@@ -8329,7 +8810,7 @@ def _e_ListOfRootCertificateIDsType(o, a):
             raise F
         if not isinstance(v, M.X509IssuerSerialType):
             raise F
-        a = _e_X509IssuerSerialType(v, a)
+        a = _e_X509IssuerSerialType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -8395,7 +8876,7 @@ def _e_ListOfRootCertificateIDsType(o, a):
     return a
 
 
-def _d_ManifestType(V, N, E, p, K):
+def _d_ManifestType(V, N, E, p, K, T):
     f_Id = None
     f_Reference = []
     s = 0
@@ -8433,7 +8914,7 @@ def _d_ManifestType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 2
         else:
@@ -8442,7 +8923,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 2
         else:
@@ -8451,7 +8932,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 3
         elif c == 1:
@@ -8462,7 +8943,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 3
         elif c == 1:
@@ -8477,7 +8958,7 @@ def _d_ManifestType(V, N, E, p, K):
     return o, p
 
 
-def _e_ManifestType(o, a):
+def _e_ManifestType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -8510,7 +8991,7 @@ def _e_ManifestType(o, a):
             raise F
         if not isinstance(v, M.Reference):
             raise F
-        a = _e_ReferenceType(v, a)
+        a = _e_ReferenceType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -8522,7 +9003,7 @@ def _e_ManifestType(o, a):
     return a
 
 
-def _d_MessageHeaderType(V, N, E, p, K):
+def _d_MessageHeaderType(V, N, E, p, K, T):
     f_SessionID = None
     f_TimeStamp = None
     f_Signature = None
@@ -8594,7 +9075,7 @@ def _d_MessageHeaderType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Signature, p = _d_SignatureType(V, N, E, p, M.Signature)
+            f_Signature, p = _d_SignatureType(V, N, E, p, M.Signature, T)
             s = 3
         elif c == 1:
             s = -1
@@ -8616,7 +9097,7 @@ def _d_MessageHeaderType(V, N, E, p, K):
     return o, p
 
 
-def _e_MessageHeaderType(o, a):
+def _e_MessageHeaderType(o, a, T):
     s = 0
     v = o.SessionID
     if v is not None:
@@ -8657,7 +9138,7 @@ def _e_MessageHeaderType(o, a):
             raise F
         if not isinstance(v, M.Signature):
             raise F
-        a = _e_SignatureType(v, a)
+        a = _e_SignatureType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -8669,7 +9150,7 @@ def _e_MessageHeaderType(o, a):
     return a
 
 
-def _d_MeterInfoType(V, N, E, p, K):
+def _d_MeterInfoType(V, N, E, p, K, T):
     f_MeterID = None
     f_ChargedEnergyReadingWh = None
     f_BPT_DischargedEnergyReadingWh = None
@@ -9346,7 +9827,7 @@ def _d_MeterInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_MeterInfoType(o, a):
+def _e_MeterInfoType(o, a, T):
     s = 0
     v = o.MeterID
     if v is not None:
@@ -9530,7 +10011,7 @@ def _e_MeterInfoType(o, a):
     return a
 
 
-def _d_ObjectType(V, N, E, p, K):
+def _d_ObjectType(V, N, E, p, K, T):
     f_Encoding = None
     f_Id = None
     f_MimeType = None
@@ -9630,13 +10111,19 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 4:
             s = -1
         elif c == 5:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
@@ -9701,13 +10188,19 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 3:
             s = -1
         elif c == 4:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 2:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
@@ -9742,46 +10235,70 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -9792,7 +10309,7 @@ def _d_ObjectType(V, N, E, p, K):
     return o, p
 
 
-def _e_ObjectType(o, a):
+def _e_ObjectType(o, a, T):
     s = 0
     v = o.Encoding
     if v is not None:
@@ -9846,83 +10363,122 @@ def _e_ObjectType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 0:
-        a = (a << 3) | 4
+        if s == 0:
+            a = content_out(a, T, 173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 2:
+            a = content_out(a, T, 175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 3:
+            a = content_out(a, T, 176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        else:
+            raise F
         s = -1
-    elif s == 1:
-        a = (a << 3) | 3
-        s = -1
-    elif s == 2:
-        a = (a << 3) | 2
-        s = -1
-    elif s == 3:
-        a = (a << 2) | 1
-        s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 0:
+            a = (a << 3) | 4
+            s = -1
+        elif s == 1:
+            a = (a << 3) | 3
+            s = -1
+        elif s == 2:
+            a = (a << 3) | 2
+            s = -1
+        elif s == 3:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_PGPDataType(V, N, E, p, K):
+def _d_PGPDataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (116, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (116, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (121, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (121, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 2:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (119, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (119, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (120, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (120, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -9930,15 +10486,20 @@ def _d_PGPDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_PGPDataType(o, a):
+def _e_PGPDataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_RSAKeyValueType(V, N, E, p, K):
+def _d_RSAKeyValueType(V, N, E, p, K, T):
     f_Modulus = None
     f_Exponent = None
     s = 0
@@ -10027,7 +10588,7 @@ def _d_RSAKeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_RSAKeyValueType(o, a):
+def _e_RSAKeyValueType(o, a, T):
     s = 0
     v = o.Modulus
     if v is not None:
@@ -10073,7 +10634,7 @@ def _e_RSAKeyValueType(o, a):
     return a
 
 
-def _d_RationalNumberType(V, N, E, p, K):
+def _d_RationalNumberType(V, N, E, p, K, T):
     f_Exponent = None
     f_Value = None
     s = 0
@@ -10136,7 +10697,7 @@ def _d_RationalNumberType(V, N, E, p, K):
     return o, p
 
 
-def _e_RationalNumberType(o, a):
+def _e_RationalNumberType(o, a, T):
     s = 0
     v = o.Exponent
     if v is not None:
@@ -10170,7 +10731,7 @@ def _e_RationalNumberType(o, a):
     return a
 
 
-def _d_ReceiptType(V, N, E, p, K):
+def _d_ReceiptType(V, N, E, p, K, T):
     f_TimeAnchor = None
     f_EnergyCosts = None
     f_OccupancyCosts = None
@@ -10210,19 +10771,19 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EnergyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_EnergyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 2
         elif c == 1:
-            f_OccupancyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OccupancyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 3
         elif c == 2:
-            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 4
         elif c == 3:
-            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 5
         elif c == 4:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 5:
@@ -10233,16 +10794,16 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_OccupancyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OccupancyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 3
         elif c == 1:
-            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 4
         elif c == 2:
-            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 5
         elif c == 3:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 4:
@@ -10253,13 +10814,13 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 4
         elif c == 1:
-            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 5
         elif c == 2:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 3:
@@ -10270,10 +10831,10 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 5
         elif c == 1:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 2:
@@ -10284,7 +10845,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 1:
@@ -10295,7 +10856,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 7
         elif c == 1:
@@ -10306,7 +10867,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 8
         elif c == 1:
@@ -10317,7 +10878,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 9
         elif c == 1:
@@ -10328,7 +10889,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 10
         elif c == 1:
@@ -10339,7 +10900,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 11
         elif c == 1:
@@ -10350,7 +10911,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 12
         elif c == 1:
@@ -10361,7 +10922,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 13
         elif c == 1:
@@ -10372,7 +10933,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 14
         elif c == 1:
@@ -10383,7 +10944,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 15
         elif c == 1:
@@ -10409,7 +10970,7 @@ def _d_ReceiptType(V, N, E, p, K):
     return o, p
 
 
-def _e_ReceiptType(o, a):
+def _e_ReceiptType(o, a, T):
     s = 0
     v = o.TimeAnchor
     if v is not None:
@@ -10432,7 +10993,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedCostType):
             raise F
-        a = _e_DetailedCostType(v, a)
+        a = _e_DetailedCostType(v, a, T)
     v = o.OccupancyCosts
     if v is not None:
         if s == 1:
@@ -10445,7 +11006,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedCostType):
             raise F
-        a = _e_DetailedCostType(v, a)
+        a = _e_DetailedCostType(v, a, T)
     v = o.AdditionalServicesCosts
     if v is not None:
         if s == 1:
@@ -10461,7 +11022,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedCostType):
             raise F
-        a = _e_DetailedCostType(v, a)
+        a = _e_DetailedCostType(v, a, T)
     v = o.OverstayCosts
     if v is not None:
         if s == 1:
@@ -10480,7 +11041,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedCostType):
             raise F
-        a = _e_DetailedCostType(v, a)
+        a = _e_DetailedCostType(v, a, T)
     for v in o.TaxCosts:
         if s == 1:
             a = (a << 3) | 4
@@ -10528,7 +11089,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedTaxType):
             raise F
-        a = _e_DetailedTaxType(v, a)
+        a = _e_DetailedTaxType(v, a, T)
     if s == 1:
         a = (a << 3) | 5
         s = -1
@@ -10579,7 +11140,7 @@ def _e_ReceiptType(o, a):
     return a
 
 
-def _d_ReferenceType(V, N, E, p, K):
+def _d_ReferenceType(V, N, E, p, K, T):
     f_Id = None
     f_Type = None
     f_URI = None
@@ -10681,10 +11242,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 3:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 4:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -10752,10 +11313,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 2:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 3:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -10793,10 +11354,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 1:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 2:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -10804,10 +11365,10 @@ def _d_ReferenceType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 1:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -10815,7 +11376,7 @@ def _d_ReferenceType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -10873,7 +11434,7 @@ def _d_ReferenceType(V, N, E, p, K):
     return o, p
 
 
-def _e_ReferenceType(o, a):
+def _e_ReferenceType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -10944,7 +11505,7 @@ def _e_ReferenceType(o, a):
             raise F
         if not isinstance(v, M.Transforms):
             raise F
-        a = _e_TransformsType(v, a)
+        a = _e_TransformsType(v, a, T)
     v = o.DigestMethod
     if v is not None:
         if s == 0:
@@ -10966,7 +11527,7 @@ def _e_ReferenceType(o, a):
             raise F
         if not isinstance(v, M.DigestMethod):
             raise F
-        a = _e_DigestMethodType(v, a)
+        a = _e_DigestMethodType(v, a, T)
     v = o.DigestValue
     if v is not None:
         if s == 5:
@@ -10993,7 +11554,7 @@ def _e_ReferenceType(o, a):
     return a
 
 
-def _d_RetrievalMethodType(V, N, E, p, K):
+def _d_RetrievalMethodType(V, N, E, p, K, T):
     f_Type = None
     f_URI = None
     f_Transforms = None
@@ -11062,7 +11623,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 2
         elif c == 2:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 3:
             s = -1
@@ -11102,7 +11663,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 2
         elif c == 1:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 2:
             s = -1
@@ -11112,7 +11673,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 1:
             s = -1
@@ -11134,7 +11695,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_RetrievalMethodType(o, a):
+def _e_RetrievalMethodType(o, a, T):
     s = 0
     v = o.Type
     if v is not None:
@@ -11182,7 +11743,7 @@ def _e_RetrievalMethodType(o, a):
             raise F
         if not isinstance(v, M.Transforms):
             raise F
-        a = _e_TransformsType(v, a)
+        a = _e_TransformsType(v, a, T)
     if s == 0:
         a = (a << 3) | 3
         s = -1
@@ -11200,7 +11761,7 @@ def _e_RetrievalMethodType(o, a):
     return a
 
 
-def _d_SPKIDataType(V, N, E, p, K):
+def _d_SPKIDataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     while s >= 0:
@@ -11208,49 +11769,73 @@ def _d_SPKIDataType(V, N, E, p, K):
             c = ((V >> (N - p - 1)) & 1)
             p += 1
             if c == 0:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             else:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 2:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (129, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (129, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 2:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (130, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (130, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -11258,15 +11843,20 @@ def _d_SPKIDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_SPKIDataType(o, a):
+def _e_SPKIDataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
+def _d_Scheduled_CLReqControlModeType(V, N, E, p, K, T):
     f_EVTargetEnergyRequest = None
     f_EVMaximumEnergyRequest = None
     f_EVMinimumEnergyRequest = None
@@ -11275,13 +11865,13 @@ def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         elif c == 1:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 2:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 3:
             s = -1
@@ -11291,10 +11881,10 @@ def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 1:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 2:
             s = -1
@@ -11304,7 +11894,7 @@ def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 1:
             s = -1
@@ -11326,7 +11916,7 @@ def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Scheduled_CLReqControlModeType(o, a):
+def _e_Scheduled_CLReqControlModeType(o, a, T):
     s = 0
     v = o.EVTargetEnergyRequest
     if v is not None:
@@ -11337,7 +11927,7 @@ def _e_Scheduled_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumEnergyRequest
     if v is not None:
         if s == 0:
@@ -11350,7 +11940,7 @@ def _e_Scheduled_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumEnergyRequest
     if v is not None:
         if s == 0:
@@ -11366,7 +11956,7 @@ def _e_Scheduled_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 0:
         a = (a << 3) | 3
         s = -1
@@ -11384,7 +11974,7 @@ def _e_Scheduled_CLReqControlModeType(o, a):
     return a
 
 
-def _d_Scheduled_CLResControlModeType(V, N, E, p, K):
+def _d_Scheduled_CLResControlModeType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -11399,7 +11989,7 @@ def _d_Scheduled_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Scheduled_CLResControlModeType(o, a):
+def _e_Scheduled_CLResControlModeType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -11409,7 +11999,7 @@ def _e_Scheduled_CLResControlModeType(o, a):
     return a
 
 
-def _d_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
+def _d_Scheduled_DC_CLReqControlModeType(V, N, E, p, K, T):
     f_EVTargetEnergyRequest = None
     f_EVMaximumEnergyRequest = None
     f_EVMinimumEnergyRequest = None
@@ -11425,16 +12015,16 @@ def _d_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         elif c == 1:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 2:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 3:
-            f_EVTargetCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -11442,13 +12032,13 @@ def _d_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 1:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 2:
-            f_EVTargetCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -11456,10 +12046,10 @@ def _d_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 1:
-            f_EVTargetCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -11467,7 +12057,7 @@ def _d_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -11475,7 +12065,7 @@ def _d_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -11483,19 +12073,19 @@ def _d_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         elif c == 1:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 2:
-            f_EVMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 3:
-            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 4:
-            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 5:
             s = -1
@@ -11505,16 +12095,16 @@ def _d_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 1:
-            f_EVMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 2:
-            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 3:
-            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 4:
             s = -1
@@ -11524,13 +12114,13 @@ def _d_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         elif c == 1:
-            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 2:
-            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 3:
             s = -1
@@ -11540,10 +12130,10 @@ def _d_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 1:
-            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 2:
             s = -1
@@ -11553,7 +12143,7 @@ def _d_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 10
         elif c == 1:
             s = -1
@@ -11582,7 +12172,7 @@ def _d_Scheduled_DC_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Scheduled_DC_CLReqControlModeType(o, a):
+def _e_Scheduled_DC_CLReqControlModeType(o, a, T):
     s = 0
     v = o.EVTargetEnergyRequest
     if v is not None:
@@ -11593,7 +12183,7 @@ def _e_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumEnergyRequest
     if v is not None:
         if s == 0:
@@ -11606,7 +12196,7 @@ def _e_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumEnergyRequest
     if v is not None:
         if s == 0:
@@ -11622,7 +12212,7 @@ def _e_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVTargetCurrent
     if v is not None:
         if s == 0:
@@ -11641,7 +12231,7 @@ def _e_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVTargetVoltage
     if v is not None:
         if s == 4:
@@ -11651,7 +12241,7 @@ def _e_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargePower
     if v is not None:
         if s == 5:
@@ -11661,7 +12251,7 @@ def _e_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumChargePower
     if v is not None:
         if s == 5:
@@ -11674,7 +12264,7 @@ def _e_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumChargeCurrent
     if v is not None:
         if s == 5:
@@ -11690,7 +12280,7 @@ def _e_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumVoltage
     if v is not None:
         if s == 5:
@@ -11709,7 +12299,7 @@ def _e_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumVoltage
     if v is not None:
         if s == 5:
@@ -11731,7 +12321,7 @@ def _e_Scheduled_DC_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 5:
         a = (a << 3) | 5
         s = -1
@@ -11755,7 +12345,7 @@ def _e_Scheduled_DC_CLReqControlModeType(o, a):
     return a
 
 
-def _d_Scheduled_DC_CLResControlModeType(V, N, E, p, K):
+def _d_Scheduled_DC_CLResControlModeType(V, N, E, p, K, T):
     f_EVSEMaximumChargePower = None
     f_EVSEMinimumChargePower = None
     f_EVSEMaximumChargeCurrent = None
@@ -11765,16 +12355,16 @@ def _d_Scheduled_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         elif c == 1:
-            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 2:
-            f_EVSEMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 3:
-            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 4:
             s = -1
@@ -11784,13 +12374,13 @@ def _d_Scheduled_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMinimumChargePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 1:
-            f_EVSEMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 2:
-            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 3:
             s = -1
@@ -11800,10 +12390,10 @@ def _d_Scheduled_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumChargeCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 1:
-            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 2:
             s = -1
@@ -11813,7 +12403,7 @@ def _d_Scheduled_DC_CLResControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVSEMaximumVoltage, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 1:
             s = -1
@@ -11836,7 +12426,7 @@ def _d_Scheduled_DC_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Scheduled_DC_CLResControlModeType(o, a):
+def _e_Scheduled_DC_CLResControlModeType(o, a, T):
     s = 0
     v = o.EVSEMaximumChargePower
     if v is not None:
@@ -11847,7 +12437,7 @@ def _e_Scheduled_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMinimumChargePower
     if v is not None:
         if s == 0:
@@ -11860,7 +12450,7 @@ def _e_Scheduled_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumChargeCurrent
     if v is not None:
         if s == 0:
@@ -11876,7 +12466,7 @@ def _e_Scheduled_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVSEMaximumVoltage
     if v is not None:
         if s == 0:
@@ -11895,7 +12485,7 @@ def _e_Scheduled_DC_CLResControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 0:
         a = (a << 3) | 4
         s = -1
@@ -11916,7 +12506,7 @@ def _e_Scheduled_DC_CLResControlModeType(o, a):
     return a
 
 
-def _d_SignatureMethodType(V, N, E, p, K):
+def _d_SignatureMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -11954,55 +12544,85 @@ def _d_SignatureMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (184, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -12011,7 +12631,7 @@ def _d_SignatureMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureMethodType(o, a):
+def _e_SignatureMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -12028,16 +12648,23 @@ def _e_SignatureMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 3) | 2
+        if s == 0:
+            a = content_out(a, T, 184, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 3) | 2
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_SignaturePropertiesType(V, N, E, p, K):
+def _d_SignaturePropertiesType(V, N, E, p, K, T):
     f_Id = None
     f_SignatureProperty = []
     s = 0
@@ -12075,7 +12702,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 2
         else:
@@ -12084,7 +12711,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 2
         else:
@@ -12093,7 +12720,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 3
         elif c == 1:
@@ -12104,7 +12731,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 3
         elif c == 1:
@@ -12119,7 +12746,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignaturePropertiesType(o, a):
+def _e_SignaturePropertiesType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -12152,7 +12779,7 @@ def _e_SignaturePropertiesType(o, a):
             raise F
         if not isinstance(v, M.SignatureProperty):
             raise F
-        a = _e_SignaturePropertyType(v, a)
+        a = _e_SignaturePropertyType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -12164,7 +12791,7 @@ def _e_SignaturePropertiesType(o, a):
     return a
 
 
-def _d_SignaturePropertyType(V, N, E, p, K):
+def _d_SignaturePropertyType(V, N, E, p, K, T):
     f_Id = None
     f_Target = None
     f_content = []
@@ -12233,7 +12860,9 @@ def _d_SignaturePropertyType(V, N, E, p, K):
                     f_Target, p = chars(V, N, E, p, n)
             s = 2
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (193, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
@@ -12268,47 +12897,73 @@ def _d_SignaturePropertyType(V, N, E, p, K):
                     f_Target, p = chars(V, N, E, p, n)
             s = 2
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (194, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -12318,7 +12973,7 @@ def _d_SignaturePropertyType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignaturePropertyType(o, a):
+def _e_SignaturePropertyType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -12352,12 +13007,21 @@ def _e_SignaturePropertyType(o, a):
         else:
             a = ws(a, v)
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 193, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 194, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        elif s == 2:
+            a = content_out(a, T, 195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_SignatureType(V, N, E, p, K):
+def _d_SignatureType(V, N, E, p, K, T):
     f_Id = None
     f_SignedInfo = None
     f_SignatureValue = None
@@ -12398,7 +13062,7 @@ def _d_SignatureType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
             s = 2
         else:
             raise F
@@ -12406,7 +13070,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
             s = 2
         else:
             raise F
@@ -12414,7 +13078,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignatureValue, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue)
+            f_SignatureValue, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue, T)
             s = 3
         else:
             raise F
@@ -12422,10 +13086,10 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_KeyInfo, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo)
+            f_KeyInfo, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo, T)
             s = 4
         elif c == 1:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 2:
@@ -12436,7 +13100,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 1:
@@ -12447,7 +13111,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 1:
@@ -12465,7 +13129,7 @@ def _d_SignatureType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureType(o, a):
+def _e_SignatureType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -12493,7 +13157,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.SignedInfo):
             raise F
-        a = _e_SignedInfoType(v, a)
+        a = _e_SignedInfoType(v, a, T)
     v = o.SignatureValue
     if v is not None:
         if s == 2:
@@ -12503,7 +13167,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.SignatureValue):
             raise F
-        a = _e_SignatureValueType(v, a)
+        a = _e_SignatureValueType(v, a, T)
     v = o.KeyInfo
     if v is not None:
         if s == 3:
@@ -12513,7 +13177,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.KeyInfo):
             raise F
-        a = _e_KeyInfoType(v, a)
+        a = _e_KeyInfoType(v, a, T)
     for v in o.Object:
         if s == 3:
             a = (a << 2) | 1
@@ -12528,7 +13192,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.Object):
             raise F
-        a = _e_ObjectType(v, a)
+        a = _e_ObjectType(v, a, T)
     if s == 3:
         a = (a << 2) | 2
         s = -1
@@ -12543,7 +13207,7 @@ def _e_SignatureType(o, a):
     return a
 
 
-def _d_SignatureValueType(V, N, E, p, K):
+def _d_SignatureValueType(V, N, E, p, K, T):
     f_Id = None
     f_value = None
     s = 0
@@ -12650,7 +13314,7 @@ def _d_SignatureValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureValueType(o, a):
+def _e_SignatureValueType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -12700,7 +13364,7 @@ def _e_SignatureValueType(o, a):
     return a
 
 
-def _d_SignedInfoType(V, N, E, p, K):
+def _d_SignedInfoType(V, N, E, p, K, T):
     f_Id = None
     f_CanonicalizationMethod = None
     f_SignatureMethod = None
@@ -12740,7 +13404,7 @@ def _d_SignedInfoType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
             s = 2
         else:
             raise F
@@ -12748,7 +13412,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
             s = 2
         else:
             raise F
@@ -12756,7 +13420,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignatureMethod, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod)
+            f_SignatureMethod, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod, T)
             s = 3
         else:
             raise F
@@ -12764,7 +13428,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 4
         else:
@@ -12773,7 +13437,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 5
         elif c == 1:
@@ -12784,7 +13448,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 5
         elif c == 1:
@@ -12801,7 +13465,7 @@ def _d_SignedInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignedInfoType(o, a):
+def _e_SignedInfoType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -12829,7 +13493,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.CanonicalizationMethod):
             raise F
-        a = _e_CanonicalizationMethodType(v, a)
+        a = _e_CanonicalizationMethodType(v, a, T)
     v = o.SignatureMethod
     if v is not None:
         if s == 2:
@@ -12839,7 +13503,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.SignatureMethod):
             raise F
-        a = _e_SignatureMethodType(v, a)
+        a = _e_SignatureMethodType(v, a, T)
     for v in o.Reference:
         if s == 3:
             a <<= 1
@@ -12854,7 +13518,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.Reference):
             raise F
-        a = _e_ReferenceType(v, a)
+        a = _e_ReferenceType(v, a, T)
     if s == 4:
         a = (a << 2) | 1
         s = -1
@@ -12866,7 +13530,7 @@ def _e_SignedInfoType(o, a):
     return a
 
 
-def _d_TransformType(V, N, E, p, K):
+def _d_TransformType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -12905,59 +13569,93 @@ def _d_TransformType(V, N, E, p, K):
                         f_Algorithm, p = chars(V, N, E, p, n)
                 s = 1
             else:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (53, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -12966,7 +13664,7 @@ def _d_TransformType(V, N, E, p, K):
     return o, p
 
 
-def _e_TransformType(o, a):
+def _e_TransformType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -12983,23 +13681,30 @@ def _e_TransformType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 3) | 2
+        if s == 0:
+            a = content_out(a, T, 53, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 3) | 2
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_TransformsType(V, N, E, p, K):
+def _d_TransformsType(V, N, E, p, K, T):
     f_Transform = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 1
         else:
@@ -13008,7 +13713,7 @@ def _d_TransformsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 2
         elif c == 1:
@@ -13019,7 +13724,7 @@ def _d_TransformsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 2
         elif c == 1:
@@ -13033,7 +13738,7 @@ def _d_TransformsType(V, N, E, p, K):
     return o, p
 
 
-def _e_TransformsType(o, a):
+def _e_TransformsType(o, a, T):
     s = 0
     for v in o.Transform:
         if s == 0:
@@ -13049,7 +13754,7 @@ def _e_TransformsType(o, a):
             raise F
         if not isinstance(v, M.Transform):
             raise F
-        a = _e_TransformType(v, a)
+        a = _e_TransformType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -13061,14 +13766,14 @@ def _e_TransformsType(o, a):
     return a
 
 
-def _d_V2GMessageType(V, N, E, p, K):
+def _d_V2GMessageType(V, N, E, p, K, T):
     f_Header = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -13086,7 +13791,7 @@ def _d_V2GMessageType(V, N, E, p, K):
     return o, p
 
 
-def _e_V2GMessageType(o, a):
+def _e_V2GMessageType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -13097,7 +13802,7 @@ def _e_V2GMessageType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -13106,14 +13811,14 @@ def _e_V2GMessageType(o, a):
     return a
 
 
-def _d_V2GRequestType(V, N, E, p, K):
+def _d_V2GRequestType(V, N, E, p, K, T):
     f_Header = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -13131,7 +13836,7 @@ def _d_V2GRequestType(V, N, E, p, K):
     return o, p
 
 
-def _e_V2GRequestType(o, a):
+def _e_V2GRequestType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -13142,7 +13847,7 @@ def _e_V2GRequestType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -13151,7 +13856,7 @@ def _e_V2GRequestType(o, a):
     return a
 
 
-def _d_V2GResponseType(V, N, E, p, K):
+def _d_V2GResponseType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     s = 0
@@ -13159,7 +13864,7 @@ def _d_V2GResponseType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -13193,7 +13898,7 @@ def _d_V2GResponseType(V, N, E, p, K):
     return o, p
 
 
-def _e_V2GResponseType(o, a):
+def _e_V2GResponseType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -13204,7 +13909,7 @@ def _e_V2GResponseType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -13226,7 +13931,7 @@ def _e_V2GResponseType(o, a):
     return a
 
 
-def _d_X509DataType(V, N, E, p, K):
+def _d_X509DataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     while s >= 0:
@@ -13234,247 +13939,429 @@ def _d_X509DataType(V, N, E, p, K):
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 5:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 6:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 7:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 8:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 9:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 10:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 11:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 12:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -13482,15 +14369,20 @@ def _d_X509DataType(V, N, E, p, K):
     return o, p
 
 
-def _e_X509DataType(o, a):
+def _e_X509DataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_X509IssuerSerialType(V, N, E, p, K):
+def _d_X509IssuerSerialType(V, N, E, p, K, T):
     f_X509IssuerName = None
     f_X509SerialNumber = None
     s = 0
@@ -13586,7 +14478,7 @@ def _d_X509IssuerSerialType(V, N, E, p, K):
     return o, p
 
 
-def _e_X509IssuerSerialType(o, a):
+def _e_X509IssuerSerialType(o, a, T):
     s = 0
     v = o.X509IssuerName
     if v is not None:
@@ -13637,98 +14529,99 @@ def decode_document(data):
     N = E + 64
     V = int.from_bytes(data, "big") << 64
     p = 8
+    T = Stream(GS)
     c = ((V >> (N - p - 6)) & 63)
     p += 6
     if c == 0:
-        o, p = _d_BPT_DC_CPDReqEnergyTransferModeType(V, N, E, p, M.BPT_DC_CPDReqEnergyTransferMode)
+        o, p = _d_BPT_DC_CPDReqEnergyTransferModeType(V, N, E, p, M.BPT_DC_CPDReqEnergyTransferMode, T)
     elif c == 1:
-        o, p = _d_BPT_DC_CPDResEnergyTransferModeType(V, N, E, p, M.BPT_DC_CPDResEnergyTransferMode)
+        o, p = _d_BPT_DC_CPDResEnergyTransferModeType(V, N, E, p, M.BPT_DC_CPDResEnergyTransferMode, T)
     elif c == 2:
-        o, p = _d_BPT_Dynamic_DC_CLReqControlModeType(V, N, E, p, M.BPT_Dynamic_DC_CLReqControlMode)
+        o, p = _d_BPT_Dynamic_DC_CLReqControlModeType(V, N, E, p, M.BPT_Dynamic_DC_CLReqControlMode, T)
     elif c == 3:
-        o, p = _d_BPT_Dynamic_DC_CLResControlModeType(V, N, E, p, M.BPT_Dynamic_DC_CLResControlMode)
+        o, p = _d_BPT_Dynamic_DC_CLResControlModeType(V, N, E, p, M.BPT_Dynamic_DC_CLResControlMode, T)
     elif c == 4:
-        o, p = _d_BPT_Scheduled_DC_CLReqControlModeType(V, N, E, p, M.BPT_Scheduled_DC_CLReqControlMode)
+        o, p = _d_BPT_Scheduled_DC_CLReqControlModeType(V, N, E, p, M.BPT_Scheduled_DC_CLReqControlMode, T)
     elif c == 5:
-        o, p = _d_BPT_Scheduled_DC_CLResControlModeType(V, N, E, p, M.BPT_Scheduled_DC_CLResControlMode)
+        o, p = _d_BPT_Scheduled_DC_CLResControlModeType(V, N, E, p, M.BPT_Scheduled_DC_CLResControlMode, T)
     elif c == 6:
-        o, p = _d_CLReqControlModeType(V, N, E, p, M.CLReqControlMode)
+        o, p = _d_CLReqControlModeType(V, N, E, p, M.CLReqControlMode, T)
     elif c == 7:
-        o, p = _d_CLResControlModeType(V, N, E, p, M.CLResControlMode)
+        o, p = _d_CLResControlModeType(V, N, E, p, M.CLResControlMode, T)
     elif c == 8:
-        o, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+        o, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
     elif c == 9:
-        o, p = _d_DC_CPDReqEnergyTransferModeType(V, N, E, p, M.DC_CPDReqEnergyTransferMode)
+        o, p = _d_DC_CPDReqEnergyTransferModeType(V, N, E, p, M.DC_CPDReqEnergyTransferMode, T)
     elif c == 10:
-        o, p = _d_DC_CPDResEnergyTransferModeType(V, N, E, p, M.DC_CPDResEnergyTransferMode)
+        o, p = _d_DC_CPDResEnergyTransferModeType(V, N, E, p, M.DC_CPDResEnergyTransferMode, T)
     elif c == 11:
-        o, p = _d_DC_CableCheckReqType(V, N, E, p, M.DC_CableCheckReq)
+        o, p = _d_DC_CableCheckReqType(V, N, E, p, M.DC_CableCheckReq, T)
     elif c == 12:
-        o, p = _d_DC_CableCheckResType(V, N, E, p, M.DC_CableCheckRes)
+        o, p = _d_DC_CableCheckResType(V, N, E, p, M.DC_CableCheckRes, T)
     elif c == 13:
-        o, p = _d_DC_ChargeLoopReqType(V, N, E, p, M.DC_ChargeLoopReq)
+        o, p = _d_DC_ChargeLoopReqType(V, N, E, p, M.DC_ChargeLoopReq, T)
     elif c == 14:
-        o, p = _d_DC_ChargeLoopResType(V, N, E, p, M.DC_ChargeLoopRes)
+        o, p = _d_DC_ChargeLoopResType(V, N, E, p, M.DC_ChargeLoopRes, T)
     elif c == 15:
-        o, p = _d_DC_ChargeParameterDiscoveryReqType(V, N, E, p, M.DC_ChargeParameterDiscoveryReq)
+        o, p = _d_DC_ChargeParameterDiscoveryReqType(V, N, E, p, M.DC_ChargeParameterDiscoveryReq, T)
     elif c == 16:
-        o, p = _d_DC_ChargeParameterDiscoveryResType(V, N, E, p, M.DC_ChargeParameterDiscoveryRes)
+        o, p = _d_DC_ChargeParameterDiscoveryResType(V, N, E, p, M.DC_ChargeParameterDiscoveryRes, T)
     elif c == 17:
-        o, p = _d_DC_PreChargeReqType(V, N, E, p, M.DC_PreChargeReq)
+        o, p = _d_DC_PreChargeReqType(V, N, E, p, M.DC_PreChargeReq, T)
     elif c == 18:
-        o, p = _d_DC_PreChargeResType(V, N, E, p, M.DC_PreChargeRes)
+        o, p = _d_DC_PreChargeResType(V, N, E, p, M.DC_PreChargeRes, T)
     elif c == 19:
-        o, p = _d_DC_WeldingDetectionReqType(V, N, E, p, M.DC_WeldingDetectionReq)
+        o, p = _d_DC_WeldingDetectionReqType(V, N, E, p, M.DC_WeldingDetectionReq, T)
     elif c == 20:
-        o, p = _d_DC_WeldingDetectionResType(V, N, E, p, M.DC_WeldingDetectionRes)
+        o, p = _d_DC_WeldingDetectionResType(V, N, E, p, M.DC_WeldingDetectionRes, T)
     elif c == 21:
-        o, p = _d_DSAKeyValueType(V, N, E, p, M.DSAKeyValue)
+        o, p = _d_DSAKeyValueType(V, N, E, p, M.DSAKeyValue, T)
     elif c == 22:
-        o, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+        o, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
     elif c == 24:
-        o, p = _d_Dynamic_DC_CLReqControlModeType(V, N, E, p, M.Dynamic_DC_CLReqControlMode)
+        o, p = _d_Dynamic_DC_CLReqControlModeType(V, N, E, p, M.Dynamic_DC_CLReqControlMode, T)
     elif c == 25:
-        o, p = _d_Dynamic_DC_CLResControlModeType(V, N, E, p, M.Dynamic_DC_CLResControlMode)
+        o, p = _d_Dynamic_DC_CLResControlModeType(V, N, E, p, M.Dynamic_DC_CLResControlMode, T)
     elif c == 26:
-        o, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo)
+        o, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo, T)
     elif c == 28:
-        o, p = _d_KeyValueType(V, N, E, p, M.KeyValue)
+        o, p = _d_KeyValueType(V, N, E, p, M.KeyValue, T)
     elif c == 29:
-        o, p = _d_ManifestType(V, N, E, p, M.Manifest)
+        o, p = _d_ManifestType(V, N, E, p, M.Manifest, T)
     elif c == 31:
-        o, p = _d_ObjectType(V, N, E, p, M.Object)
+        o, p = _d_ObjectType(V, N, E, p, M.Object, T)
     elif c == 32:
-        o, p = _d_PGPDataType(V, N, E, p, M.PGPData)
+        o, p = _d_PGPDataType(V, N, E, p, M.PGPData, T)
     elif c == 33:
-        o, p = _d_RSAKeyValueType(V, N, E, p, M.RSAKeyValue)
+        o, p = _d_RSAKeyValueType(V, N, E, p, M.RSAKeyValue, T)
     elif c == 34:
-        o, p = _d_ReferenceType(V, N, E, p, M.Reference)
+        o, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
     elif c == 35:
-        o, p = _d_RetrievalMethodType(V, N, E, p, M.RetrievalMethod)
+        o, p = _d_RetrievalMethodType(V, N, E, p, M.RetrievalMethod, T)
     elif c == 36:
-        o, p = _d_SPKIDataType(V, N, E, p, M.SPKIData)
+        o, p = _d_SPKIDataType(V, N, E, p, M.SPKIData, T)
     elif c == 37:
-        o, p = _d_Scheduled_DC_CLReqControlModeType(V, N, E, p, M.Scheduled_DC_CLReqControlMode)
+        o, p = _d_Scheduled_DC_CLReqControlModeType(V, N, E, p, M.Scheduled_DC_CLReqControlMode, T)
     elif c == 38:
-        o, p = _d_Scheduled_DC_CLResControlModeType(V, N, E, p, M.Scheduled_DC_CLResControlMode)
+        o, p = _d_Scheduled_DC_CLResControlModeType(V, N, E, p, M.Scheduled_DC_CLResControlMode, T)
     elif c == 39:
-        o, p = _d_SignatureType(V, N, E, p, M.Signature)
+        o, p = _d_SignatureType(V, N, E, p, M.Signature, T)
     elif c == 40:
-        o, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod)
+        o, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod, T)
     elif c == 41:
-        o, p = _d_SignaturePropertiesType(V, N, E, p, M.SignatureProperties)
+        o, p = _d_SignaturePropertiesType(V, N, E, p, M.SignatureProperties, T)
     elif c == 42:
-        o, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+        o, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
     elif c == 43:
-        o, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue)
+        o, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue, T)
     elif c == 44:
-        o, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+        o, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
     elif c == 45:
-        o, p = _d_TransformType(V, N, E, p, M.Transform)
+        o, p = _d_TransformType(V, N, E, p, M.Transform, T)
     elif c == 46:
-        o, p = _d_TransformsType(V, N, E, p, M.Transforms)
+        o, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
     elif c == 47:
-        o, p = _d_X509DataType(V, N, E, p, M.X509Data)
+        o, p = _d_X509DataType(V, N, E, p, M.X509Data, T)
     else:
         raise F
     if p > E:
@@ -13787,4 +14680,4 @@ _ROOTS = {
 
 def encode_document(o):
     code, fn = _ROOTS[o.__class__]
-    return finish(fn(o, (384 << 6) | code))
+    return finish(fn(o, (384 << 6) | code, Stream(GS)))

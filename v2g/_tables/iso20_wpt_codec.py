@@ -8,8 +8,11 @@ type over its grammar states (v2g.exi.fastrt explains the fallback).
 # mypy: ignore-errors
 
 from v2g.messages import iso20_wpt as M
-from v2g.exi.fastrt import Fallback as F, chars, finish, write_string as ws, write_unsigned as wu
+from v2g.exi.fastrt import Fallback as F, Stream, chars, content_in, content_out, finish
+from v2g.exi.fastrt import write_string as ws, write_unsigned as wu
+from v2g.exi.grammar import load
 
+GS = load('iso20-wpt')
 _E0 = ('OK', 'OK_CertificateExpiresSoon', 'OK_NewSessionEstablished', 'OK_OldSessionJoined', 'OK_PowerToleranceConfirmed', 'WARNING_AuthorizationSelectionInvalid', 'WARNING_CertificateExpired', 'WARNING_CertificateNotYetValid', 'WARNING_CertificateRevoked', 'WARNING_CertificateValidationError', 'WARNING_ChallengeInvalid', 'WARNING_EIMAuthorizationFailure', 'WARNING_eMSPUnknown', 'WARNING_EVPowerProfileViolation', 'WARNING_GeneralPnCAuthorizationError', 'WARNING_NoCertificateAvailable', 'WARNING_NoContractMatchingPCIDFound', 'WARNING_PowerToleranceNotConfirmed', 'WARNING_ScheduleRenegotiationFailed', 'WARNING_StandbyNotAllowed', 'WARNING_WPT', 'FAILED', 'FAILED_AssociationError', 'FAILED_ContactorError', 'FAILED_EVPowerProfileInvalid', 'FAILED_EVPowerProfileViolation', 'FAILED_MeteringSignatureNotValid', 'FAILED_NoEnergyTransferServiceSelected', 'FAILED_NoServiceRenegotiationSupported', 'FAILED_PauseNotAllowed', 'FAILED_PowerDeliveryNotApplied', 'FAILED_PowerToleranceNotConfirmed', 'FAILED_ScheduleRenegotiation', 'FAILED_ScheduleSelectionInvalid', 'FAILED_SequenceError', 'FAILED_ServiceIDInvalid', 'FAILED_ServiceSelectionInvalid', 'FAILED_SignatureError', 'FAILED_UnknownSession', 'FAILED_WrongChargeParameter')
 _M0 = {'OK': 0, 'OK_CertificateExpiresSoon': 1, 'OK_NewSessionEstablished': 2, 'OK_OldSessionJoined': 3, 'OK_PowerToleranceConfirmed': 4, 'WARNING_AuthorizationSelectionInvalid': 5, 'WARNING_CertificateExpired': 6, 'WARNING_CertificateNotYetValid': 7, 'WARNING_CertificateRevoked': 8, 'WARNING_CertificateValidationError': 9, 'WARNING_ChallengeInvalid': 10, 'WARNING_EIMAuthorizationFailure': 11, 'WARNING_eMSPUnknown': 12, 'WARNING_EVPowerProfileViolation': 13, 'WARNING_GeneralPnCAuthorizationError': 14, 'WARNING_NoCertificateAvailable': 15, 'WARNING_NoContractMatchingPCIDFound': 16, 'WARNING_PowerToleranceNotConfirmed': 17, 'WARNING_ScheduleRenegotiationFailed': 18, 'WARNING_StandbyNotAllowed': 19, 'WARNING_WPT': 20, 'FAILED': 21, 'FAILED_AssociationError': 22, 'FAILED_ContactorError': 23, 'FAILED_EVPowerProfileInvalid': 24, 'FAILED_EVPowerProfileViolation': 25, 'FAILED_MeteringSignatureNotValid': 26, 'FAILED_NoEnergyTransferServiceSelected': 27, 'FAILED_NoServiceRenegotiationSupported': 28, 'FAILED_PauseNotAllowed': 29, 'FAILED_PowerDeliveryNotApplied': 30, 'FAILED_PowerToleranceNotConfirmed': 31, 'FAILED_ScheduleRenegotiation': 32, 'FAILED_ScheduleSelectionInvalid': 33, 'FAILED_SequenceError': 34, 'FAILED_ServiceIDInvalid': 35, 'FAILED_ServiceSelectionInvalid': 36, 'FAILED_SignatureError': 37, 'FAILED_UnknownSession': 38, 'FAILED_WrongChargeParameter': 39}
 _E1 = ('Pause', 'ExitStandby', 'Terminate', 'ScheduleRenegotiation', 'ServiceRenegotiation', 'MeteringConfirmation')
@@ -32,14 +35,14 @@ _E9 = ('External confirmation', 'LPE', 'LF_TxEV', 'LF_TxPrimaryDevice', 'Optical
 _M9 = {'External confirmation': 0, 'LPE': 1, 'LF_TxEV': 2, 'LF_TxPrimaryDevice': 3, 'Optical': 4, 'Proprietary': 5}
 
 
-def _d_AlternativeSECCListType(V, N, E, p, K):
+def _d_AlternativeSECCListType(V, N, E, p, K, T):
     f_AlternativeSECC = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_AlternativeSECCType(V, N, E, p, M.AlternativeSECCType)
+            v, p = _d_AlternativeSECCType(V, N, E, p, M.AlternativeSECCType, T)
             f_AlternativeSECC.append(v)
             s = 1
         else:
@@ -48,7 +51,7 @@ def _d_AlternativeSECCListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AlternativeSECCType(V, N, E, p, M.AlternativeSECCType)
+            v, p = _d_AlternativeSECCType(V, N, E, p, M.AlternativeSECCType, T)
             f_AlternativeSECC.append(v)
             s = 2
         elif c == 1:
@@ -59,7 +62,7 @@ def _d_AlternativeSECCListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AlternativeSECCType(V, N, E, p, M.AlternativeSECCType)
+            v, p = _d_AlternativeSECCType(V, N, E, p, M.AlternativeSECCType, T)
             f_AlternativeSECC.append(v)
             s = 3
         elif c == 1:
@@ -70,7 +73,7 @@ def _d_AlternativeSECCListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AlternativeSECCType(V, N, E, p, M.AlternativeSECCType)
+            v, p = _d_AlternativeSECCType(V, N, E, p, M.AlternativeSECCType, T)
             f_AlternativeSECC.append(v)
             s = 4
         elif c == 1:
@@ -81,7 +84,7 @@ def _d_AlternativeSECCListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AlternativeSECCType(V, N, E, p, M.AlternativeSECCType)
+            v, p = _d_AlternativeSECCType(V, N, E, p, M.AlternativeSECCType, T)
             f_AlternativeSECC.append(v)
             s = 5
         elif c == 1:
@@ -92,7 +95,7 @@ def _d_AlternativeSECCListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AlternativeSECCType(V, N, E, p, M.AlternativeSECCType)
+            v, p = _d_AlternativeSECCType(V, N, E, p, M.AlternativeSECCType, T)
             f_AlternativeSECC.append(v)
             s = 6
         elif c == 1:
@@ -103,7 +106,7 @@ def _d_AlternativeSECCListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AlternativeSECCType(V, N, E, p, M.AlternativeSECCType)
+            v, p = _d_AlternativeSECCType(V, N, E, p, M.AlternativeSECCType, T)
             f_AlternativeSECC.append(v)
             s = 7
         elif c == 1:
@@ -114,7 +117,7 @@ def _d_AlternativeSECCListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AlternativeSECCType(V, N, E, p, M.AlternativeSECCType)
+            v, p = _d_AlternativeSECCType(V, N, E, p, M.AlternativeSECCType, T)
             f_AlternativeSECC.append(v)
             s = 8
         elif c == 1:
@@ -135,7 +138,7 @@ def _d_AlternativeSECCListType(V, N, E, p, K):
     return o, p
 
 
-def _e_AlternativeSECCListType(o, a):
+def _e_AlternativeSECCListType(o, a, T):
     s = 0
     for v in o.AlternativeSECC:
         if s == 0:
@@ -166,7 +169,7 @@ def _e_AlternativeSECCListType(o, a):
             raise F
         if not isinstance(v, M.AlternativeSECCType):
             raise F
-        a = _e_AlternativeSECCType(v, a)
+        a = _e_AlternativeSECCType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -196,7 +199,7 @@ def _e_AlternativeSECCListType(o, a):
     return a
 
 
-def _d_AlternativeSECCType(V, N, E, p, K):
+def _d_AlternativeSECCType(V, N, E, p, K, T):
     f_SSID = None
     f_BSSID = None
     f_IPAddress = None
@@ -579,7 +582,7 @@ def _d_AlternativeSECCType(V, N, E, p, K):
     return o, p
 
 
-def _e_AlternativeSECCType(o, a):
+def _e_AlternativeSECCType(o, a, T):
     s = 0
     v = o.SSID
     if v is not None:
@@ -694,7 +697,7 @@ def _e_AlternativeSECCType(o, a):
     return a
 
 
-def _d_CLReqControlModeType(V, N, E, p, K):
+def _d_CLReqControlModeType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -709,7 +712,7 @@ def _d_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_CLReqControlModeType(o, a):
+def _e_CLReqControlModeType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -719,7 +722,7 @@ def _e_CLReqControlModeType(o, a):
     return a
 
 
-def _d_CLResControlModeType(V, N, E, p, K):
+def _d_CLResControlModeType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -734,7 +737,7 @@ def _d_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_CLResControlModeType(o, a):
+def _e_CLResControlModeType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -744,7 +747,7 @@ def _e_CLResControlModeType(o, a):
     return a
 
 
-def _d_CanonicalizationMethodType(V, N, E, p, K):
+def _d_CanonicalizationMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -782,40 +785,60 @@ def _d_CanonicalizationMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (0, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -824,7 +847,7 @@ def _d_CanonicalizationMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_CanonicalizationMethodType(o, a):
+def _e_CanonicalizationMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -841,16 +864,23 @@ def _e_CanonicalizationMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 2) | 1
+        if s == 0:
+            a = content_out(a, T, 0, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_ChargeLoopReqType(V, N, E, p, K):
+def _d_ChargeLoopReqType(V, N, E, p, K, T):
     f_Header = None
     f_DisplayParameters = None
     f_MeterInfoRequested = None
@@ -859,7 +889,7 @@ def _d_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -867,7 +897,7 @@ def _d_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_DisplayParameters, p = _d_DisplayParametersType(V, N, E, p, M.DisplayParametersType)
+            f_DisplayParameters, p = _d_DisplayParametersType(V, N, E, p, M.DisplayParametersType, T)
             s = 2
         elif c == 1:
             x = ((V >> (N - p - 3)) & 7)
@@ -906,7 +936,7 @@ def _d_ChargeLoopReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeLoopReqType(o, a):
+def _e_ChargeLoopReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -917,7 +947,7 @@ def _e_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.DisplayParameters
     if v is not None:
         if s == 1:
@@ -927,7 +957,7 @@ def _e_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.DisplayParametersType):
             raise F
-        a = _e_DisplayParametersType(v, a)
+        a = _e_DisplayParametersType(v, a, T)
     v = o.MeterInfoRequested
     if v is not None:
         if s == 1:
@@ -954,7 +984,7 @@ def _e_ChargeLoopReqType(o, a):
     return a
 
 
-def _d_ChargeLoopResType(V, N, E, p, K):
+def _d_ChargeLoopResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSEStatus = None
@@ -965,7 +995,7 @@ def _d_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -988,13 +1018,13 @@ def _d_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatusType)
+            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatusType, T)
             s = 3
         elif c == 1:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 4
         elif c == 2:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 3:
             s = -1
@@ -1004,10 +1034,10 @@ def _d_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 4
         elif c == 1:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 2:
             s = -1
@@ -1017,7 +1047,7 @@ def _d_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 1:
             s = -1
@@ -1041,7 +1071,7 @@ def _d_ChargeLoopResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeLoopResType(o, a):
+def _e_ChargeLoopResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -1052,7 +1082,7 @@ def _e_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -1075,7 +1105,7 @@ def _e_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.EVSEStatusType):
             raise F
-        a = _e_EVSEStatusType(v, a)
+        a = _e_EVSEStatusType(v, a, T)
     v = o.MeterInfo
     if v is not None:
         if s == 2:
@@ -1088,7 +1118,7 @@ def _e_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.MeterInfoType):
             raise F
-        a = _e_MeterInfoType(v, a)
+        a = _e_MeterInfoType(v, a, T)
     v = o.Receipt
     if v is not None:
         if s == 2:
@@ -1104,7 +1134,7 @@ def _e_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.ReceiptType):
             raise F
-        a = _e_ReceiptType(v, a)
+        a = _e_ReceiptType(v, a, T)
     if s == 2:
         a = (a << 3) | 3
         s = -1
@@ -1122,14 +1152,14 @@ def _e_ChargeLoopResType(o, a):
     return a
 
 
-def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K):
+def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K, T):
     f_Header = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -1147,7 +1177,7 @@ def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeParameterDiscoveryReqType(o, a):
+def _e_ChargeParameterDiscoveryReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -1158,7 +1188,7 @@ def _e_ChargeParameterDiscoveryReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -1167,7 +1197,7 @@ def _e_ChargeParameterDiscoveryReqType(o, a):
     return a
 
 
-def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
+def _d_ChargeParameterDiscoveryResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     s = 0
@@ -1175,7 +1205,7 @@ def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -1209,7 +1239,7 @@ def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeParameterDiscoveryResType(o, a):
+def _e_ChargeParameterDiscoveryResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -1220,7 +1250,7 @@ def _e_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -1242,7 +1272,7 @@ def _e_ChargeParameterDiscoveryResType(o, a):
     return a
 
 
-def _d_DSAKeyValueType(V, N, E, p, K):
+def _d_DSAKeyValueType(V, N, E, p, K, T):
     f_P = None
     f_Q = None
     f_G = None
@@ -1640,7 +1670,7 @@ def _d_DSAKeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_DSAKeyValueType(o, a):
+def _e_DSAKeyValueType(o, a, T):
     s = 0
     v = o.P
     if v is not None:
@@ -1794,7 +1824,7 @@ def _e_DSAKeyValueType(o, a):
     return a
 
 
-def _d_DetailedCostType(V, N, E, p, K):
+def _d_DetailedCostType(V, N, E, p, K, T):
     f_Amount = None
     f_CostPerUnit = None
     s = 0
@@ -1802,7 +1832,7 @@ def _d_DetailedCostType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Amount, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_Amount, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         else:
             raise F
@@ -1810,7 +1840,7 @@ def _d_DetailedCostType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_CostPerUnit, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_CostPerUnit, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -1829,7 +1859,7 @@ def _d_DetailedCostType(V, N, E, p, K):
     return o, p
 
 
-def _e_DetailedCostType(o, a):
+def _e_DetailedCostType(o, a, T):
     s = 0
     v = o.Amount
     if v is not None:
@@ -1840,7 +1870,7 @@ def _e_DetailedCostType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.CostPerUnit
     if v is not None:
         if s == 1:
@@ -1850,7 +1880,7 @@ def _e_DetailedCostType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -1859,7 +1889,7 @@ def _e_DetailedCostType(o, a):
     return a
 
 
-def _d_DetailedTaxType(V, N, E, p, K):
+def _d_DetailedTaxType(V, N, E, p, K, T):
     f_TaxRuleID = None
     f_Amount = None
     s = 0
@@ -1895,7 +1925,7 @@ def _d_DetailedTaxType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Amount, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_Amount, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -1914,7 +1944,7 @@ def _d_DetailedTaxType(V, N, E, p, K):
     return o, p
 
 
-def _e_DetailedTaxType(o, a):
+def _e_DetailedTaxType(o, a, T):
     s = 0
     v = o.TaxRuleID
     if v is not None:
@@ -1937,7 +1967,7 @@ def _e_DetailedTaxType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -1946,7 +1976,7 @@ def _e_DetailedTaxType(o, a):
     return a
 
 
-def _d_DigestMethodType(V, N, E, p, K):
+def _d_DigestMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -1984,40 +2014,60 @@ def _d_DigestMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (22, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -2026,7 +2076,7 @@ def _d_DigestMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_DigestMethodType(o, a):
+def _e_DigestMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -2043,16 +2093,23 @@ def _e_DigestMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 2) | 1
+        if s == 0:
+            a = content_out(a, T, 22, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_DisplayParametersType(V, N, E, p, K):
+def _d_DisplayParametersType(V, N, E, p, K, T):
     f_PresentSOC = None
     f_MinimumSOC = None
     f_TargetSOC = None
@@ -2172,7 +2229,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 8:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 9:
             x = ((V >> (N - p - 3)) & 7)
@@ -2286,7 +2343,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 7:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 8:
             x = ((V >> (N - p - 3)) & 7)
@@ -2393,7 +2450,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 6:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 7:
             x = ((V >> (N - p - 3)) & 7)
@@ -2493,7 +2550,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 5:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 6:
             x = ((V >> (N - p - 3)) & 7)
@@ -2586,7 +2643,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 4:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 5:
             x = ((V >> (N - p - 3)) & 7)
@@ -2656,7 +2713,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 3:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 4:
             x = ((V >> (N - p - 3)) & 7)
@@ -2703,7 +2760,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 2:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 3:
             x = ((V >> (N - p - 3)) & 7)
@@ -2727,7 +2784,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
             f_ChargingComplete = x == 2
             s = 8
         elif c == 1:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 2:
             x = ((V >> (N - p - 3)) & 7)
@@ -2744,7 +2801,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_BatteryEnergyCapacity, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         elif c == 1:
             x = ((V >> (N - p - 3)) & 7)
@@ -2794,7 +2851,7 @@ def _d_DisplayParametersType(V, N, E, p, K):
     return o, p
 
 
-def _e_DisplayParametersType(o, a):
+def _e_DisplayParametersType(o, a, T):
     s = 0
     v = o.PresentSOC
     if v is not None:
@@ -3012,7 +3069,7 @@ def _e_DisplayParametersType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.InletHot
     if v is not None:
         if s == 0:
@@ -3093,7 +3150,7 @@ def _e_DisplayParametersType(o, a):
     return a
 
 
-def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
+def _d_Dynamic_CLReqControlModeType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_EVTargetEnergyRequest = None
     f_EVMaximumEnergyRequest = None
@@ -3126,7 +3183,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
                 p += 1
             s = 1
         elif c == 1:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -3134,7 +3191,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -3142,7 +3199,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         else:
             raise F
@@ -3150,7 +3207,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -3171,7 +3228,7 @@ def _d_Dynamic_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Dynamic_CLReqControlModeType(o, a):
+def _e_Dynamic_CLReqControlModeType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -3197,7 +3254,7 @@ def _e_Dynamic_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumEnergyRequest
     if v is not None:
         if s == 2:
@@ -3207,7 +3264,7 @@ def _e_Dynamic_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumEnergyRequest
     if v is not None:
         if s == 3:
@@ -3217,7 +3274,7 @@ def _e_Dynamic_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 4:
         a <<= 1
         s = -1
@@ -3226,7 +3283,7 @@ def _e_Dynamic_CLReqControlModeType(o, a):
     return a
 
 
-def _d_Dynamic_CLResControlModeType(V, N, E, p, K):
+def _d_Dynamic_CLResControlModeType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_MinimumSOC = None
     f_TargetSOC = None
@@ -3427,7 +3484,7 @@ def _d_Dynamic_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Dynamic_CLResControlModeType(o, a):
+def _e_Dynamic_CLResControlModeType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -3515,7 +3572,7 @@ def _e_Dynamic_CLResControlModeType(o, a):
     return a
 
 
-def _d_EVSEStatusType(V, N, E, p, K):
+def _d_EVSEStatusType(V, N, E, p, K, T):
     f_NotificationMaxDelay = None
     f_EVSENotification = None
     s = 0
@@ -3577,7 +3634,7 @@ def _d_EVSEStatusType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVSEStatusType(o, a):
+def _e_EVSEStatusType(o, a, T):
     s = 0
     v = o.NotificationMaxDelay
     if v is not None:
@@ -3612,7 +3669,7 @@ def _e_EVSEStatusType(o, a):
     return a
 
 
-def _d_KeyInfoType(V, N, E, p, K):
+def _d_KeyInfoType(V, N, E, p, K, T):
     f_Id = None
     f_content = []
     s = 0
@@ -3651,471 +3708,851 @@ def _d_KeyInfoType(V, N, E, p, K):
                         f_Id, p = chars(V, N, E, p, n)
                 s = 1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 5:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 6:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 7:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 8:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 9:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 10:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 11:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 12:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 13:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 14:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 15:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 16:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 17:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 18:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -4124,7 +4561,7 @@ def _d_KeyInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_KeyInfoType(o, a):
+def _e_KeyInfoType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -4141,67 +4578,106 @@ def _e_KeyInfoType(o, a):
         else:
             a = ws(a, v)
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_KeyValueType(V, N, E, p, K):
+def _d_KeyValueType(V, N, E, p, K, T):
     f_content = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (47, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (47, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (46, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (46, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (45, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (45, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -4209,22 +4685,27 @@ def _d_KeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_KeyValueType(o, a):
+def _e_KeyValueType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
+def _d_ListOfRootCertificateIDsType(V, N, E, p, K, T):
     f_RootCertificateID = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 1
         else:
@@ -4233,7 +4714,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 2
         elif c == 1:
@@ -4244,7 +4725,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 3
         elif c == 1:
@@ -4255,7 +4736,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 4
         elif c == 1:
@@ -4266,7 +4747,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 5
         elif c == 1:
@@ -4277,7 +4758,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 6
         elif c == 1:
@@ -4288,7 +4769,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 7
         elif c == 1:
@@ -4299,7 +4780,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 8
         elif c == 1:
@@ -4310,7 +4791,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 9
         elif c == 1:
@@ -4321,7 +4802,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 10
         elif c == 1:
@@ -4332,7 +4813,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 11
         elif c == 1:
@@ -4343,7 +4824,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 12
         elif c == 1:
@@ -4354,7 +4835,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 13
         elif c == 1:
@@ -4365,7 +4846,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 14
         elif c == 1:
@@ -4376,7 +4857,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 15
         elif c == 1:
@@ -4387,7 +4868,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 16
         elif c == 1:
@@ -4398,7 +4879,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 17
         elif c == 1:
@@ -4409,7 +4890,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 18
         elif c == 1:
@@ -4420,7 +4901,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 19
         elif c == 1:
@@ -4431,7 +4912,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 20
         elif c == 1:
@@ -4452,7 +4933,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
     return o, p
 
 
-def _e_ListOfRootCertificateIDsType(o, a):
+def _e_ListOfRootCertificateIDsType(o, a, T):
     s = 0
     for v in o.RootCertificateID:
         if s == 0:
@@ -4519,7 +5000,7 @@ def _e_ListOfRootCertificateIDsType(o, a):
             raise F
         if not isinstance(v, M.X509IssuerSerialType):
             raise F
-        a = _e_X509IssuerSerialType(v, a)
+        a = _e_X509IssuerSerialType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -4585,7 +5066,7 @@ def _e_ListOfRootCertificateIDsType(o, a):
     return a
 
 
-def _d_ManifestType(V, N, E, p, K):
+def _d_ManifestType(V, N, E, p, K, T):
     f_Id = None
     f_Reference = []
     s = 0
@@ -4623,7 +5104,7 @@ def _d_ManifestType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 2
         else:
@@ -4632,7 +5113,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 2
         else:
@@ -4641,7 +5122,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 3
         elif c == 1:
@@ -4652,7 +5133,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 3
         elif c == 1:
@@ -4667,7 +5148,7 @@ def _d_ManifestType(V, N, E, p, K):
     return o, p
 
 
-def _e_ManifestType(o, a):
+def _e_ManifestType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -4700,7 +5181,7 @@ def _e_ManifestType(o, a):
             raise F
         if not isinstance(v, M.Reference):
             raise F
-        a = _e_ReferenceType(v, a)
+        a = _e_ReferenceType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -4712,7 +5193,7 @@ def _e_ManifestType(o, a):
     return a
 
 
-def _d_MessageHeaderType(V, N, E, p, K):
+def _d_MessageHeaderType(V, N, E, p, K, T):
     f_SessionID = None
     f_TimeStamp = None
     f_Signature = None
@@ -4784,7 +5265,7 @@ def _d_MessageHeaderType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Signature, p = _d_SignatureType(V, N, E, p, M.Signature)
+            f_Signature, p = _d_SignatureType(V, N, E, p, M.Signature, T)
             s = 3
         elif c == 1:
             s = -1
@@ -4806,7 +5287,7 @@ def _d_MessageHeaderType(V, N, E, p, K):
     return o, p
 
 
-def _e_MessageHeaderType(o, a):
+def _e_MessageHeaderType(o, a, T):
     s = 0
     v = o.SessionID
     if v is not None:
@@ -4847,7 +5328,7 @@ def _e_MessageHeaderType(o, a):
             raise F
         if not isinstance(v, M.Signature):
             raise F
-        a = _e_SignatureType(v, a)
+        a = _e_SignatureType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -4859,7 +5340,7 @@ def _e_MessageHeaderType(o, a):
     return a
 
 
-def _d_MeterInfoType(V, N, E, p, K):
+def _d_MeterInfoType(V, N, E, p, K, T):
     f_MeterID = None
     f_ChargedEnergyReadingWh = None
     f_BPT_DischargedEnergyReadingWh = None
@@ -5536,7 +6017,7 @@ def _d_MeterInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_MeterInfoType(o, a):
+def _e_MeterInfoType(o, a, T):
     s = 0
     v = o.MeterID
     if v is not None:
@@ -5720,7 +6201,7 @@ def _e_MeterInfoType(o, a):
     return a
 
 
-def _d_ObjectType(V, N, E, p, K):
+def _d_ObjectType(V, N, E, p, K, T):
     f_Encoding = None
     f_Id = None
     f_MimeType = None
@@ -5820,13 +6301,19 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 4:
             s = -1
         elif c == 5:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
@@ -5891,13 +6378,19 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 3:
             s = -1
         elif c == 4:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 2:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
@@ -5932,46 +6425,70 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -5982,7 +6499,7 @@ def _d_ObjectType(V, N, E, p, K):
     return o, p
 
 
-def _e_ObjectType(o, a):
+def _e_ObjectType(o, a, T):
     s = 0
     v = o.Encoding
     if v is not None:
@@ -6036,83 +6553,122 @@ def _e_ObjectType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 0:
-        a = (a << 3) | 4
+        if s == 0:
+            a = content_out(a, T, 173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 2:
+            a = content_out(a, T, 175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 3:
+            a = content_out(a, T, 176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        else:
+            raise F
         s = -1
-    elif s == 1:
-        a = (a << 3) | 3
-        s = -1
-    elif s == 2:
-        a = (a << 3) | 2
-        s = -1
-    elif s == 3:
-        a = (a << 2) | 1
-        s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 0:
+            a = (a << 3) | 4
+            s = -1
+        elif s == 1:
+            a = (a << 3) | 3
+            s = -1
+        elif s == 2:
+            a = (a << 3) | 2
+            s = -1
+        elif s == 3:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_PGPDataType(V, N, E, p, K):
+def _d_PGPDataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (116, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (116, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (121, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (121, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 2:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (119, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (119, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (120, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (120, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -6120,15 +6676,20 @@ def _d_PGPDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_PGPDataType(o, a):
+def _e_PGPDataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_RSAKeyValueType(V, N, E, p, K):
+def _d_RSAKeyValueType(V, N, E, p, K, T):
     f_Modulus = None
     f_Exponent = None
     s = 0
@@ -6217,7 +6778,7 @@ def _d_RSAKeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_RSAKeyValueType(o, a):
+def _e_RSAKeyValueType(o, a, T):
     s = 0
     v = o.Modulus
     if v is not None:
@@ -6263,7 +6824,7 @@ def _e_RSAKeyValueType(o, a):
     return a
 
 
-def _d_RationalNumberType(V, N, E, p, K):
+def _d_RationalNumberType(V, N, E, p, K, T):
     f_Exponent = None
     f_Value = None
     s = 0
@@ -6326,7 +6887,7 @@ def _d_RationalNumberType(V, N, E, p, K):
     return o, p
 
 
-def _e_RationalNumberType(o, a):
+def _e_RationalNumberType(o, a, T):
     s = 0
     v = o.Exponent
     if v is not None:
@@ -6360,7 +6921,7 @@ def _e_RationalNumberType(o, a):
     return a
 
 
-def _d_ReceiptType(V, N, E, p, K):
+def _d_ReceiptType(V, N, E, p, K, T):
     f_TimeAnchor = None
     f_EnergyCosts = None
     f_OccupancyCosts = None
@@ -6400,19 +6961,19 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EnergyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_EnergyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 2
         elif c == 1:
-            f_OccupancyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OccupancyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 3
         elif c == 2:
-            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 4
         elif c == 3:
-            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 5
         elif c == 4:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 5:
@@ -6423,16 +6984,16 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_OccupancyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OccupancyCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 3
         elif c == 1:
-            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 4
         elif c == 2:
-            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 5
         elif c == 3:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 4:
@@ -6443,13 +7004,13 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_AdditionalServicesCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 4
         elif c == 1:
-            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 5
         elif c == 2:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 3:
@@ -6460,10 +7021,10 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType)
+            f_OverstayCosts, p = _d_DetailedCostType(V, N, E, p, M.DetailedCostType, T)
             s = 5
         elif c == 1:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 2:
@@ -6474,7 +7035,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 6
         elif c == 1:
@@ -6485,7 +7046,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 7
         elif c == 1:
@@ -6496,7 +7057,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 8
         elif c == 1:
@@ -6507,7 +7068,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 9
         elif c == 1:
@@ -6518,7 +7079,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 10
         elif c == 1:
@@ -6529,7 +7090,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 11
         elif c == 1:
@@ -6540,7 +7101,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 12
         elif c == 1:
@@ -6551,7 +7112,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 13
         elif c == 1:
@@ -6562,7 +7123,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 14
         elif c == 1:
@@ -6573,7 +7134,7 @@ def _d_ReceiptType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType)
+            v, p = _d_DetailedTaxType(V, N, E, p, M.DetailedTaxType, T)
             f_TaxCosts.append(v)
             s = 15
         elif c == 1:
@@ -6599,7 +7160,7 @@ def _d_ReceiptType(V, N, E, p, K):
     return o, p
 
 
-def _e_ReceiptType(o, a):
+def _e_ReceiptType(o, a, T):
     s = 0
     v = o.TimeAnchor
     if v is not None:
@@ -6622,7 +7183,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedCostType):
             raise F
-        a = _e_DetailedCostType(v, a)
+        a = _e_DetailedCostType(v, a, T)
     v = o.OccupancyCosts
     if v is not None:
         if s == 1:
@@ -6635,7 +7196,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedCostType):
             raise F
-        a = _e_DetailedCostType(v, a)
+        a = _e_DetailedCostType(v, a, T)
     v = o.AdditionalServicesCosts
     if v is not None:
         if s == 1:
@@ -6651,7 +7212,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedCostType):
             raise F
-        a = _e_DetailedCostType(v, a)
+        a = _e_DetailedCostType(v, a, T)
     v = o.OverstayCosts
     if v is not None:
         if s == 1:
@@ -6670,7 +7231,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedCostType):
             raise F
-        a = _e_DetailedCostType(v, a)
+        a = _e_DetailedCostType(v, a, T)
     for v in o.TaxCosts:
         if s == 1:
             a = (a << 3) | 4
@@ -6718,7 +7279,7 @@ def _e_ReceiptType(o, a):
             raise F
         if not isinstance(v, M.DetailedTaxType):
             raise F
-        a = _e_DetailedTaxType(v, a)
+        a = _e_DetailedTaxType(v, a, T)
     if s == 1:
         a = (a << 3) | 5
         s = -1
@@ -6769,7 +7330,7 @@ def _e_ReceiptType(o, a):
     return a
 
 
-def _d_ReferenceType(V, N, E, p, K):
+def _d_ReferenceType(V, N, E, p, K, T):
     f_Id = None
     f_Type = None
     f_URI = None
@@ -6871,10 +7432,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 3:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 4:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -6942,10 +7503,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 2:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 3:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -6983,10 +7544,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 1:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 2:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -6994,10 +7555,10 @@ def _d_ReferenceType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 1:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -7005,7 +7566,7 @@ def _d_ReferenceType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -7063,7 +7624,7 @@ def _d_ReferenceType(V, N, E, p, K):
     return o, p
 
 
-def _e_ReferenceType(o, a):
+def _e_ReferenceType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -7134,7 +7695,7 @@ def _e_ReferenceType(o, a):
             raise F
         if not isinstance(v, M.Transforms):
             raise F
-        a = _e_TransformsType(v, a)
+        a = _e_TransformsType(v, a, T)
     v = o.DigestMethod
     if v is not None:
         if s == 0:
@@ -7156,7 +7717,7 @@ def _e_ReferenceType(o, a):
             raise F
         if not isinstance(v, M.DigestMethod):
             raise F
-        a = _e_DigestMethodType(v, a)
+        a = _e_DigestMethodType(v, a, T)
     v = o.DigestValue
     if v is not None:
         if s == 5:
@@ -7183,7 +7744,7 @@ def _e_ReferenceType(o, a):
     return a
 
 
-def _d_RetrievalMethodType(V, N, E, p, K):
+def _d_RetrievalMethodType(V, N, E, p, K, T):
     f_Type = None
     f_URI = None
     f_Transforms = None
@@ -7252,7 +7813,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 2
         elif c == 2:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 3:
             s = -1
@@ -7292,7 +7853,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 2
         elif c == 1:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 2:
             s = -1
@@ -7302,7 +7863,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 1:
             s = -1
@@ -7324,7 +7885,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_RetrievalMethodType(o, a):
+def _e_RetrievalMethodType(o, a, T):
     s = 0
     v = o.Type
     if v is not None:
@@ -7372,7 +7933,7 @@ def _e_RetrievalMethodType(o, a):
             raise F
         if not isinstance(v, M.Transforms):
             raise F
-        a = _e_TransformsType(v, a)
+        a = _e_TransformsType(v, a, T)
     if s == 0:
         a = (a << 3) | 3
         s = -1
@@ -7390,7 +7951,7 @@ def _e_RetrievalMethodType(o, a):
     return a
 
 
-def _d_SPKIDataType(V, N, E, p, K):
+def _d_SPKIDataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     while s >= 0:
@@ -7398,49 +7959,73 @@ def _d_SPKIDataType(V, N, E, p, K):
             c = ((V >> (N - p - 1)) & 1)
             p += 1
             if c == 0:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             else:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 2:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (129, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (129, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 2:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (130, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (130, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -7448,15 +8033,20 @@ def _d_SPKIDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_SPKIDataType(o, a):
+def _e_SPKIDataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
+def _d_Scheduled_CLReqControlModeType(V, N, E, p, K, T):
     f_EVTargetEnergyRequest = None
     f_EVMaximumEnergyRequest = None
     f_EVMinimumEnergyRequest = None
@@ -7465,13 +8055,13 @@ def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVTargetEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         elif c == 1:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 2:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 3:
             s = -1
@@ -7481,10 +8071,10 @@ def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMaximumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         elif c == 1:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 2:
             s = -1
@@ -7494,7 +8084,7 @@ def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVMinimumEnergyRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 1:
             s = -1
@@ -7516,7 +8106,7 @@ def _d_Scheduled_CLReqControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Scheduled_CLReqControlModeType(o, a):
+def _e_Scheduled_CLReqControlModeType(o, a, T):
     s = 0
     v = o.EVTargetEnergyRequest
     if v is not None:
@@ -7527,7 +8117,7 @@ def _e_Scheduled_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMaximumEnergyRequest
     if v is not None:
         if s == 0:
@@ -7540,7 +8130,7 @@ def _e_Scheduled_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVMinimumEnergyRequest
     if v is not None:
         if s == 0:
@@ -7556,7 +8146,7 @@ def _e_Scheduled_CLReqControlModeType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 0:
         a = (a << 3) | 3
         s = -1
@@ -7574,7 +8164,7 @@ def _e_Scheduled_CLReqControlModeType(o, a):
     return a
 
 
-def _d_Scheduled_CLResControlModeType(V, N, E, p, K):
+def _d_Scheduled_CLResControlModeType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -7589,7 +8179,7 @@ def _d_Scheduled_CLResControlModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_Scheduled_CLResControlModeType(o, a):
+def _e_Scheduled_CLResControlModeType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -7599,7 +8189,7 @@ def _e_Scheduled_CLResControlModeType(o, a):
     return a
 
 
-def _d_SignatureMethodType(V, N, E, p, K):
+def _d_SignatureMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -7637,55 +8227,85 @@ def _d_SignatureMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (184, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -7694,7 +8314,7 @@ def _d_SignatureMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureMethodType(o, a):
+def _e_SignatureMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -7711,16 +8331,23 @@ def _e_SignatureMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 3) | 2
+        if s == 0:
+            a = content_out(a, T, 184, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 3) | 2
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_SignaturePropertiesType(V, N, E, p, K):
+def _d_SignaturePropertiesType(V, N, E, p, K, T):
     f_Id = None
     f_SignatureProperty = []
     s = 0
@@ -7758,7 +8385,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 2
         else:
@@ -7767,7 +8394,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 2
         else:
@@ -7776,7 +8403,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 3
         elif c == 1:
@@ -7787,7 +8414,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 3
         elif c == 1:
@@ -7802,7 +8429,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignaturePropertiesType(o, a):
+def _e_SignaturePropertiesType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -7835,7 +8462,7 @@ def _e_SignaturePropertiesType(o, a):
             raise F
         if not isinstance(v, M.SignatureProperty):
             raise F
-        a = _e_SignaturePropertyType(v, a)
+        a = _e_SignaturePropertyType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -7847,7 +8474,7 @@ def _e_SignaturePropertiesType(o, a):
     return a
 
 
-def _d_SignaturePropertyType(V, N, E, p, K):
+def _d_SignaturePropertyType(V, N, E, p, K, T):
     f_Id = None
     f_Target = None
     f_content = []
@@ -7916,7 +8543,9 @@ def _d_SignaturePropertyType(V, N, E, p, K):
                     f_Target, p = chars(V, N, E, p, n)
             s = 2
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (193, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
@@ -7951,47 +8580,73 @@ def _d_SignaturePropertyType(V, N, E, p, K):
                     f_Target, p = chars(V, N, E, p, n)
             s = 2
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (194, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -8001,7 +8656,7 @@ def _d_SignaturePropertyType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignaturePropertyType(o, a):
+def _e_SignaturePropertyType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -8035,12 +8690,21 @@ def _e_SignaturePropertyType(o, a):
         else:
             a = ws(a, v)
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 193, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 194, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        elif s == 2:
+            a = content_out(a, T, 195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_SignatureType(V, N, E, p, K):
+def _d_SignatureType(V, N, E, p, K, T):
     f_Id = None
     f_SignedInfo = None
     f_SignatureValue = None
@@ -8081,7 +8745,7 @@ def _d_SignatureType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
             s = 2
         else:
             raise F
@@ -8089,7 +8753,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
             s = 2
         else:
             raise F
@@ -8097,7 +8761,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignatureValue, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue)
+            f_SignatureValue, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue, T)
             s = 3
         else:
             raise F
@@ -8105,10 +8769,10 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_KeyInfo, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo)
+            f_KeyInfo, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo, T)
             s = 4
         elif c == 1:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 2:
@@ -8119,7 +8783,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 1:
@@ -8130,7 +8794,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 1:
@@ -8148,7 +8812,7 @@ def _d_SignatureType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureType(o, a):
+def _e_SignatureType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -8176,7 +8840,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.SignedInfo):
             raise F
-        a = _e_SignedInfoType(v, a)
+        a = _e_SignedInfoType(v, a, T)
     v = o.SignatureValue
     if v is not None:
         if s == 2:
@@ -8186,7 +8850,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.SignatureValue):
             raise F
-        a = _e_SignatureValueType(v, a)
+        a = _e_SignatureValueType(v, a, T)
     v = o.KeyInfo
     if v is not None:
         if s == 3:
@@ -8196,7 +8860,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.KeyInfo):
             raise F
-        a = _e_KeyInfoType(v, a)
+        a = _e_KeyInfoType(v, a, T)
     for v in o.Object:
         if s == 3:
             a = (a << 2) | 1
@@ -8211,7 +8875,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.Object):
             raise F
-        a = _e_ObjectType(v, a)
+        a = _e_ObjectType(v, a, T)
     if s == 3:
         a = (a << 2) | 2
         s = -1
@@ -8226,7 +8890,7 @@ def _e_SignatureType(o, a):
     return a
 
 
-def _d_SignatureValueType(V, N, E, p, K):
+def _d_SignatureValueType(V, N, E, p, K, T):
     f_Id = None
     f_value = None
     s = 0
@@ -8333,7 +8997,7 @@ def _d_SignatureValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureValueType(o, a):
+def _e_SignatureValueType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -8383,7 +9047,7 @@ def _e_SignatureValueType(o, a):
     return a
 
 
-def _d_SignedInfoType(V, N, E, p, K):
+def _d_SignedInfoType(V, N, E, p, K, T):
     f_Id = None
     f_CanonicalizationMethod = None
     f_SignatureMethod = None
@@ -8423,7 +9087,7 @@ def _d_SignedInfoType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
             s = 2
         else:
             raise F
@@ -8431,7 +9095,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
             s = 2
         else:
             raise F
@@ -8439,7 +9103,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignatureMethod, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod)
+            f_SignatureMethod, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod, T)
             s = 3
         else:
             raise F
@@ -8447,7 +9111,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 4
         else:
@@ -8456,7 +9120,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 5
         elif c == 1:
@@ -8467,7 +9131,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 5
         elif c == 1:
@@ -8484,7 +9148,7 @@ def _d_SignedInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignedInfoType(o, a):
+def _e_SignedInfoType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -8512,7 +9176,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.CanonicalizationMethod):
             raise F
-        a = _e_CanonicalizationMethodType(v, a)
+        a = _e_CanonicalizationMethodType(v, a, T)
     v = o.SignatureMethod
     if v is not None:
         if s == 2:
@@ -8522,7 +9186,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.SignatureMethod):
             raise F
-        a = _e_SignatureMethodType(v, a)
+        a = _e_SignatureMethodType(v, a, T)
     for v in o.Reference:
         if s == 3:
             a <<= 1
@@ -8537,7 +9201,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.Reference):
             raise F
-        a = _e_ReferenceType(v, a)
+        a = _e_ReferenceType(v, a, T)
     if s == 4:
         a = (a << 2) | 1
         s = -1
@@ -8549,7 +9213,7 @@ def _e_SignedInfoType(o, a):
     return a
 
 
-def _d_TransformType(V, N, E, p, K):
+def _d_TransformType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -8588,59 +9252,93 @@ def _d_TransformType(V, N, E, p, K):
                         f_Algorithm, p = chars(V, N, E, p, n)
                 s = 1
             else:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (53, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -8649,7 +9347,7 @@ def _d_TransformType(V, N, E, p, K):
     return o, p
 
 
-def _e_TransformType(o, a):
+def _e_TransformType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -8666,23 +9364,30 @@ def _e_TransformType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 3) | 2
+        if s == 0:
+            a = content_out(a, T, 53, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 3) | 2
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_TransformsType(V, N, E, p, K):
+def _d_TransformsType(V, N, E, p, K, T):
     f_Transform = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 1
         else:
@@ -8691,7 +9396,7 @@ def _d_TransformsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 2
         elif c == 1:
@@ -8702,7 +9407,7 @@ def _d_TransformsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 2
         elif c == 1:
@@ -8716,7 +9421,7 @@ def _d_TransformsType(V, N, E, p, K):
     return o, p
 
 
-def _e_TransformsType(o, a):
+def _e_TransformsType(o, a, T):
     s = 0
     for v in o.Transform:
         if s == 0:
@@ -8732,7 +9437,7 @@ def _e_TransformsType(o, a):
             raise F
         if not isinstance(v, M.Transform):
             raise F
-        a = _e_TransformType(v, a)
+        a = _e_TransformType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -8744,14 +9449,14 @@ def _e_TransformsType(o, a):
     return a
 
 
-def _d_V2GMessageType(V, N, E, p, K):
+def _d_V2GMessageType(V, N, E, p, K, T):
     f_Header = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -8769,7 +9474,7 @@ def _d_V2GMessageType(V, N, E, p, K):
     return o, p
 
 
-def _e_V2GMessageType(o, a):
+def _e_V2GMessageType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -8780,7 +9485,7 @@ def _e_V2GMessageType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -8789,14 +9494,14 @@ def _e_V2GMessageType(o, a):
     return a
 
 
-def _d_V2GRequestType(V, N, E, p, K):
+def _d_V2GRequestType(V, N, E, p, K, T):
     f_Header = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -8814,7 +9519,7 @@ def _d_V2GRequestType(V, N, E, p, K):
     return o, p
 
 
-def _e_V2GRequestType(o, a):
+def _e_V2GRequestType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -8825,7 +9530,7 @@ def _e_V2GRequestType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -8834,7 +9539,7 @@ def _e_V2GRequestType(o, a):
     return a
 
 
-def _d_V2GResponseType(V, N, E, p, K):
+def _d_V2GResponseType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     s = 0
@@ -8842,7 +9547,7 @@ def _d_V2GResponseType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -8876,7 +9581,7 @@ def _d_V2GResponseType(V, N, E, p, K):
     return o, p
 
 
-def _e_V2GResponseType(o, a):
+def _e_V2GResponseType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -8887,7 +9592,7 @@ def _e_V2GResponseType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -8909,7 +9614,7 @@ def _e_V2GResponseType(o, a):
     return a
 
 
-def _d_WPT_AlignmentCheckMethodListType(V, N, E, p, K):
+def _d_WPT_AlignmentCheckMethodListType(V, N, E, p, K, T):
     f_WPT_AlignmentCheckMethod = []
     s = 0
     if s == 0:
@@ -9068,7 +9773,7 @@ def _d_WPT_AlignmentCheckMethodListType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_AlignmentCheckMethodListType(o, a):
+def _e_WPT_AlignmentCheckMethodListType(o, a, T):
     s = 0
     for v in o.WPT_AlignmentCheckMethod:
         if s == 0:
@@ -9132,7 +9837,7 @@ def _e_WPT_AlignmentCheckMethodListType(o, a):
     return a
 
 
-def _d_WPT_AlignmentCheckReqType(V, N, E, p, K):
+def _d_WPT_AlignmentCheckReqType(V, N, E, p, K, T):
     f_Header = None
     f_EVProcessing = None
     f_TargetCoilCurrent = None
@@ -9143,7 +9848,7 @@ def _d_WPT_AlignmentCheckReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -9166,7 +9871,7 @@ def _d_WPT_AlignmentCheckReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_TargetCoilCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_TargetCoilCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         elif c == 1:
             x = ((V >> (N - p - 4)) & 15)
@@ -9821,7 +10526,7 @@ def _d_WPT_AlignmentCheckReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_AlignmentCheckReqType(o, a):
+def _e_WPT_AlignmentCheckReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -9832,7 +10537,7 @@ def _e_WPT_AlignmentCheckReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.EVProcessing
     if v is not None:
         if s == 1:
@@ -9855,7 +10560,7 @@ def _e_WPT_AlignmentCheckReqType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVResultCode
     if v is not None:
         if s == 2:
@@ -9990,7 +10695,7 @@ def _e_WPT_AlignmentCheckReqType(o, a):
     return a
 
 
-def _d_WPT_AlignmentCheckResType(V, N, E, p, K):
+def _d_WPT_AlignmentCheckResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSEProcessing = None
@@ -10002,7 +10707,7 @@ def _d_WPT_AlignmentCheckResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -10040,10 +10745,10 @@ def _d_WPT_AlignmentCheckResType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_PowerTransmitted, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_PowerTransmitted, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         elif c == 1:
-            f_SupplyDeviceCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_SupplyDeviceCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 2:
             if ((V >> (N - p - 1)) & 1):
@@ -10084,7 +10789,7 @@ def _d_WPT_AlignmentCheckResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_SupplyDeviceCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_SupplyDeviceCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         elif c == 1:
             if ((V >> (N - p - 1)) & 1):
@@ -10748,7 +11453,7 @@ def _d_WPT_AlignmentCheckResType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_AlignmentCheckResType(o, a):
+def _e_WPT_AlignmentCheckResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -10759,7 +11464,7 @@ def _e_WPT_AlignmentCheckResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -10795,7 +11500,7 @@ def _e_WPT_AlignmentCheckResType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.SupplyDeviceCurrent
     if v is not None:
         if s == 3:
@@ -10808,7 +11513,7 @@ def _e_WPT_AlignmentCheckResType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     for v in o.VendorSpecificDataContainer:
         if s == 3:
             a = (a << 3) | 2
@@ -10939,7 +11644,7 @@ def _e_WPT_AlignmentCheckResType(o, a):
     return a
 
 
-def _d_WPT_ChargeLoopReqType(V, N, E, p, K):
+def _d_WPT_ChargeLoopReqType(V, N, E, p, K, T):
     f_Header = None
     f_DisplayParameters = None
     f_MeterInfoRequested = None
@@ -10954,7 +11659,7 @@ def _d_WPT_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -10962,7 +11667,7 @@ def _d_WPT_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_DisplayParameters, p = _d_DisplayParametersType(V, N, E, p, M.DisplayParametersType)
+            f_DisplayParameters, p = _d_DisplayParametersType(V, N, E, p, M.DisplayParametersType, T)
             s = 2
         elif c == 1:
             x = ((V >> (N - p - 3)) & 7)
@@ -10989,7 +11694,7 @@ def _d_WPT_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVPCPowerRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPCPowerRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -10997,7 +11702,7 @@ def _d_WPT_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVPCPowerOutput, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPCPowerOutput, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -11018,10 +11723,10 @@ def _d_WPT_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVPCOperatingFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPCOperatingFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 1:
-            f_EVPCPowerControlParameter, p = _d_WPT_EVPCPowerControlParameterType(V, N, E, p, M.WPT_EVPCPowerControlParameterType)
+            f_EVPCPowerControlParameter, p = _d_WPT_EVPCPowerControlParameterType(V, N, E, p, M.WPT_EVPCPowerControlParameterType, T)
             s = 8
         elif c == 2:
             if ((V >> (N - p - 1)) & 1):
@@ -11062,7 +11767,7 @@ def _d_WPT_ChargeLoopReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVPCPowerControlParameter, p = _d_WPT_EVPCPowerControlParameterType(V, N, E, p, M.WPT_EVPCPowerControlParameterType)
+            f_EVPCPowerControlParameter, p = _d_WPT_EVPCPowerControlParameterType(V, N, E, p, M.WPT_EVPCPowerControlParameterType, T)
             s = 8
         elif c == 1:
             if ((V >> (N - p - 1)) & 1):
@@ -11729,7 +12434,7 @@ def _d_WPT_ChargeLoopReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_ChargeLoopReqType(o, a):
+def _e_WPT_ChargeLoopReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -11740,7 +12445,7 @@ def _e_WPT_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.DisplayParameters
     if v is not None:
         if s == 1:
@@ -11750,7 +12455,7 @@ def _e_WPT_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.DisplayParametersType):
             raise F
-        a = _e_DisplayParametersType(v, a)
+        a = _e_DisplayParametersType(v, a, T)
     v = o.MeterInfoRequested
     if v is not None:
         if s == 1:
@@ -11778,7 +12483,7 @@ def _e_WPT_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPCPowerOutput
     if v is not None:
         if s == 4:
@@ -11788,7 +12493,7 @@ def _e_WPT_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPCChargeDiagnostics
     if v is not None:
         if s == 5:
@@ -11811,7 +12516,7 @@ def _e_WPT_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPCPowerControlParameter
     if v is not None:
         if s == 6:
@@ -11824,7 +12529,7 @@ def _e_WPT_ChargeLoopReqType(o, a):
             raise F
         if not isinstance(v, M.WPT_EVPCPowerControlParameterType):
             raise F
-        a = _e_WPT_EVPCPowerControlParameterType(v, a)
+        a = _e_WPT_EVPCPowerControlParameterType(v, a, T)
     for v in o.ManufacturerSpecificDataContainer:
         if s == 6:
             a = (a << 3) | 2
@@ -11955,7 +12660,7 @@ def _e_WPT_ChargeLoopReqType(o, a):
     return a
 
 
-def _d_WPT_ChargeLoopResType(V, N, E, p, K):
+def _d_WPT_ChargeLoopResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSEStatus = None
@@ -11974,7 +12679,7 @@ def _d_WPT_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -11997,16 +12702,16 @@ def _d_WPT_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatusType)
+            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatusType, T)
             s = 3
         elif c == 1:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 4
         elif c == 2:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 3:
-            f_EVPCPowerRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPCPowerRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         else:
             raise F
@@ -12014,13 +12719,13 @@ def _d_WPT_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 4
         elif c == 1:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 2:
-            f_EVPCPowerRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPCPowerRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         else:
             raise F
@@ -12028,10 +12733,10 @@ def _d_WPT_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType)
+            f_Receipt, p = _d_ReceiptType(V, N, E, p, M.ReceiptType, T)
             s = 5
         elif c == 1:
-            f_EVPCPowerRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPCPowerRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         else:
             raise F
@@ -12039,7 +12744,7 @@ def _d_WPT_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVPCPowerRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPCPowerRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 6
         else:
             raise F
@@ -12047,10 +12752,10 @@ def _d_WPT_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_SDPowerInput, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_SDPowerInput, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 7
         elif c == 1:
-            f_SPCMaxOutputPowerLimit, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_SPCMaxOutputPowerLimit, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         else:
             raise F
@@ -12058,7 +12763,7 @@ def _d_WPT_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SPCMaxOutputPowerLimit, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_SPCMaxOutputPowerLimit, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         else:
             raise F
@@ -12066,7 +12771,7 @@ def _d_WPT_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SPCMinOutputPowerLimit, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_SPCMinOutputPowerLimit, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         else:
             raise F
@@ -12089,10 +12794,10 @@ def _d_WPT_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_SPCOperatingFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_SPCOperatingFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 11
         elif c == 1:
-            f_SPCPowerControlParameter, p = _d_WPT_SPCPowerControlParameterType(V, N, E, p, M.WPT_SPCPowerControlParameterType)
+            f_SPCPowerControlParameter, p = _d_WPT_SPCPowerControlParameterType(V, N, E, p, M.WPT_SPCPowerControlParameterType, T)
             s = 12
         elif c == 2:
             if ((V >> (N - p - 1)) & 1):
@@ -12133,7 +12838,7 @@ def _d_WPT_ChargeLoopResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_SPCPowerControlParameter, p = _d_WPT_SPCPowerControlParameterType(V, N, E, p, M.WPT_SPCPowerControlParameterType)
+            f_SPCPowerControlParameter, p = _d_WPT_SPCPowerControlParameterType(V, N, E, p, M.WPT_SPCPowerControlParameterType, T)
             s = 12
         elif c == 1:
             if ((V >> (N - p - 1)) & 1):
@@ -12804,7 +13509,7 @@ def _d_WPT_ChargeLoopResType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_ChargeLoopResType(o, a):
+def _e_WPT_ChargeLoopResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -12815,7 +13520,7 @@ def _e_WPT_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -12838,7 +13543,7 @@ def _e_WPT_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.EVSEStatusType):
             raise F
-        a = _e_EVSEStatusType(v, a)
+        a = _e_EVSEStatusType(v, a, T)
     v = o.MeterInfo
     if v is not None:
         if s == 2:
@@ -12851,7 +13556,7 @@ def _e_WPT_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.MeterInfoType):
             raise F
-        a = _e_MeterInfoType(v, a)
+        a = _e_MeterInfoType(v, a, T)
     v = o.Receipt
     if v is not None:
         if s == 2:
@@ -12867,7 +13572,7 @@ def _e_WPT_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.ReceiptType):
             raise F
-        a = _e_ReceiptType(v, a)
+        a = _e_ReceiptType(v, a, T)
     v = o.EVPCPowerRequest
     if v is not None:
         if s == 2:
@@ -12886,7 +13591,7 @@ def _e_WPT_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.SDPowerInput
     if v is not None:
         if s == 6:
@@ -12896,7 +13601,7 @@ def _e_WPT_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.SPCMaxOutputPowerLimit
     if v is not None:
         if s == 6:
@@ -12909,7 +13614,7 @@ def _e_WPT_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.SPCMinOutputPowerLimit
     if v is not None:
         if s == 8:
@@ -12919,7 +13624,7 @@ def _e_WPT_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.SPCChargeDiagnostics
     if v is not None:
         if s == 9:
@@ -12942,7 +13647,7 @@ def _e_WPT_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.SPCPowerControlParameter
     if v is not None:
         if s == 10:
@@ -12955,7 +13660,7 @@ def _e_WPT_ChargeLoopResType(o, a):
             raise F
         if not isinstance(v, M.WPT_SPCPowerControlParameterType):
             raise F
-        a = _e_WPT_SPCPowerControlParameterType(v, a)
+        a = _e_WPT_SPCPowerControlParameterType(v, a, T)
     for v in o.ManufacturerSpecificDataContainer:
         if s == 10:
             a = (a << 3) | 2
@@ -13086,7 +13791,7 @@ def _e_WPT_ChargeLoopResType(o, a):
     return a
 
 
-def _d_WPT_ChargeParameterDiscoveryReqType(V, N, E, p, K):
+def _d_WPT_ChargeParameterDiscoveryReqType(V, N, E, p, K, T):
     f_Header = None
     f_EVPCMaxReceivablePower = None
     f_SDMaxGroundClearence = None
@@ -13099,7 +13804,7 @@ def _d_WPT_ChargeParameterDiscoveryReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -13107,7 +13812,7 @@ def _d_WPT_ChargeParameterDiscoveryReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVPCMaxReceivablePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPCMaxReceivablePower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -13171,7 +13876,7 @@ def _d_WPT_ChargeParameterDiscoveryReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVPCNaturalFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPCNaturalFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -13815,7 +14520,7 @@ def _d_WPT_ChargeParameterDiscoveryReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_ChargeParameterDiscoveryReqType(o, a):
+def _e_WPT_ChargeParameterDiscoveryReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -13826,7 +14531,7 @@ def _e_WPT_ChargeParameterDiscoveryReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.EVPCMaxReceivablePower
     if v is not None:
         if s == 1:
@@ -13836,7 +14541,7 @@ def _e_WPT_ChargeParameterDiscoveryReqType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.SDMaxGroundClearence
     if v is not None:
         if s == 2:
@@ -13870,7 +14575,7 @@ def _e_WPT_ChargeParameterDiscoveryReqType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPCDeviceLocalControl
     if v is not None:
         if s == 5:
@@ -14004,7 +14709,7 @@ def _e_WPT_ChargeParameterDiscoveryReqType(o, a):
     return a
 
 
-def _d_WPT_ChargeParameterDiscoveryResType(V, N, E, p, K):
+def _d_WPT_ChargeParameterDiscoveryResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_PDInputPowerClass = None
@@ -14020,7 +14725,7 @@ def _d_WPT_ChargeParameterDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -14056,7 +14761,7 @@ def _d_WPT_ChargeParameterDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SDMinOutputPower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_SDMinOutputPower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -14064,7 +14769,7 @@ def _d_WPT_ChargeParameterDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SDMaxOutputPower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_SDMaxOutputPower, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 5
         else:
             raise F
@@ -14128,7 +14833,7 @@ def _d_WPT_ChargeParameterDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_PDMinCoilCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_PDMinCoilCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 8
         else:
             raise F
@@ -14136,7 +14841,7 @@ def _d_WPT_ChargeParameterDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_PDMaxCoilCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_PDMaxCoilCurrent, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 9
         else:
             raise F
@@ -14771,7 +15476,7 @@ def _d_WPT_ChargeParameterDiscoveryResType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_ChargeParameterDiscoveryResType(o, a):
+def _e_WPT_ChargeParameterDiscoveryResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -14782,7 +15487,7 @@ def _e_WPT_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -14818,7 +15523,7 @@ def _e_WPT_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.SDMaxOutputPower
     if v is not None:
         if s == 4:
@@ -14828,7 +15533,7 @@ def _e_WPT_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.SDMaxGroundClearanceSupport
     if v is not None:
         if s == 5:
@@ -14862,7 +15567,7 @@ def _e_WPT_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.PDMaxCoilCurrent
     if v is not None:
         if s == 8:
@@ -14872,7 +15577,7 @@ def _e_WPT_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     for v in o.SDManufacturerSpecificDataContainer:
         if s == 9:
             a <<= 2
@@ -14991,7 +15696,7 @@ def _e_WPT_ChargeParameterDiscoveryResType(o, a):
     return a
 
 
-def _d_WPT_CoordinateXYZType(V, N, E, p, K):
+def _d_WPT_CoordinateXYZType(V, N, E, p, K, T):
     f_Coord_X = None
     f_Coord_Y = None
     f_Coord_Z = None
@@ -15108,7 +15813,7 @@ def _d_WPT_CoordinateXYZType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_CoordinateXYZType(o, a):
+def _e_WPT_CoordinateXYZType(o, a, T):
     s = 0
     v = o.Coord_X
     if v is not None:
@@ -15154,7 +15859,7 @@ def _e_WPT_CoordinateXYZType(o, a):
     return a
 
 
-def _d_WPT_EVPCPowerControlParameterType(V, N, E, p, K):
+def _d_WPT_EVPCPowerControlParameterType(V, N, E, p, K, T):
     f_EVPCCoilCurrentRequest = None
     f_EVPCCoilCurrentInformation = None
     f_EVPCCurrentOutputInformation = None
@@ -15164,7 +15869,7 @@ def _d_WPT_EVPCPowerControlParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVPCCoilCurrentRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPCCoilCurrentRequest, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         else:
             raise F
@@ -15172,7 +15877,7 @@ def _d_WPT_EVPCPowerControlParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVPCCoilCurrentInformation, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPCCoilCurrentInformation, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -15180,7 +15885,7 @@ def _d_WPT_EVPCPowerControlParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVPCCurrentOutputInformation, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPCCurrentOutputInformation, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 3
         else:
             raise F
@@ -15188,7 +15893,7 @@ def _d_WPT_EVPCPowerControlParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVPCVoltageOutputInformation, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EVPCVoltageOutputInformation, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 4
         else:
             raise F
@@ -15209,7 +15914,7 @@ def _d_WPT_EVPCPowerControlParameterType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_EVPCPowerControlParameterType(o, a):
+def _e_WPT_EVPCPowerControlParameterType(o, a, T):
     s = 0
     v = o.EVPCCoilCurrentRequest
     if v is not None:
@@ -15220,7 +15925,7 @@ def _e_WPT_EVPCPowerControlParameterType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPCCoilCurrentInformation
     if v is not None:
         if s == 1:
@@ -15230,7 +15935,7 @@ def _e_WPT_EVPCPowerControlParameterType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPCCurrentOutputInformation
     if v is not None:
         if s == 2:
@@ -15240,7 +15945,7 @@ def _e_WPT_EVPCPowerControlParameterType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     v = o.EVPCVoltageOutputInformation
     if v is not None:
         if s == 3:
@@ -15250,7 +15955,7 @@ def _e_WPT_EVPCPowerControlParameterType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 4:
         a <<= 1
         s = -1
@@ -15259,7 +15964,7 @@ def _e_WPT_EVPCPowerControlParameterType(o, a):
     return a
 
 
-def _d_WPT_FinePositioningMethodListType(V, N, E, p, K):
+def _d_WPT_FinePositioningMethodListType(V, N, E, p, K, T):
     f_WPT_FinePositioningMethod = []
     s = 0
     if s == 0:
@@ -15418,7 +16123,7 @@ def _d_WPT_FinePositioningMethodListType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_FinePositioningMethodListType(o, a):
+def _e_WPT_FinePositioningMethodListType(o, a, T):
     s = 0
     for v in o.WPT_FinePositioningMethod:
         if s == 0:
@@ -15482,7 +16187,7 @@ def _e_WPT_FinePositioningMethodListType(o, a):
     return a
 
 
-def _d_WPT_FinePositioningReqType(V, N, E, p, K):
+def _d_WPT_FinePositioningReqType(V, N, E, p, K, T):
     f_Header = None
     f_EVProcessing = None
     f_EVResultCode = None
@@ -15493,7 +16198,7 @@ def _d_WPT_FinePositioningReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -15562,7 +16267,7 @@ def _d_WPT_FinePositioningReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 4
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -15603,7 +16308,7 @@ def _d_WPT_FinePositioningReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 5
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -15644,7 +16349,7 @@ def _d_WPT_FinePositioningReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 6
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -15685,7 +16390,7 @@ def _d_WPT_FinePositioningReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 7
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -15726,7 +16431,7 @@ def _d_WPT_FinePositioningReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 8
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -15767,7 +16472,7 @@ def _d_WPT_FinePositioningReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 9
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -15808,7 +16513,7 @@ def _d_WPT_FinePositioningReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 10
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -15849,7 +16554,7 @@ def _d_WPT_FinePositioningReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 11
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -15890,7 +16595,7 @@ def _d_WPT_FinePositioningReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 12
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -15931,7 +16636,7 @@ def _d_WPT_FinePositioningReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 13
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -15972,7 +16677,7 @@ def _d_WPT_FinePositioningReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 14
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -16013,7 +16718,7 @@ def _d_WPT_FinePositioningReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 15
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -16054,7 +16759,7 @@ def _d_WPT_FinePositioningReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 16
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -16095,7 +16800,7 @@ def _d_WPT_FinePositioningReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 17
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -16136,7 +16841,7 @@ def _d_WPT_FinePositioningReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 18
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -16177,7 +16882,7 @@ def _d_WPT_FinePositioningReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 19
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -16187,7 +16892,7 @@ def _d_WPT_FinePositioningReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 1:
             s = -1
@@ -16211,7 +16916,7 @@ def _d_WPT_FinePositioningReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_FinePositioningReqType(o, a):
+def _e_WPT_FinePositioningReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -16222,7 +16927,7 @@ def _e_WPT_FinePositioningReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.EVProcessing
     if v is not None:
         if s == 1:
@@ -16368,7 +17073,7 @@ def _e_WPT_FinePositioningReqType(o, a):
             raise F
         if not isinstance(v, M.WPT_LF_DataPackageListType):
             raise F
-        a = _e_WPT_LF_DataPackageListType(v, a)
+        a = _e_WPT_LF_DataPackageListType(v, a, T)
     if s == 3:
         a = (a << 2) | 2
         s = -1
@@ -16428,7 +17133,7 @@ def _e_WPT_FinePositioningReqType(o, a):
     return a
 
 
-def _d_WPT_FinePositioningResType(V, N, E, p, K):
+def _d_WPT_FinePositioningResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSEProcessing = None
@@ -16439,7 +17144,7 @@ def _d_WPT_FinePositioningResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -16508,7 +17213,7 @@ def _d_WPT_FinePositioningResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 4
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -16549,7 +17254,7 @@ def _d_WPT_FinePositioningResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 5
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -16590,7 +17295,7 @@ def _d_WPT_FinePositioningResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 6
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -16631,7 +17336,7 @@ def _d_WPT_FinePositioningResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 7
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -16672,7 +17377,7 @@ def _d_WPT_FinePositioningResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 8
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -16713,7 +17418,7 @@ def _d_WPT_FinePositioningResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 9
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -16754,7 +17459,7 @@ def _d_WPT_FinePositioningResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 10
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -16795,7 +17500,7 @@ def _d_WPT_FinePositioningResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 11
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -16836,7 +17541,7 @@ def _d_WPT_FinePositioningResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 12
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -16877,7 +17582,7 @@ def _d_WPT_FinePositioningResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 13
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -16918,7 +17623,7 @@ def _d_WPT_FinePositioningResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 14
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -16959,7 +17664,7 @@ def _d_WPT_FinePositioningResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 15
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -17000,7 +17705,7 @@ def _d_WPT_FinePositioningResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 16
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -17041,7 +17746,7 @@ def _d_WPT_FinePositioningResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 17
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -17082,7 +17787,7 @@ def _d_WPT_FinePositioningResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 18
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -17123,7 +17828,7 @@ def _d_WPT_FinePositioningResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 19
         elif c == 1:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 2:
             s = -1
@@ -17133,7 +17838,7 @@ def _d_WPT_FinePositioningResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType)
+            f_WPT_LF_DataPackageList, p = _d_WPT_LF_DataPackageListType(V, N, E, p, M.WPT_LF_DataPackageListType, T)
             s = 20
         elif c == 1:
             s = -1
@@ -17157,7 +17862,7 @@ def _d_WPT_FinePositioningResType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_FinePositioningResType(o, a):
+def _e_WPT_FinePositioningResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -17168,7 +17873,7 @@ def _e_WPT_FinePositioningResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -17314,7 +18019,7 @@ def _e_WPT_FinePositioningResType(o, a):
             raise F
         if not isinstance(v, M.WPT_LF_DataPackageListType):
             raise F
-        a = _e_WPT_LF_DataPackageListType(v, a)
+        a = _e_WPT_LF_DataPackageListType(v, a, T)
     if s == 3:
         a = (a << 2) | 2
         s = -1
@@ -17374,7 +18079,7 @@ def _e_WPT_FinePositioningResType(o, a):
     return a
 
 
-def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
+def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K, T):
     f_Header = None
     f_EVProcessing = None
     f_EVDeviceFinePositioningMethodList = None
@@ -17388,7 +18093,7 @@ def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -17411,7 +18116,7 @@ def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVDeviceFinePositioningMethodList, p = _d_WPT_FinePositioningMethodListType(V, N, E, p, M.WPT_FinePositioningMethodListType)
+            f_EVDeviceFinePositioningMethodList, p = _d_WPT_FinePositioningMethodListType(V, N, E, p, M.WPT_FinePositioningMethodListType, T)
             s = 3
         else:
             raise F
@@ -17419,7 +18124,7 @@ def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVDevicePairingMethodList, p = _d_WPT_PairingMethodListType(V, N, E, p, M.WPT_PairingMethodListType)
+            f_EVDevicePairingMethodList, p = _d_WPT_PairingMethodListType(V, N, E, p, M.WPT_PairingMethodListType, T)
             s = 4
         else:
             raise F
@@ -17427,7 +18132,7 @@ def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVDeviceAlignmentCheckMethodList, p = _d_WPT_AlignmentCheckMethodListType(V, N, E, p, M.WPT_AlignmentCheckMethodListType)
+            f_EVDeviceAlignmentCheckMethodList, p = _d_WPT_AlignmentCheckMethodListType(V, N, E, p, M.WPT_AlignmentCheckMethodListType, T)
             s = 5
         else:
             raise F
@@ -17494,7 +18199,7 @@ def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 7
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -17535,7 +18240,7 @@ def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 8
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -17576,7 +18281,7 @@ def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 9
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -17617,7 +18322,7 @@ def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 10
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -17658,7 +18363,7 @@ def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 11
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -17699,7 +18404,7 @@ def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 12
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -17740,7 +18445,7 @@ def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 13
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -17781,7 +18486,7 @@ def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 14
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -17822,7 +18527,7 @@ def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 15
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -17863,7 +18568,7 @@ def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 16
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -17904,7 +18609,7 @@ def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 17
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -17945,7 +18650,7 @@ def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 18
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -17986,7 +18691,7 @@ def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 19
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -18027,7 +18732,7 @@ def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 20
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -18068,7 +18773,7 @@ def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 21
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -18109,7 +18814,7 @@ def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 22
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -18119,7 +18824,7 @@ def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 1:
             s = -1
@@ -18146,7 +18851,7 @@ def _d_WPT_FinePositioningSetupReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_FinePositioningSetupReqType(o, a):
+def _e_WPT_FinePositioningSetupReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -18157,7 +18862,7 @@ def _e_WPT_FinePositioningSetupReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.EVProcessing
     if v is not None:
         if s == 1:
@@ -18180,7 +18885,7 @@ def _e_WPT_FinePositioningSetupReqType(o, a):
             raise F
         if not isinstance(v, M.WPT_FinePositioningMethodListType):
             raise F
-        a = _e_WPT_FinePositioningMethodListType(v, a)
+        a = _e_WPT_FinePositioningMethodListType(v, a, T)
     v = o.EVDevicePairingMethodList
     if v is not None:
         if s == 3:
@@ -18190,7 +18895,7 @@ def _e_WPT_FinePositioningSetupReqType(o, a):
             raise F
         if not isinstance(v, M.WPT_PairingMethodListType):
             raise F
-        a = _e_WPT_PairingMethodListType(v, a)
+        a = _e_WPT_PairingMethodListType(v, a, T)
     v = o.EVDeviceAlignmentCheckMethodList
     if v is not None:
         if s == 4:
@@ -18200,7 +18905,7 @@ def _e_WPT_FinePositioningSetupReqType(o, a):
             raise F
         if not isinstance(v, M.WPT_AlignmentCheckMethodListType):
             raise F
-        a = _e_WPT_AlignmentCheckMethodListType(v, a)
+        a = _e_WPT_AlignmentCheckMethodListType(v, a, T)
     v = o.NaturalOffset
     if v is not None:
         if s == 5:
@@ -18332,7 +19037,7 @@ def _e_WPT_FinePositioningSetupReqType(o, a):
             raise F
         if not isinstance(v, M.WPT_LF_SystemSetupDataType):
             raise F
-        a = _e_WPT_LF_SystemSetupDataType(v, a)
+        a = _e_WPT_LF_SystemSetupDataType(v, a, T)
     if s == 6:
         a = (a << 2) | 2
         s = -1
@@ -18392,7 +19097,7 @@ def _e_WPT_FinePositioningSetupReqType(o, a):
     return a
 
 
-def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
+def _d_WPT_FinePositioningSetupResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_PrimaryDeviceFinePositioningMethodList = None
@@ -18406,7 +19111,7 @@ def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -18429,7 +19134,7 @@ def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_PrimaryDeviceFinePositioningMethodList, p = _d_WPT_FinePositioningMethodListType(V, N, E, p, M.WPT_FinePositioningMethodListType)
+            f_PrimaryDeviceFinePositioningMethodList, p = _d_WPT_FinePositioningMethodListType(V, N, E, p, M.WPT_FinePositioningMethodListType, T)
             s = 3
         else:
             raise F
@@ -18437,7 +19142,7 @@ def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_PrimaryDevicePairingMethodList, p = _d_WPT_PairingMethodListType(V, N, E, p, M.WPT_PairingMethodListType)
+            f_PrimaryDevicePairingMethodList, p = _d_WPT_PairingMethodListType(V, N, E, p, M.WPT_PairingMethodListType, T)
             s = 4
         else:
             raise F
@@ -18445,7 +19150,7 @@ def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_PrimaryDeviceAlignmentCheckMethodList, p = _d_WPT_AlignmentCheckMethodListType(V, N, E, p, M.WPT_AlignmentCheckMethodListType)
+            f_PrimaryDeviceAlignmentCheckMethodList, p = _d_WPT_AlignmentCheckMethodListType(V, N, E, p, M.WPT_AlignmentCheckMethodListType, T)
             s = 5
         else:
             raise F
@@ -18512,7 +19217,7 @@ def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 7
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -18553,7 +19258,7 @@ def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 8
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -18594,7 +19299,7 @@ def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 9
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -18635,7 +19340,7 @@ def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 10
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -18676,7 +19381,7 @@ def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 11
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -18717,7 +19422,7 @@ def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 12
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -18758,7 +19463,7 @@ def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 13
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -18799,7 +19504,7 @@ def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 14
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -18840,7 +19545,7 @@ def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 15
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -18881,7 +19586,7 @@ def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 16
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -18922,7 +19627,7 @@ def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 17
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -18963,7 +19668,7 @@ def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 18
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -19004,7 +19709,7 @@ def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 19
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -19045,7 +19750,7 @@ def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 20
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -19086,7 +19791,7 @@ def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 21
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -19127,7 +19832,7 @@ def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
             f_VendorSpecificDataContainer.append(v)
             s = 22
         elif c == 1:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 2:
             s = -1
@@ -19137,7 +19842,7 @@ def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType)
+            f_LF_SystemSetupData, p = _d_WPT_LF_SystemSetupDataType(V, N, E, p, M.WPT_LF_SystemSetupDataType, T)
             s = 23
         elif c == 1:
             s = -1
@@ -19164,7 +19869,7 @@ def _d_WPT_FinePositioningSetupResType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_FinePositioningSetupResType(o, a):
+def _e_WPT_FinePositioningSetupResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -19175,7 +19880,7 @@ def _e_WPT_FinePositioningSetupResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -19198,7 +19903,7 @@ def _e_WPT_FinePositioningSetupResType(o, a):
             raise F
         if not isinstance(v, M.WPT_FinePositioningMethodListType):
             raise F
-        a = _e_WPT_FinePositioningMethodListType(v, a)
+        a = _e_WPT_FinePositioningMethodListType(v, a, T)
     v = o.PrimaryDevicePairingMethodList
     if v is not None:
         if s == 3:
@@ -19208,7 +19913,7 @@ def _e_WPT_FinePositioningSetupResType(o, a):
             raise F
         if not isinstance(v, M.WPT_PairingMethodListType):
             raise F
-        a = _e_WPT_PairingMethodListType(v, a)
+        a = _e_WPT_PairingMethodListType(v, a, T)
     v = o.PrimaryDeviceAlignmentCheckMethodList
     if v is not None:
         if s == 4:
@@ -19218,7 +19923,7 @@ def _e_WPT_FinePositioningSetupResType(o, a):
             raise F
         if not isinstance(v, M.WPT_AlignmentCheckMethodListType):
             raise F
-        a = _e_WPT_AlignmentCheckMethodListType(v, a)
+        a = _e_WPT_AlignmentCheckMethodListType(v, a, T)
     v = o.NaturalOffset
     if v is not None:
         if s == 5:
@@ -19350,7 +20055,7 @@ def _e_WPT_FinePositioningSetupResType(o, a):
             raise F
         if not isinstance(v, M.WPT_LF_SystemSetupDataType):
             raise F
-        a = _e_WPT_LF_SystemSetupDataType(v, a)
+        a = _e_WPT_LF_SystemSetupDataType(v, a, T)
     if s == 6:
         a = (a << 2) | 2
         s = -1
@@ -19410,7 +20115,7 @@ def _e_WPT_FinePositioningSetupResType(o, a):
     return a
 
 
-def _d_WPT_LF_DataPackageListType(V, N, E, p, K):
+def _d_WPT_LF_DataPackageListType(V, N, E, p, K, T):
     f_NumPackages = None
     f_WPT_LF_DataPackage = None
     s = 0
@@ -19430,7 +20135,7 @@ def _d_WPT_LF_DataPackageListType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_WPT_LF_DataPackage, p = _d_WPT_LF_DataPackageType(V, N, E, p, M.WPT_LF_DataPackageType)
+            f_WPT_LF_DataPackage, p = _d_WPT_LF_DataPackageType(V, N, E, p, M.WPT_LF_DataPackageType, T)
             s = 2
         else:
             raise F
@@ -19449,7 +20154,7 @@ def _d_WPT_LF_DataPackageListType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_LF_DataPackageListType(o, a):
+def _e_WPT_LF_DataPackageListType(o, a, T):
     s = 0
     v = o.NumPackages
     if v is not None:
@@ -19472,7 +20177,7 @@ def _e_WPT_LF_DataPackageListType(o, a):
             raise F
         if not isinstance(v, M.WPT_LF_DataPackageType):
             raise F
-        a = _e_WPT_LF_DataPackageType(v, a)
+        a = _e_WPT_LF_DataPackageType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -19481,7 +20186,7 @@ def _e_WPT_LF_DataPackageListType(o, a):
     return a
 
 
-def _d_WPT_LF_DataPackageType(V, N, E, p, K):
+def _d_WPT_LF_DataPackageType(V, N, E, p, K, T):
     f_PackageIndex = None
     f_LF_TxData = None
     f_LF_RxData = None
@@ -19502,10 +20207,10 @@ def _d_WPT_LF_DataPackageType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_LF_TxData, p = _d_WPT_LF_TxDataListType(V, N, E, p, M.WPT_LF_TxDataListType)
+            f_LF_TxData, p = _d_WPT_LF_TxDataListType(V, N, E, p, M.WPT_LF_TxDataListType, T)
             s = 3
         elif c == 1:
-            f_LF_RxData, p = _d_WPT_LF_RxDataListType(V, N, E, p, M.WPT_LF_RxDataListType)
+            f_LF_RxData, p = _d_WPT_LF_RxDataListType(V, N, E, p, M.WPT_LF_RxDataListType, T)
             s = 2
         else:
             raise F
@@ -19532,7 +20237,7 @@ def _d_WPT_LF_DataPackageType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_LF_DataPackageType(o, a):
+def _e_WPT_LF_DataPackageType(o, a, T):
     s = 0
     v = o.PackageIndex
     if v is not None:
@@ -19555,7 +20260,7 @@ def _e_WPT_LF_DataPackageType(o, a):
             raise F
         if not isinstance(v, M.WPT_LF_TxDataListType):
             raise F
-        a = _e_WPT_LF_TxDataListType(v, a)
+        a = _e_WPT_LF_TxDataListType(v, a, T)
     v = o.LF_RxData
     if v is not None:
         if s == 1:
@@ -19565,7 +20270,7 @@ def _e_WPT_LF_DataPackageType(o, a):
             raise F
         if not isinstance(v, M.WPT_LF_RxDataListType):
             raise F
-        a = _e_WPT_LF_RxDataListType(v, a)
+        a = _e_WPT_LF_RxDataListType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -19577,7 +20282,7 @@ def _e_WPT_LF_DataPackageType(o, a):
     return a
 
 
-def _d_WPT_LF_ReceiverDataType(V, N, E, p, K):
+def _d_WPT_LF_ReceiverDataType(V, N, E, p, K, T):
     f_NumberOfReceivers = None
     f_RxSpecData = []
     s = 0
@@ -19597,7 +20302,7 @@ def _d_WPT_LF_ReceiverDataType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_WPT_TxRxSpecDataType(V, N, E, p, M.WPT_TxRxSpecDataType)
+            v, p = _d_WPT_TxRxSpecDataType(V, N, E, p, M.WPT_TxRxSpecDataType, T)
             f_RxSpecData.append(v)
             s = 2
         else:
@@ -19606,7 +20311,7 @@ def _d_WPT_LF_ReceiverDataType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_WPT_TxRxSpecDataType(V, N, E, p, M.WPT_TxRxSpecDataType)
+            v, p = _d_WPT_TxRxSpecDataType(V, N, E, p, M.WPT_TxRxSpecDataType, T)
             f_RxSpecData.append(v)
             s = 3
         else:
@@ -19615,7 +20320,7 @@ def _d_WPT_LF_ReceiverDataType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_WPT_TxRxSpecDataType(V, N, E, p, M.WPT_TxRxSpecDataType)
+            v, p = _d_WPT_TxRxSpecDataType(V, N, E, p, M.WPT_TxRxSpecDataType, T)
             f_RxSpecData.append(v)
             s = 4
         elif c == 1:
@@ -19626,7 +20331,7 @@ def _d_WPT_LF_ReceiverDataType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_WPT_TxRxSpecDataType(V, N, E, p, M.WPT_TxRxSpecDataType)
+            v, p = _d_WPT_TxRxSpecDataType(V, N, E, p, M.WPT_TxRxSpecDataType, T)
             f_RxSpecData.append(v)
             s = 4
         elif c == 1:
@@ -19641,7 +20346,7 @@ def _d_WPT_LF_ReceiverDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_LF_ReceiverDataType(o, a):
+def _e_WPT_LF_ReceiverDataType(o, a, T):
     s = 0
     v = o.NumberOfReceivers
     if v is not None:
@@ -19672,7 +20377,7 @@ def _e_WPT_LF_ReceiverDataType(o, a):
             raise F
         if not isinstance(v, M.WPT_TxRxSpecDataType):
             raise F
-        a = _e_WPT_TxRxSpecDataType(v, a)
+        a = _e_WPT_TxRxSpecDataType(v, a, T)
     if s == 3:
         a = (a << 2) | 1
         s = -1
@@ -19684,14 +20389,14 @@ def _e_WPT_LF_ReceiverDataType(o, a):
     return a
 
 
-def _d_WPT_LF_RxDataListType(V, N, E, p, K):
+def _d_WPT_LF_RxDataListType(V, N, E, p, K, T):
     f_WPT_LF_RxDataList = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_WPT_LF_RxDataList, p = _d_WPT_LF_RxDataType(V, N, E, p, M.WPT_LF_RxDataType)
+            f_WPT_LF_RxDataList, p = _d_WPT_LF_RxDataType(V, N, E, p, M.WPT_LF_RxDataType, T)
             s = 1
         else:
             raise F
@@ -19709,7 +20414,7 @@ def _d_WPT_LF_RxDataListType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_LF_RxDataListType(o, a):
+def _e_WPT_LF_RxDataListType(o, a, T):
     s = 0
     v = o.WPT_LF_RxDataList
     if v is not None:
@@ -19720,7 +20425,7 @@ def _e_WPT_LF_RxDataListType(o, a):
             raise F
         if not isinstance(v, M.WPT_LF_RxDataType):
             raise F
-        a = _e_WPT_LF_RxDataType(v, a)
+        a = _e_WPT_LF_RxDataType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -19729,7 +20434,7 @@ def _e_WPT_LF_RxDataListType(o, a):
     return a
 
 
-def _d_WPT_LF_RxDataType(V, N, E, p, K):
+def _d_WPT_LF_RxDataType(V, N, E, p, K, T):
     f_RxIdentifier = None
     f_RSSIData = None
     s = 0
@@ -19765,7 +20470,7 @@ def _d_WPT_LF_RxDataType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_RSSIData, p = _d_WPT_LF_RxRSSIListType(V, N, E, p, M.WPT_LF_RxRSSIListType)
+            f_RSSIData, p = _d_WPT_LF_RxRSSIListType(V, N, E, p, M.WPT_LF_RxRSSIListType, T)
             s = 2
         else:
             raise F
@@ -19784,7 +20489,7 @@ def _d_WPT_LF_RxDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_LF_RxDataType(o, a):
+def _e_WPT_LF_RxDataType(o, a, T):
     s = 0
     v = o.RxIdentifier
     if v is not None:
@@ -19807,7 +20512,7 @@ def _e_WPT_LF_RxDataType(o, a):
             raise F
         if not isinstance(v, M.WPT_LF_RxRSSIListType):
             raise F
-        a = _e_WPT_LF_RxRSSIListType(v, a)
+        a = _e_WPT_LF_RxRSSIListType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -19816,14 +20521,14 @@ def _e_WPT_LF_RxDataType(o, a):
     return a
 
 
-def _d_WPT_LF_RxRSSIListType(V, N, E, p, K):
+def _d_WPT_LF_RxRSSIListType(V, N, E, p, K, T):
     f_RSSIDataList = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_RSSIDataList, p = _d_WPT_LF_RxRSSIType(V, N, E, p, M.WPT_LF_RxRSSIType)
+            f_RSSIDataList, p = _d_WPT_LF_RxRSSIType(V, N, E, p, M.WPT_LF_RxRSSIType, T)
             s = 1
         else:
             raise F
@@ -19841,7 +20546,7 @@ def _d_WPT_LF_RxRSSIListType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_LF_RxRSSIListType(o, a):
+def _e_WPT_LF_RxRSSIListType(o, a, T):
     s = 0
     v = o.RSSIDataList
     if v is not None:
@@ -19852,7 +20557,7 @@ def _e_WPT_LF_RxRSSIListType(o, a):
             raise F
         if not isinstance(v, M.WPT_LF_RxRSSIType):
             raise F
-        a = _e_WPT_LF_RxRSSIType(v, a)
+        a = _e_WPT_LF_RxRSSIType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -19861,7 +20566,7 @@ def _e_WPT_LF_RxRSSIListType(o, a):
     return a
 
 
-def _d_WPT_LF_RxRSSIType(V, N, E, p, K):
+def _d_WPT_LF_RxRSSIType(V, N, E, p, K, T):
     f_TxIdentifier = None
     f_RSSI = None
     s = 0
@@ -19897,7 +20602,7 @@ def _d_WPT_LF_RxRSSIType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_RSSI, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_RSSI, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -19916,7 +20621,7 @@ def _d_WPT_LF_RxRSSIType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_LF_RxRSSIType(o, a):
+def _e_WPT_LF_RxRSSIType(o, a, T):
     s = 0
     v = o.TxIdentifier
     if v is not None:
@@ -19939,7 +20644,7 @@ def _e_WPT_LF_RxRSSIType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -19948,7 +20653,7 @@ def _e_WPT_LF_RxRSSIType(o, a):
     return a
 
 
-def _d_WPT_LF_SystemSetupDataType(V, N, E, p, K):
+def _d_WPT_LF_SystemSetupDataType(V, N, E, p, K, T):
     f_LF_TransmitterSetupData = None
     f_LF_ReceiverSetupData = None
     s = 0
@@ -19956,10 +20661,10 @@ def _d_WPT_LF_SystemSetupDataType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_LF_TransmitterSetupData, p = _d_WPT_LF_TransmitterDataType(V, N, E, p, M.WPT_LF_TransmitterDataType)
+            f_LF_TransmitterSetupData, p = _d_WPT_LF_TransmitterDataType(V, N, E, p, M.WPT_LF_TransmitterDataType, T)
             s = 2
         elif c == 1:
-            f_LF_ReceiverSetupData, p = _d_WPT_LF_ReceiverDataType(V, N, E, p, M.WPT_LF_ReceiverDataType)
+            f_LF_ReceiverSetupData, p = _d_WPT_LF_ReceiverDataType(V, N, E, p, M.WPT_LF_ReceiverDataType, T)
             s = 1
         else:
             raise F
@@ -19985,7 +20690,7 @@ def _d_WPT_LF_SystemSetupDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_LF_SystemSetupDataType(o, a):
+def _e_WPT_LF_SystemSetupDataType(o, a, T):
     s = 0
     v = o.LF_TransmitterSetupData
     if v is not None:
@@ -19996,7 +20701,7 @@ def _e_WPT_LF_SystemSetupDataType(o, a):
             raise F
         if not isinstance(v, M.WPT_LF_TransmitterDataType):
             raise F
-        a = _e_WPT_LF_TransmitterDataType(v, a)
+        a = _e_WPT_LF_TransmitterDataType(v, a, T)
     v = o.LF_ReceiverSetupData
     if v is not None:
         if s == 0:
@@ -20006,7 +20711,7 @@ def _e_WPT_LF_SystemSetupDataType(o, a):
             raise F
         if not isinstance(v, M.WPT_LF_ReceiverDataType):
             raise F
-        a = _e_WPT_LF_ReceiverDataType(v, a)
+        a = _e_WPT_LF_ReceiverDataType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -20018,7 +20723,7 @@ def _e_WPT_LF_SystemSetupDataType(o, a):
     return a
 
 
-def _d_WPT_LF_TransmitterDataType(V, N, E, p, K):
+def _d_WPT_LF_TransmitterDataType(V, N, E, p, K, T):
     f_NumberOfTransmitters = None
     f_SignalFrequency = None
     f_TxSpecData = []
@@ -20040,7 +20745,7 @@ def _d_WPT_LF_TransmitterDataType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignalFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_SignalFrequency, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -20048,7 +20753,7 @@ def _d_WPT_LF_TransmitterDataType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_WPT_TxRxSpecDataType(V, N, E, p, M.WPT_TxRxSpecDataType)
+            v, p = _d_WPT_TxRxSpecDataType(V, N, E, p, M.WPT_TxRxSpecDataType, T)
             f_TxSpecData.append(v)
             s = 3
         else:
@@ -20057,7 +20762,7 @@ def _d_WPT_LF_TransmitterDataType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_WPT_TxRxSpecDataType(V, N, E, p, M.WPT_TxRxSpecDataType)
+            v, p = _d_WPT_TxRxSpecDataType(V, N, E, p, M.WPT_TxRxSpecDataType, T)
             f_TxSpecData.append(v)
             s = 4
         else:
@@ -20066,11 +20771,11 @@ def _d_WPT_LF_TransmitterDataType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_WPT_TxRxSpecDataType(V, N, E, p, M.WPT_TxRxSpecDataType)
+            v, p = _d_WPT_TxRxSpecDataType(V, N, E, p, M.WPT_TxRxSpecDataType, T)
             f_TxSpecData.append(v)
             s = 5
         elif c == 1:
-            f_TxPackageSpecData, p = _d_WPT_TxRxPackageSpecDataType(V, N, E, p, M.WPT_TxRxPackageSpecDataType)
+            f_TxPackageSpecData, p = _d_WPT_TxRxPackageSpecDataType(V, N, E, p, M.WPT_TxRxPackageSpecDataType, T)
             s = 6
         elif c == 2:
             s = -1
@@ -20080,11 +20785,11 @@ def _d_WPT_LF_TransmitterDataType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_WPT_TxRxSpecDataType(V, N, E, p, M.WPT_TxRxSpecDataType)
+            v, p = _d_WPT_TxRxSpecDataType(V, N, E, p, M.WPT_TxRxSpecDataType, T)
             f_TxSpecData.append(v)
             s = 5
         elif c == 1:
-            f_TxPackageSpecData, p = _d_WPT_TxRxPackageSpecDataType(V, N, E, p, M.WPT_TxRxPackageSpecDataType)
+            f_TxPackageSpecData, p = _d_WPT_TxRxPackageSpecDataType(V, N, E, p, M.WPT_TxRxPackageSpecDataType, T)
             s = 6
         elif c == 2:
             s = -1
@@ -20107,7 +20812,7 @@ def _d_WPT_LF_TransmitterDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_LF_TransmitterDataType(o, a):
+def _e_WPT_LF_TransmitterDataType(o, a, T):
     s = 0
     v = o.NumberOfTransmitters
     if v is not None:
@@ -20130,7 +20835,7 @@ def _e_WPT_LF_TransmitterDataType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     for v in o.TxSpecData:
         if s == 2:
             a <<= 1
@@ -20148,7 +20853,7 @@ def _e_WPT_LF_TransmitterDataType(o, a):
             raise F
         if not isinstance(v, M.WPT_TxRxSpecDataType):
             raise F
-        a = _e_WPT_TxRxSpecDataType(v, a)
+        a = _e_WPT_TxRxSpecDataType(v, a, T)
     v = o.TxPackageSpecData
     if v is not None:
         if s == 4:
@@ -20161,7 +20866,7 @@ def _e_WPT_LF_TransmitterDataType(o, a):
             raise F
         if not isinstance(v, M.WPT_TxRxPackageSpecDataType):
             raise F
-        a = _e_WPT_TxRxPackageSpecDataType(v, a)
+        a = _e_WPT_TxRxPackageSpecDataType(v, a, T)
     if s == 4:
         a = (a << 2) | 2
         s = -1
@@ -20176,14 +20881,14 @@ def _e_WPT_LF_TransmitterDataType(o, a):
     return a
 
 
-def _d_WPT_LF_TxDataListType(V, N, E, p, K):
+def _d_WPT_LF_TxDataListType(V, N, E, p, K, T):
     f_WPT_LF_TxDataList = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_WPT_LF_TxDataList, p = _d_WPT_LF_TxDataType(V, N, E, p, M.WPT_LF_TxDataType)
+            f_WPT_LF_TxDataList, p = _d_WPT_LF_TxDataType(V, N, E, p, M.WPT_LF_TxDataType, T)
             s = 1
         else:
             raise F
@@ -20201,7 +20906,7 @@ def _d_WPT_LF_TxDataListType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_LF_TxDataListType(o, a):
+def _e_WPT_LF_TxDataListType(o, a, T):
     s = 0
     v = o.WPT_LF_TxDataList
     if v is not None:
@@ -20212,7 +20917,7 @@ def _e_WPT_LF_TxDataListType(o, a):
             raise F
         if not isinstance(v, M.WPT_LF_TxDataType):
             raise F
-        a = _e_WPT_LF_TxDataType(v, a)
+        a = _e_WPT_LF_TxDataType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -20221,7 +20926,7 @@ def _e_WPT_LF_TxDataListType(o, a):
     return a
 
 
-def _d_WPT_LF_TxDataType(V, N, E, p, K):
+def _d_WPT_LF_TxDataType(V, N, E, p, K, T):
     f_TxIdentifier = None
     f_EIRP = None
     s = 0
@@ -20257,7 +20962,7 @@ def _d_WPT_LF_TxDataType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EIRP, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_EIRP, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 2
         else:
             raise F
@@ -20276,7 +20981,7 @@ def _d_WPT_LF_TxDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_LF_TxDataType(o, a):
+def _e_WPT_LF_TxDataType(o, a, T):
     s = 0
     v = o.TxIdentifier
     if v is not None:
@@ -20299,7 +21004,7 @@ def _e_WPT_LF_TxDataType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -20308,7 +21013,7 @@ def _e_WPT_LF_TxDataType(o, a):
     return a
 
 
-def _d_WPT_PairingMethodListType(V, N, E, p, K):
+def _d_WPT_PairingMethodListType(V, N, E, p, K, T):
     f_WPT_PairingMethod = []
     s = 0
     if s == 0:
@@ -20467,7 +21172,7 @@ def _d_WPT_PairingMethodListType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_PairingMethodListType(o, a):
+def _e_WPT_PairingMethodListType(o, a, T):
     s = 0
     for v in o.WPT_PairingMethod:
         if s == 0:
@@ -20531,7 +21236,7 @@ def _e_WPT_PairingMethodListType(o, a):
     return a
 
 
-def _d_WPT_PairingReqType(V, N, E, p, K):
+def _d_WPT_PairingReqType(V, N, E, p, K, T):
     f_Header = None
     f_EVProcessing = None
     f_ObservedIDCode = None
@@ -20542,7 +21247,7 @@ def _d_WPT_PairingReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -21240,7 +21945,7 @@ def _d_WPT_PairingReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_PairingReqType(o, a):
+def _e_WPT_PairingReqType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -21251,7 +21956,7 @@ def _e_WPT_PairingReqType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.EVProcessing
     if v is not None:
         if s == 1:
@@ -21411,7 +22116,7 @@ def _e_WPT_PairingReqType(o, a):
     return a
 
 
-def _d_WPT_PairingResType(V, N, E, p, K):
+def _d_WPT_PairingResType(V, N, E, p, K, T):
     f_Header = None
     f_ResponseCode = None
     f_EVSEProcessing = None
@@ -21423,7 +22128,7 @@ def _d_WPT_PairingResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -21484,7 +22189,7 @@ def _d_WPT_PairingResType(V, N, E, p, K):
                 p += 1
             s = 4
         elif c == 1:
-            f_AlternativeSECCList, p = _d_AlternativeSECCListType(V, N, E, p, M.AlternativeSECCListType)
+            f_AlternativeSECCList, p = _d_AlternativeSECCListType(V, N, E, p, M.AlternativeSECCListType, T)
             s = 5
         elif c == 2:
             if ((V >> (N - p - 1)) & 1):
@@ -21525,7 +22230,7 @@ def _d_WPT_PairingResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_AlternativeSECCList, p = _d_AlternativeSECCListType(V, N, E, p, M.AlternativeSECCListType)
+            f_AlternativeSECCList, p = _d_AlternativeSECCListType(V, N, E, p, M.AlternativeSECCListType, T)
             s = 5
         elif c == 1:
             if ((V >> (N - p - 1)) & 1):
@@ -22189,7 +22894,7 @@ def _d_WPT_PairingResType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_PairingResType(o, a):
+def _e_WPT_PairingResType(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -22200,7 +22905,7 @@ def _e_WPT_PairingResType(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.ResponseCode
     if v is not None:
         if s == 1:
@@ -22251,7 +22956,7 @@ def _e_WPT_PairingResType(o, a):
             raise F
         if not isinstance(v, M.AlternativeSECCListType):
             raise F
-        a = _e_AlternativeSECCListType(v, a)
+        a = _e_AlternativeSECCListType(v, a, T)
     for v in o.VendorSpecificDataContainer:
         if s == 3:
             a = (a << 3) | 2
@@ -22382,14 +23087,14 @@ def _e_WPT_PairingResType(o, a):
     return a
 
 
-def _d_WPT_SPCPowerControlParameterType(V, N, E, p, K):
+def _d_WPT_SPCPowerControlParameterType(V, N, E, p, K, T):
     f_SPCPrimaryDeviceCoilCurrentInformation = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SPCPrimaryDeviceCoilCurrentInformation, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType)
+            f_SPCPrimaryDeviceCoilCurrentInformation, p = _d_RationalNumberType(V, N, E, p, M.RationalNumberType, T)
             s = 1
         else:
             raise F
@@ -22407,7 +23112,7 @@ def _d_WPT_SPCPowerControlParameterType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_SPCPowerControlParameterType(o, a):
+def _e_WPT_SPCPowerControlParameterType(o, a, T):
     s = 0
     v = o.SPCPrimaryDeviceCoilCurrentInformation
     if v is not None:
@@ -22418,7 +23123,7 @@ def _e_WPT_SPCPowerControlParameterType(o, a):
             raise F
         if not isinstance(v, M.RationalNumberType):
             raise F
-        a = _e_RationalNumberType(v, a)
+        a = _e_RationalNumberType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -22427,7 +23132,7 @@ def _e_WPT_SPCPowerControlParameterType(o, a):
     return a
 
 
-def _d_WPT_TxRxPackageSpecDataType(V, N, E, p, K):
+def _d_WPT_TxRxPackageSpecDataType(V, N, E, p, K, T):
     f_PulseSequenceOrder = []
     f_PulseSeparationTime = None
     f_PulseDuration = None
@@ -22437,7 +23142,7 @@ def _d_WPT_TxRxPackageSpecDataType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_WPT_TxRxPulseOrderType(V, N, E, p, M.WPT_TxRxPulseOrderType)
+            v, p = _d_WPT_TxRxPulseOrderType(V, N, E, p, M.WPT_TxRxPulseOrderType, T)
             f_PulseSequenceOrder.append(v)
             s = 1
         else:
@@ -22446,7 +23151,7 @@ def _d_WPT_TxRxPackageSpecDataType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_WPT_TxRxPulseOrderType(V, N, E, p, M.WPT_TxRxPulseOrderType)
+            v, p = _d_WPT_TxRxPulseOrderType(V, N, E, p, M.WPT_TxRxPulseOrderType, T)
             f_PulseSequenceOrder.append(v)
             s = 2
         else:
@@ -22455,7 +23160,7 @@ def _d_WPT_TxRxPackageSpecDataType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_WPT_TxRxPulseOrderType(V, N, E, p, M.WPT_TxRxPulseOrderType)
+            v, p = _d_WPT_TxRxPulseOrderType(V, N, E, p, M.WPT_TxRxPulseOrderType, T)
             f_PulseSequenceOrder.append(v)
             s = 3
         elif c == 1:
@@ -22487,7 +23192,7 @@ def _d_WPT_TxRxPackageSpecDataType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_WPT_TxRxPulseOrderType(V, N, E, p, M.WPT_TxRxPulseOrderType)
+            v, p = _d_WPT_TxRxPulseOrderType(V, N, E, p, M.WPT_TxRxPulseOrderType, T)
             f_PulseSequenceOrder.append(v)
             s = 3
         elif c == 1:
@@ -22588,7 +23293,7 @@ def _d_WPT_TxRxPackageSpecDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_TxRxPackageSpecDataType(o, a):
+def _e_WPT_TxRxPackageSpecDataType(o, a, T):
     s = 0
     for v in o.PulseSequenceOrder:
         if s == 0:
@@ -22607,7 +23312,7 @@ def _e_WPT_TxRxPackageSpecDataType(o, a):
             raise F
         if not isinstance(v, M.WPT_TxRxPulseOrderType):
             raise F
-        a = _e_WPT_TxRxPulseOrderType(v, a)
+        a = _e_WPT_TxRxPulseOrderType(v, a, T)
     v = o.PulseSeparationTime
     if v is not None:
         if s == 2:
@@ -22655,7 +23360,7 @@ def _e_WPT_TxRxPackageSpecDataType(o, a):
     return a
 
 
-def _d_WPT_TxRxPulseOrderType(V, N, E, p, K):
+def _d_WPT_TxRxPulseOrderType(V, N, E, p, K, T):
     f_IndexNumber = None
     f_TxRxIdentifier = None
     s = 0
@@ -22730,7 +23435,7 @@ def _d_WPT_TxRxPulseOrderType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_TxRxPulseOrderType(o, a):
+def _e_WPT_TxRxPulseOrderType(o, a, T):
     s = 0
     v = o.IndexNumber
     if v is not None:
@@ -22764,7 +23469,7 @@ def _e_WPT_TxRxPulseOrderType(o, a):
     return a
 
 
-def _d_WPT_TxRxSpecDataType(V, N, E, p, K):
+def _d_WPT_TxRxSpecDataType(V, N, E, p, K, T):
     f_TxRxIdentifier = None
     f_TxRxPosition = None
     f_TxRxOrientation = None
@@ -22801,7 +23506,7 @@ def _d_WPT_TxRxSpecDataType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_TxRxPosition, p = _d_WPT_CoordinateXYZType(V, N, E, p, M.WPT_CoordinateXYZType)
+            f_TxRxPosition, p = _d_WPT_CoordinateXYZType(V, N, E, p, M.WPT_CoordinateXYZType, T)
             s = 2
         else:
             raise F
@@ -22809,7 +23514,7 @@ def _d_WPT_TxRxSpecDataType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_TxRxOrientation, p = _d_WPT_CoordinateXYZType(V, N, E, p, M.WPT_CoordinateXYZType)
+            f_TxRxOrientation, p = _d_WPT_CoordinateXYZType(V, N, E, p, M.WPT_CoordinateXYZType, T)
             s = 3
         else:
             raise F
@@ -22829,7 +23534,7 @@ def _d_WPT_TxRxSpecDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_WPT_TxRxSpecDataType(o, a):
+def _e_WPT_TxRxSpecDataType(o, a, T):
     s = 0
     v = o.TxRxIdentifier
     if v is not None:
@@ -22852,7 +23557,7 @@ def _e_WPT_TxRxSpecDataType(o, a):
             raise F
         if not isinstance(v, M.WPT_CoordinateXYZType):
             raise F
-        a = _e_WPT_CoordinateXYZType(v, a)
+        a = _e_WPT_CoordinateXYZType(v, a, T)
     v = o.TxRxOrientation
     if v is not None:
         if s == 2:
@@ -22862,7 +23567,7 @@ def _e_WPT_TxRxSpecDataType(o, a):
             raise F
         if not isinstance(v, M.WPT_CoordinateXYZType):
             raise F
-        a = _e_WPT_CoordinateXYZType(v, a)
+        a = _e_WPT_CoordinateXYZType(v, a, T)
     if s == 3:
         a <<= 1
         s = -1
@@ -22871,7 +23576,7 @@ def _e_WPT_TxRxSpecDataType(o, a):
     return a
 
 
-def _d_X509DataType(V, N, E, p, K):
+def _d_X509DataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     while s >= 0:
@@ -22879,247 +23584,429 @@ def _d_X509DataType(V, N, E, p, K):
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 5:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 6:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 7:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 8:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 9:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 10:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 11:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 12:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -23127,15 +24014,20 @@ def _d_X509DataType(V, N, E, p, K):
     return o, p
 
 
-def _e_X509DataType(o, a):
+def _e_X509DataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_X509IssuerSerialType(V, N, E, p, K):
+def _d_X509IssuerSerialType(V, N, E, p, K, T):
     f_X509IssuerName = None
     f_X509SerialNumber = None
     s = 0
@@ -23231,7 +24123,7 @@ def _d_X509IssuerSerialType(V, N, E, p, K):
     return o, p
 
 
-def _e_X509IssuerSerialType(o, a):
+def _e_X509IssuerSerialType(o, a, T):
     s = 0
     v = o.X509IssuerName
     if v is not None:
@@ -23282,78 +24174,79 @@ def decode_document(data):
     N = E + 64
     V = int.from_bytes(data, "big") << 64
     p = 8
+    T = Stream(GS)
     c = ((V >> (N - p - 6)) & 63)
     p += 6
     if c == 0:
-        o, p = _d_CLReqControlModeType(V, N, E, p, M.CLReqControlMode)
+        o, p = _d_CLReqControlModeType(V, N, E, p, M.CLReqControlMode, T)
     elif c == 1:
-        o, p = _d_CLResControlModeType(V, N, E, p, M.CLResControlMode)
+        o, p = _d_CLResControlModeType(V, N, E, p, M.CLResControlMode, T)
     elif c == 2:
-        o, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+        o, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
     elif c == 3:
-        o, p = _d_DSAKeyValueType(V, N, E, p, M.DSAKeyValue)
+        o, p = _d_DSAKeyValueType(V, N, E, p, M.DSAKeyValue, T)
     elif c == 4:
-        o, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+        o, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
     elif c == 6:
-        o, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo)
+        o, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo, T)
     elif c == 8:
-        o, p = _d_KeyValueType(V, N, E, p, M.KeyValue)
+        o, p = _d_KeyValueType(V, N, E, p, M.KeyValue, T)
     elif c == 9:
-        o, p = _d_ManifestType(V, N, E, p, M.Manifest)
+        o, p = _d_ManifestType(V, N, E, p, M.Manifest, T)
     elif c == 11:
-        o, p = _d_ObjectType(V, N, E, p, M.Object)
+        o, p = _d_ObjectType(V, N, E, p, M.Object, T)
     elif c == 12:
-        o, p = _d_PGPDataType(V, N, E, p, M.PGPData)
+        o, p = _d_PGPDataType(V, N, E, p, M.PGPData, T)
     elif c == 13:
-        o, p = _d_RSAKeyValueType(V, N, E, p, M.RSAKeyValue)
+        o, p = _d_RSAKeyValueType(V, N, E, p, M.RSAKeyValue, T)
     elif c == 14:
-        o, p = _d_ReferenceType(V, N, E, p, M.Reference)
+        o, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
     elif c == 15:
-        o, p = _d_RetrievalMethodType(V, N, E, p, M.RetrievalMethod)
+        o, p = _d_RetrievalMethodType(V, N, E, p, M.RetrievalMethod, T)
     elif c == 16:
-        o, p = _d_SPKIDataType(V, N, E, p, M.SPKIData)
+        o, p = _d_SPKIDataType(V, N, E, p, M.SPKIData, T)
     elif c == 17:
-        o, p = _d_SignatureType(V, N, E, p, M.Signature)
+        o, p = _d_SignatureType(V, N, E, p, M.Signature, T)
     elif c == 18:
-        o, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod)
+        o, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod, T)
     elif c == 19:
-        o, p = _d_SignaturePropertiesType(V, N, E, p, M.SignatureProperties)
+        o, p = _d_SignaturePropertiesType(V, N, E, p, M.SignatureProperties, T)
     elif c == 20:
-        o, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+        o, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
     elif c == 21:
-        o, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue)
+        o, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue, T)
     elif c == 22:
-        o, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+        o, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
     elif c == 23:
-        o, p = _d_TransformType(V, N, E, p, M.Transform)
+        o, p = _d_TransformType(V, N, E, p, M.Transform, T)
     elif c == 24:
-        o, p = _d_TransformsType(V, N, E, p, M.Transforms)
+        o, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
     elif c == 25:
-        o, p = _d_WPT_AlignmentCheckReqType(V, N, E, p, M.WPT_AlignmentCheckReq)
+        o, p = _d_WPT_AlignmentCheckReqType(V, N, E, p, M.WPT_AlignmentCheckReq, T)
     elif c == 26:
-        o, p = _d_WPT_AlignmentCheckResType(V, N, E, p, M.WPT_AlignmentCheckRes)
+        o, p = _d_WPT_AlignmentCheckResType(V, N, E, p, M.WPT_AlignmentCheckRes, T)
     elif c == 27:
-        o, p = _d_WPT_ChargeLoopReqType(V, N, E, p, M.WPT_ChargeLoopReq)
+        o, p = _d_WPT_ChargeLoopReqType(V, N, E, p, M.WPT_ChargeLoopReq, T)
     elif c == 28:
-        o, p = _d_WPT_ChargeLoopResType(V, N, E, p, M.WPT_ChargeLoopRes)
+        o, p = _d_WPT_ChargeLoopResType(V, N, E, p, M.WPT_ChargeLoopRes, T)
     elif c == 29:
-        o, p = _d_WPT_ChargeParameterDiscoveryReqType(V, N, E, p, M.WPT_ChargeParameterDiscoveryReq)
+        o, p = _d_WPT_ChargeParameterDiscoveryReqType(V, N, E, p, M.WPT_ChargeParameterDiscoveryReq, T)
     elif c == 30:
-        o, p = _d_WPT_ChargeParameterDiscoveryResType(V, N, E, p, M.WPT_ChargeParameterDiscoveryRes)
+        o, p = _d_WPT_ChargeParameterDiscoveryResType(V, N, E, p, M.WPT_ChargeParameterDiscoveryRes, T)
     elif c == 31:
-        o, p = _d_WPT_FinePositioningReqType(V, N, E, p, M.WPT_FinePositioningReq)
+        o, p = _d_WPT_FinePositioningReqType(V, N, E, p, M.WPT_FinePositioningReq, T)
     elif c == 32:
-        o, p = _d_WPT_FinePositioningResType(V, N, E, p, M.WPT_FinePositioningRes)
+        o, p = _d_WPT_FinePositioningResType(V, N, E, p, M.WPT_FinePositioningRes, T)
     elif c == 33:
-        o, p = _d_WPT_FinePositioningSetupReqType(V, N, E, p, M.WPT_FinePositioningSetupReq)
+        o, p = _d_WPT_FinePositioningSetupReqType(V, N, E, p, M.WPT_FinePositioningSetupReq, T)
     elif c == 34:
-        o, p = _d_WPT_FinePositioningSetupResType(V, N, E, p, M.WPT_FinePositioningSetupRes)
+        o, p = _d_WPT_FinePositioningSetupResType(V, N, E, p, M.WPT_FinePositioningSetupRes, T)
     elif c == 35:
-        o, p = _d_WPT_PairingReqType(V, N, E, p, M.WPT_PairingReq)
+        o, p = _d_WPT_PairingReqType(V, N, E, p, M.WPT_PairingReq, T)
     elif c == 36:
-        o, p = _d_WPT_PairingResType(V, N, E, p, M.WPT_PairingRes)
+        o, p = _d_WPT_PairingResType(V, N, E, p, M.WPT_PairingRes, T)
     elif c == 37:
-        o, p = _d_X509DataType(V, N, E, p, M.X509Data)
+        o, p = _d_X509DataType(V, N, E, p, M.X509Data, T)
     else:
         raise F
     if p > E:
@@ -23402,4 +24295,4 @@ _ROOTS = {
 
 def encode_document(o):
     code, fn = _ROOTS[o.__class__]
-    return finish(fn(o, (384 << 6) | code))
+    return finish(fn(o, (384 << 6) | code, Stream(GS)))

@@ -8,8 +8,11 @@ type over its grammar states (v2g.exi.fastrt explains the fallback).
 # mypy: ignore-errors
 
 from v2g.messages import iso2 as M
-from v2g.exi.fastrt import Fallback as F, chars, finish, write_string as ws, write_unsigned as wu
+from v2g.exi.fastrt import Fallback as F, Stream, chars, content_in, content_out, finish
+from v2g.exi.fastrt import write_string as ws, write_unsigned as wu
+from v2g.exi.grammar import load
 
+GS = load('iso2')
 _E0 = ('None', 'StopCharging', 'ReNegotiation')
 _M0 = {'None': 0, 'StopCharging': 1, 'ReNegotiation': 2}
 _E1 = ('OK', 'OK_NewSessionEstablished', 'OK_OldSessionJoined', 'OK_CertificateExpiresSoon', 'FAILED', 'FAILED_SequenceError', 'FAILED_ServiceIDInvalid', 'FAILED_UnknownSession', 'FAILED_ServiceSelectionInvalid', 'FAILED_PaymentSelectionInvalid', 'FAILED_CertificateExpired', 'FAILED_SignatureError', 'FAILED_NoCertificateAvailable', 'FAILED_CertChainError', 'FAILED_ChallengeInvalid', 'FAILED_ContractCanceled', 'FAILED_WrongChargeParameter', 'FAILED_PowerDeliveryNotApplied', 'FAILED_TariffSelectionInvalid', 'FAILED_ChargingProfileInvalid', 'FAILED_MeteringSignatureNotValid', 'FAILED_NoChargeServiceSelected', 'FAILED_WrongEnergyTransferMode', 'FAILED_ContactorError', 'FAILED_CertificateNotAllowedAtThisEVSE', 'FAILED_CertificateRevoked')
@@ -40,7 +43,7 @@ _E13 = ('Terminate', 'Pause')
 _M13 = {'Terminate': 0, 'Pause': 1}
 
 
-def _d_AC_EVChargeParameterType(V, N, E, p, K):
+def _d_AC_EVChargeParameterType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_EAmount = None
     f_EVMaxVoltage = None
@@ -74,7 +77,7 @@ def _d_AC_EVChargeParameterType(V, N, E, p, K):
                 p += 1
             s = 1
         elif c == 1:
-            f_EAmount, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EAmount, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 2
         else:
             raise F
@@ -82,7 +85,7 @@ def _d_AC_EVChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EAmount, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EAmount, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 2
         else:
             raise F
@@ -90,7 +93,7 @@ def _d_AC_EVChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaxVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaxVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 3
         else:
             raise F
@@ -98,7 +101,7 @@ def _d_AC_EVChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaxCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaxCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 4
         else:
             raise F
@@ -106,7 +109,7 @@ def _d_AC_EVChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMinCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMinCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 5
         else:
             raise F
@@ -128,7 +131,7 @@ def _d_AC_EVChargeParameterType(V, N, E, p, K):
     return o, p
 
 
-def _e_AC_EVChargeParameterType(o, a):
+def _e_AC_EVChargeParameterType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -154,7 +157,7 @@ def _e_AC_EVChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVMaxVoltage
     if v is not None:
         if s == 2:
@@ -164,7 +167,7 @@ def _e_AC_EVChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVMaxCurrent
     if v is not None:
         if s == 3:
@@ -174,7 +177,7 @@ def _e_AC_EVChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVMinCurrent
     if v is not None:
         if s == 4:
@@ -184,7 +187,7 @@ def _e_AC_EVChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     if s == 5:
         a <<= 1
         s = -1
@@ -193,7 +196,7 @@ def _e_AC_EVChargeParameterType(o, a):
     return a
 
 
-def _d_AC_EVSEChargeParameterType(V, N, E, p, K):
+def _d_AC_EVSEChargeParameterType(V, N, E, p, K, T):
     f_AC_EVSEStatus = None
     f_EVSENominalVoltage = None
     f_EVSEMaxCurrent = None
@@ -202,7 +205,7 @@ def _d_AC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_AC_EVSEStatus, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatusType)
+            f_AC_EVSEStatus, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatusType, T)
             s = 1
         else:
             raise F
@@ -210,7 +213,7 @@ def _d_AC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSENominalVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSENominalVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 2
         else:
             raise F
@@ -218,7 +221,7 @@ def _d_AC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaxCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaxCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 3
         else:
             raise F
@@ -238,7 +241,7 @@ def _d_AC_EVSEChargeParameterType(V, N, E, p, K):
     return o, p
 
 
-def _e_AC_EVSEChargeParameterType(o, a):
+def _e_AC_EVSEChargeParameterType(o, a, T):
     s = 0
     v = o.AC_EVSEStatus
     if v is not None:
@@ -249,7 +252,7 @@ def _e_AC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.AC_EVSEStatusType):
             raise F
-        a = _e_AC_EVSEStatusType(v, a)
+        a = _e_AC_EVSEStatusType(v, a, T)
     v = o.EVSENominalVoltage
     if v is not None:
         if s == 1:
@@ -259,7 +262,7 @@ def _e_AC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSEMaxCurrent
     if v is not None:
         if s == 2:
@@ -269,7 +272,7 @@ def _e_AC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     if s == 3:
         a <<= 1
         s = -1
@@ -278,7 +281,7 @@ def _e_AC_EVSEChargeParameterType(o, a):
     return a
 
 
-def _d_AC_EVSEStatusType(V, N, E, p, K):
+def _d_AC_EVSEStatusType(V, N, E, p, K, T):
     f_NotificationMaxDelay = None
     f_EVSENotification = None
     f_RCD = None
@@ -354,7 +357,7 @@ def _d_AC_EVSEStatusType(V, N, E, p, K):
     return o, p
 
 
-def _e_AC_EVSEStatusType(o, a):
+def _e_AC_EVSEStatusType(o, a, T):
     s = 0
     v = o.NotificationMaxDelay
     if v is not None:
@@ -404,7 +407,7 @@ def _e_AC_EVSEStatusType(o, a):
     return a
 
 
-def _d_AuthorizationReqType(V, N, E, p, K):
+def _d_AuthorizationReqType(V, N, E, p, K, T):
     f_Id = None
     f_GenChallenge = None
     s = 0
@@ -527,7 +530,7 @@ def _d_AuthorizationReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_AuthorizationReqType(o, a):
+def _e_AuthorizationReqType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -578,7 +581,7 @@ def _e_AuthorizationReqType(o, a):
     return a
 
 
-def _d_AuthorizationResType(V, N, E, p, K):
+def _d_AuthorizationResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_EVSEProcessing = None
     s = 0
@@ -627,7 +630,7 @@ def _d_AuthorizationResType(V, N, E, p, K):
     return o, p
 
 
-def _e_AuthorizationResType(o, a):
+def _e_AuthorizationResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -663,7 +666,7 @@ def _e_AuthorizationResType(o, a):
     return a
 
 
-def _d_BodyBaseType(V, N, E, p, K):
+def _d_BodyBaseType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -678,7 +681,7 @@ def _d_BodyBaseType(V, N, E, p, K):
     return o, p
 
 
-def _e_BodyBaseType(o, a):
+def _e_BodyBaseType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -688,7 +691,7 @@ def _e_BodyBaseType(o, a):
     return a
 
 
-def _d_BodyType(V, N, E, p, K):
+def _d_BodyType(V, N, E, p, K, T):
     f_AuthorizationReq = None
     f_AuthorizationRes = None
     f_BodyElement = None
@@ -729,109 +732,109 @@ def _d_BodyType(V, N, E, p, K):
         c = ((V >> (N - p - 6)) & 63)
         p += 6
         if c == 0:
-            f_AuthorizationReq, p = _d_AuthorizationReqType(V, N, E, p, M.AuthorizationReq)
+            f_AuthorizationReq, p = _d_AuthorizationReqType(V, N, E, p, M.AuthorizationReq, T)
             s = 1
         elif c == 1:
-            f_AuthorizationRes, p = _d_AuthorizationResType(V, N, E, p, M.AuthorizationRes)
+            f_AuthorizationRes, p = _d_AuthorizationResType(V, N, E, p, M.AuthorizationRes, T)
             s = 1
         elif c == 2:
-            f_BodyElement, p = _d_BodyBaseType(V, N, E, p, M.BodyElement)
+            f_BodyElement, p = _d_BodyBaseType(V, N, E, p, M.BodyElement, T)
             s = 1
         elif c == 3:
-            f_CableCheckReq, p = _d_CableCheckReqType(V, N, E, p, M.CableCheckReq)
+            f_CableCheckReq, p = _d_CableCheckReqType(V, N, E, p, M.CableCheckReq, T)
             s = 1
         elif c == 4:
-            f_CableCheckRes, p = _d_CableCheckResType(V, N, E, p, M.CableCheckRes)
+            f_CableCheckRes, p = _d_CableCheckResType(V, N, E, p, M.CableCheckRes, T)
             s = 1
         elif c == 5:
-            f_CertificateInstallationReq, p = _d_CertificateInstallationReqType(V, N, E, p, M.CertificateInstallationReq)
+            f_CertificateInstallationReq, p = _d_CertificateInstallationReqType(V, N, E, p, M.CertificateInstallationReq, T)
             s = 1
         elif c == 6:
-            f_CertificateInstallationRes, p = _d_CertificateInstallationResType(V, N, E, p, M.CertificateInstallationRes)
+            f_CertificateInstallationRes, p = _d_CertificateInstallationResType(V, N, E, p, M.CertificateInstallationRes, T)
             s = 1
         elif c == 7:
-            f_CertificateUpdateReq, p = _d_CertificateUpdateReqType(V, N, E, p, M.CertificateUpdateReq)
+            f_CertificateUpdateReq, p = _d_CertificateUpdateReqType(V, N, E, p, M.CertificateUpdateReq, T)
             s = 1
         elif c == 8:
-            f_CertificateUpdateRes, p = _d_CertificateUpdateResType(V, N, E, p, M.CertificateUpdateRes)
+            f_CertificateUpdateRes, p = _d_CertificateUpdateResType(V, N, E, p, M.CertificateUpdateRes, T)
             s = 1
         elif c == 9:
-            f_ChargeParameterDiscoveryReq, p = _d_ChargeParameterDiscoveryReqType(V, N, E, p, M.ChargeParameterDiscoveryReq)
+            f_ChargeParameterDiscoveryReq, p = _d_ChargeParameterDiscoveryReqType(V, N, E, p, M.ChargeParameterDiscoveryReq, T)
             s = 1
         elif c == 10:
-            f_ChargeParameterDiscoveryRes, p = _d_ChargeParameterDiscoveryResType(V, N, E, p, M.ChargeParameterDiscoveryRes)
+            f_ChargeParameterDiscoveryRes, p = _d_ChargeParameterDiscoveryResType(V, N, E, p, M.ChargeParameterDiscoveryRes, T)
             s = 1
         elif c == 11:
-            f_ChargingStatusReq, p = _d_ChargingStatusReqType(V, N, E, p, M.ChargingStatusReq)
+            f_ChargingStatusReq, p = _d_ChargingStatusReqType(V, N, E, p, M.ChargingStatusReq, T)
             s = 1
         elif c == 12:
-            f_ChargingStatusRes, p = _d_ChargingStatusResType(V, N, E, p, M.ChargingStatusRes)
+            f_ChargingStatusRes, p = _d_ChargingStatusResType(V, N, E, p, M.ChargingStatusRes, T)
             s = 1
         elif c == 13:
-            f_CurrentDemandReq, p = _d_CurrentDemandReqType(V, N, E, p, M.CurrentDemandReq)
+            f_CurrentDemandReq, p = _d_CurrentDemandReqType(V, N, E, p, M.CurrentDemandReq, T)
             s = 1
         elif c == 14:
-            f_CurrentDemandRes, p = _d_CurrentDemandResType(V, N, E, p, M.CurrentDemandRes)
+            f_CurrentDemandRes, p = _d_CurrentDemandResType(V, N, E, p, M.CurrentDemandRes, T)
             s = 1
         elif c == 15:
-            f_MeteringReceiptReq, p = _d_MeteringReceiptReqType(V, N, E, p, M.MeteringReceiptReq)
+            f_MeteringReceiptReq, p = _d_MeteringReceiptReqType(V, N, E, p, M.MeteringReceiptReq, T)
             s = 1
         elif c == 16:
-            f_MeteringReceiptRes, p = _d_MeteringReceiptResType(V, N, E, p, M.MeteringReceiptRes)
+            f_MeteringReceiptRes, p = _d_MeteringReceiptResType(V, N, E, p, M.MeteringReceiptRes, T)
             s = 1
         elif c == 17:
-            f_PaymentDetailsReq, p = _d_PaymentDetailsReqType(V, N, E, p, M.PaymentDetailsReq)
+            f_PaymentDetailsReq, p = _d_PaymentDetailsReqType(V, N, E, p, M.PaymentDetailsReq, T)
             s = 1
         elif c == 18:
-            f_PaymentDetailsRes, p = _d_PaymentDetailsResType(V, N, E, p, M.PaymentDetailsRes)
+            f_PaymentDetailsRes, p = _d_PaymentDetailsResType(V, N, E, p, M.PaymentDetailsRes, T)
             s = 1
         elif c == 19:
-            f_PaymentServiceSelectionReq, p = _d_PaymentServiceSelectionReqType(V, N, E, p, M.PaymentServiceSelectionReq)
+            f_PaymentServiceSelectionReq, p = _d_PaymentServiceSelectionReqType(V, N, E, p, M.PaymentServiceSelectionReq, T)
             s = 1
         elif c == 20:
-            f_PaymentServiceSelectionRes, p = _d_PaymentServiceSelectionResType(V, N, E, p, M.PaymentServiceSelectionRes)
+            f_PaymentServiceSelectionRes, p = _d_PaymentServiceSelectionResType(V, N, E, p, M.PaymentServiceSelectionRes, T)
             s = 1
         elif c == 21:
-            f_PowerDeliveryReq, p = _d_PowerDeliveryReqType(V, N, E, p, M.PowerDeliveryReq)
+            f_PowerDeliveryReq, p = _d_PowerDeliveryReqType(V, N, E, p, M.PowerDeliveryReq, T)
             s = 1
         elif c == 22:
-            f_PowerDeliveryRes, p = _d_PowerDeliveryResType(V, N, E, p, M.PowerDeliveryRes)
+            f_PowerDeliveryRes, p = _d_PowerDeliveryResType(V, N, E, p, M.PowerDeliveryRes, T)
             s = 1
         elif c == 23:
-            f_PreChargeReq, p = _d_PreChargeReqType(V, N, E, p, M.PreChargeReq)
+            f_PreChargeReq, p = _d_PreChargeReqType(V, N, E, p, M.PreChargeReq, T)
             s = 1
         elif c == 24:
-            f_PreChargeRes, p = _d_PreChargeResType(V, N, E, p, M.PreChargeRes)
+            f_PreChargeRes, p = _d_PreChargeResType(V, N, E, p, M.PreChargeRes, T)
             s = 1
         elif c == 25:
-            f_ServiceDetailReq, p = _d_ServiceDetailReqType(V, N, E, p, M.ServiceDetailReq)
+            f_ServiceDetailReq, p = _d_ServiceDetailReqType(V, N, E, p, M.ServiceDetailReq, T)
             s = 1
         elif c == 26:
-            f_ServiceDetailRes, p = _d_ServiceDetailResType(V, N, E, p, M.ServiceDetailRes)
+            f_ServiceDetailRes, p = _d_ServiceDetailResType(V, N, E, p, M.ServiceDetailRes, T)
             s = 1
         elif c == 27:
-            f_ServiceDiscoveryReq, p = _d_ServiceDiscoveryReqType(V, N, E, p, M.ServiceDiscoveryReq)
+            f_ServiceDiscoveryReq, p = _d_ServiceDiscoveryReqType(V, N, E, p, M.ServiceDiscoveryReq, T)
             s = 1
         elif c == 28:
-            f_ServiceDiscoveryRes, p = _d_ServiceDiscoveryResType(V, N, E, p, M.ServiceDiscoveryRes)
+            f_ServiceDiscoveryRes, p = _d_ServiceDiscoveryResType(V, N, E, p, M.ServiceDiscoveryRes, T)
             s = 1
         elif c == 29:
-            f_SessionSetupReq, p = _d_SessionSetupReqType(V, N, E, p, M.SessionSetupReq)
+            f_SessionSetupReq, p = _d_SessionSetupReqType(V, N, E, p, M.SessionSetupReq, T)
             s = 1
         elif c == 30:
-            f_SessionSetupRes, p = _d_SessionSetupResType(V, N, E, p, M.SessionSetupRes)
+            f_SessionSetupRes, p = _d_SessionSetupResType(V, N, E, p, M.SessionSetupRes, T)
             s = 1
         elif c == 31:
-            f_SessionStopReq, p = _d_SessionStopReqType(V, N, E, p, M.SessionStopReq)
+            f_SessionStopReq, p = _d_SessionStopReqType(V, N, E, p, M.SessionStopReq, T)
             s = 1
         elif c == 32:
-            f_SessionStopRes, p = _d_SessionStopResType(V, N, E, p, M.SessionStopRes)
+            f_SessionStopRes, p = _d_SessionStopResType(V, N, E, p, M.SessionStopRes, T)
             s = 1
         elif c == 33:
-            f_WeldingDetectionReq, p = _d_WeldingDetectionReqType(V, N, E, p, M.WeldingDetectionReq)
+            f_WeldingDetectionReq, p = _d_WeldingDetectionReqType(V, N, E, p, M.WeldingDetectionReq, T)
             s = 1
         elif c == 34:
-            f_WeldingDetectionRes, p = _d_WeldingDetectionResType(V, N, E, p, M.WeldingDetectionRes)
+            f_WeldingDetectionRes, p = _d_WeldingDetectionResType(V, N, E, p, M.WeldingDetectionRes, T)
             s = 1
         elif c == 35:
             s = -1
@@ -885,7 +888,7 @@ def _d_BodyType(V, N, E, p, K):
     return o, p
 
 
-def _e_BodyType(o, a):
+def _e_BodyType(o, a, T):
     s = 0
     v = o.AuthorizationReq
     if v is not None:
@@ -896,7 +899,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.AuthorizationReq):
             raise F
-        a = _e_AuthorizationReqType(v, a)
+        a = _e_AuthorizationReqType(v, a, T)
     v = o.AuthorizationRes
     if v is not None:
         if s == 0:
@@ -906,7 +909,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.AuthorizationRes):
             raise F
-        a = _e_AuthorizationResType(v, a)
+        a = _e_AuthorizationResType(v, a, T)
     v = o.BodyElement
     if v is not None:
         if s == 0:
@@ -916,7 +919,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.BodyElement):
             raise F
-        a = _e_BodyBaseType(v, a)
+        a = _e_BodyBaseType(v, a, T)
     v = o.CableCheckReq
     if v is not None:
         if s == 0:
@@ -926,7 +929,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.CableCheckReq):
             raise F
-        a = _e_CableCheckReqType(v, a)
+        a = _e_CableCheckReqType(v, a, T)
     v = o.CableCheckRes
     if v is not None:
         if s == 0:
@@ -936,7 +939,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.CableCheckRes):
             raise F
-        a = _e_CableCheckResType(v, a)
+        a = _e_CableCheckResType(v, a, T)
     v = o.CertificateInstallationReq
     if v is not None:
         if s == 0:
@@ -946,7 +949,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.CertificateInstallationReq):
             raise F
-        a = _e_CertificateInstallationReqType(v, a)
+        a = _e_CertificateInstallationReqType(v, a, T)
     v = o.CertificateInstallationRes
     if v is not None:
         if s == 0:
@@ -956,7 +959,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.CertificateInstallationRes):
             raise F
-        a = _e_CertificateInstallationResType(v, a)
+        a = _e_CertificateInstallationResType(v, a, T)
     v = o.CertificateUpdateReq
     if v is not None:
         if s == 0:
@@ -966,7 +969,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.CertificateUpdateReq):
             raise F
-        a = _e_CertificateUpdateReqType(v, a)
+        a = _e_CertificateUpdateReqType(v, a, T)
     v = o.CertificateUpdateRes
     if v is not None:
         if s == 0:
@@ -976,7 +979,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.CertificateUpdateRes):
             raise F
-        a = _e_CertificateUpdateResType(v, a)
+        a = _e_CertificateUpdateResType(v, a, T)
     v = o.ChargeParameterDiscoveryReq
     if v is not None:
         if s == 0:
@@ -986,7 +989,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.ChargeParameterDiscoveryReq):
             raise F
-        a = _e_ChargeParameterDiscoveryReqType(v, a)
+        a = _e_ChargeParameterDiscoveryReqType(v, a, T)
     v = o.ChargeParameterDiscoveryRes
     if v is not None:
         if s == 0:
@@ -996,7 +999,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.ChargeParameterDiscoveryRes):
             raise F
-        a = _e_ChargeParameterDiscoveryResType(v, a)
+        a = _e_ChargeParameterDiscoveryResType(v, a, T)
     v = o.ChargingStatusReq
     if v is not None:
         if s == 0:
@@ -1006,7 +1009,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.ChargingStatusReq):
             raise F
-        a = _e_ChargingStatusReqType(v, a)
+        a = _e_ChargingStatusReqType(v, a, T)
     v = o.ChargingStatusRes
     if v is not None:
         if s == 0:
@@ -1016,7 +1019,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.ChargingStatusRes):
             raise F
-        a = _e_ChargingStatusResType(v, a)
+        a = _e_ChargingStatusResType(v, a, T)
     v = o.CurrentDemandReq
     if v is not None:
         if s == 0:
@@ -1026,7 +1029,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.CurrentDemandReq):
             raise F
-        a = _e_CurrentDemandReqType(v, a)
+        a = _e_CurrentDemandReqType(v, a, T)
     v = o.CurrentDemandRes
     if v is not None:
         if s == 0:
@@ -1036,7 +1039,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.CurrentDemandRes):
             raise F
-        a = _e_CurrentDemandResType(v, a)
+        a = _e_CurrentDemandResType(v, a, T)
     v = o.MeteringReceiptReq
     if v is not None:
         if s == 0:
@@ -1046,7 +1049,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.MeteringReceiptReq):
             raise F
-        a = _e_MeteringReceiptReqType(v, a)
+        a = _e_MeteringReceiptReqType(v, a, T)
     v = o.MeteringReceiptRes
     if v is not None:
         if s == 0:
@@ -1056,7 +1059,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.MeteringReceiptRes):
             raise F
-        a = _e_MeteringReceiptResType(v, a)
+        a = _e_MeteringReceiptResType(v, a, T)
     v = o.PaymentDetailsReq
     if v is not None:
         if s == 0:
@@ -1066,7 +1069,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.PaymentDetailsReq):
             raise F
-        a = _e_PaymentDetailsReqType(v, a)
+        a = _e_PaymentDetailsReqType(v, a, T)
     v = o.PaymentDetailsRes
     if v is not None:
         if s == 0:
@@ -1076,7 +1079,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.PaymentDetailsRes):
             raise F
-        a = _e_PaymentDetailsResType(v, a)
+        a = _e_PaymentDetailsResType(v, a, T)
     v = o.PaymentServiceSelectionReq
     if v is not None:
         if s == 0:
@@ -1086,7 +1089,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.PaymentServiceSelectionReq):
             raise F
-        a = _e_PaymentServiceSelectionReqType(v, a)
+        a = _e_PaymentServiceSelectionReqType(v, a, T)
     v = o.PaymentServiceSelectionRes
     if v is not None:
         if s == 0:
@@ -1096,7 +1099,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.PaymentServiceSelectionRes):
             raise F
-        a = _e_PaymentServiceSelectionResType(v, a)
+        a = _e_PaymentServiceSelectionResType(v, a, T)
     v = o.PowerDeliveryReq
     if v is not None:
         if s == 0:
@@ -1106,7 +1109,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.PowerDeliveryReq):
             raise F
-        a = _e_PowerDeliveryReqType(v, a)
+        a = _e_PowerDeliveryReqType(v, a, T)
     v = o.PowerDeliveryRes
     if v is not None:
         if s == 0:
@@ -1116,7 +1119,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.PowerDeliveryRes):
             raise F
-        a = _e_PowerDeliveryResType(v, a)
+        a = _e_PowerDeliveryResType(v, a, T)
     v = o.PreChargeReq
     if v is not None:
         if s == 0:
@@ -1126,7 +1129,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.PreChargeReq):
             raise F
-        a = _e_PreChargeReqType(v, a)
+        a = _e_PreChargeReqType(v, a, T)
     v = o.PreChargeRes
     if v is not None:
         if s == 0:
@@ -1136,7 +1139,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.PreChargeRes):
             raise F
-        a = _e_PreChargeResType(v, a)
+        a = _e_PreChargeResType(v, a, T)
     v = o.ServiceDetailReq
     if v is not None:
         if s == 0:
@@ -1146,7 +1149,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.ServiceDetailReq):
             raise F
-        a = _e_ServiceDetailReqType(v, a)
+        a = _e_ServiceDetailReqType(v, a, T)
     v = o.ServiceDetailRes
     if v is not None:
         if s == 0:
@@ -1156,7 +1159,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.ServiceDetailRes):
             raise F
-        a = _e_ServiceDetailResType(v, a)
+        a = _e_ServiceDetailResType(v, a, T)
     v = o.ServiceDiscoveryReq
     if v is not None:
         if s == 0:
@@ -1166,7 +1169,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.ServiceDiscoveryReq):
             raise F
-        a = _e_ServiceDiscoveryReqType(v, a)
+        a = _e_ServiceDiscoveryReqType(v, a, T)
     v = o.ServiceDiscoveryRes
     if v is not None:
         if s == 0:
@@ -1176,7 +1179,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.ServiceDiscoveryRes):
             raise F
-        a = _e_ServiceDiscoveryResType(v, a)
+        a = _e_ServiceDiscoveryResType(v, a, T)
     v = o.SessionSetupReq
     if v is not None:
         if s == 0:
@@ -1186,7 +1189,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.SessionSetupReq):
             raise F
-        a = _e_SessionSetupReqType(v, a)
+        a = _e_SessionSetupReqType(v, a, T)
     v = o.SessionSetupRes
     if v is not None:
         if s == 0:
@@ -1196,7 +1199,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.SessionSetupRes):
             raise F
-        a = _e_SessionSetupResType(v, a)
+        a = _e_SessionSetupResType(v, a, T)
     v = o.SessionStopReq
     if v is not None:
         if s == 0:
@@ -1206,7 +1209,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.SessionStopReq):
             raise F
-        a = _e_SessionStopReqType(v, a)
+        a = _e_SessionStopReqType(v, a, T)
     v = o.SessionStopRes
     if v is not None:
         if s == 0:
@@ -1216,7 +1219,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.SessionStopRes):
             raise F
-        a = _e_SessionStopResType(v, a)
+        a = _e_SessionStopResType(v, a, T)
     v = o.WeldingDetectionReq
     if v is not None:
         if s == 0:
@@ -1226,7 +1229,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.WeldingDetectionReq):
             raise F
-        a = _e_WeldingDetectionReqType(v, a)
+        a = _e_WeldingDetectionReqType(v, a, T)
     v = o.WeldingDetectionRes
     if v is not None:
         if s == 0:
@@ -1236,7 +1239,7 @@ def _e_BodyType(o, a):
             raise F
         if not isinstance(v, M.WeldingDetectionRes):
             raise F
-        a = _e_WeldingDetectionResType(v, a)
+        a = _e_WeldingDetectionResType(v, a, T)
     if s == 0:
         a = (a << 6) | 35
         s = -1
@@ -1248,14 +1251,14 @@ def _e_BodyType(o, a):
     return a
 
 
-def _d_CableCheckReqType(V, N, E, p, K):
+def _d_CableCheckReqType(V, N, E, p, K, T):
     f_DC_EVStatus = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType)
+            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType, T)
             s = 1
         else:
             raise F
@@ -1273,7 +1276,7 @@ def _d_CableCheckReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_CableCheckReqType(o, a):
+def _e_CableCheckReqType(o, a, T):
     s = 0
     v = o.DC_EVStatus
     if v is not None:
@@ -1284,7 +1287,7 @@ def _e_CableCheckReqType(o, a):
             raise F
         if not isinstance(v, M.DC_EVStatusType):
             raise F
-        a = _e_DC_EVStatusType(v, a)
+        a = _e_DC_EVStatusType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -1293,7 +1296,7 @@ def _e_CableCheckReqType(o, a):
     return a
 
 
-def _d_CableCheckResType(V, N, E, p, K):
+def _d_CableCheckResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_DC_EVSEStatus = None
     f_EVSEProcessing = None
@@ -1317,7 +1320,7 @@ def _d_CableCheckResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatusType)
+            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatusType, T)
             s = 2
         else:
             raise F
@@ -1352,7 +1355,7 @@ def _d_CableCheckResType(V, N, E, p, K):
     return o, p
 
 
-def _e_CableCheckResType(o, a):
+def _e_CableCheckResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -1376,7 +1379,7 @@ def _e_CableCheckResType(o, a):
             raise F
         if not isinstance(v, M.DC_EVSEStatusType):
             raise F
-        a = _e_DC_EVSEStatusType(v, a)
+        a = _e_DC_EVSEStatusType(v, a, T)
     v = o.EVSEProcessing
     if v is not None:
         if s == 2:
@@ -1398,7 +1401,7 @@ def _e_CableCheckResType(o, a):
     return a
 
 
-def _d_CanonicalizationMethodType(V, N, E, p, K):
+def _d_CanonicalizationMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -1436,40 +1439,60 @@ def _d_CanonicalizationMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (0, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -1478,7 +1501,7 @@ def _d_CanonicalizationMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_CanonicalizationMethodType(o, a):
+def _e_CanonicalizationMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -1495,16 +1518,23 @@ def _e_CanonicalizationMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 2) | 1
+        if s == 0:
+            a = content_out(a, T, 0, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_CertificateChainType(V, N, E, p, K):
+def _d_CertificateChainType(V, N, E, p, K, T):
     f_Id = None
     f_Certificate = None
     f_SubCertificates = None
@@ -1613,7 +1643,7 @@ def _d_CertificateChainType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_SubCertificates, p = _d_SubCertificatesType(V, N, E, p, M.SubCertificatesType)
+            f_SubCertificates, p = _d_SubCertificatesType(V, N, E, p, M.SubCertificatesType, T)
             s = 3
         elif c == 1:
             s = -1
@@ -1635,7 +1665,7 @@ def _d_CertificateChainType(V, N, E, p, K):
     return o, p
 
 
-def _e_CertificateChainType(o, a):
+def _e_CertificateChainType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -1681,7 +1711,7 @@ def _e_CertificateChainType(o, a):
             raise F
         if not isinstance(v, M.SubCertificatesType):
             raise F
-        a = _e_SubCertificatesType(v, a)
+        a = _e_SubCertificatesType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -1693,7 +1723,7 @@ def _e_CertificateChainType(o, a):
     return a
 
 
-def _d_CertificateInstallationReqType(V, N, E, p, K):
+def _d_CertificateInstallationReqType(V, N, E, p, K, T):
     f_Id = None
     f_OEMProvisioningCert = None
     f_ListOfRootCertificateIDs = None
@@ -1772,7 +1802,7 @@ def _d_CertificateInstallationReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ListOfRootCertificateIDs, p = _d_ListOfRootCertificateIDsType(V, N, E, p, M.ListOfRootCertificateIDsType)
+            f_ListOfRootCertificateIDs, p = _d_ListOfRootCertificateIDsType(V, N, E, p, M.ListOfRootCertificateIDsType, T)
             s = 3
         else:
             raise F
@@ -1792,7 +1822,7 @@ def _d_CertificateInstallationReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_CertificateInstallationReqType(o, a):
+def _e_CertificateInstallationReqType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -1835,7 +1865,7 @@ def _e_CertificateInstallationReqType(o, a):
             raise F
         if not isinstance(v, M.ListOfRootCertificateIDsType):
             raise F
-        a = _e_ListOfRootCertificateIDsType(v, a)
+        a = _e_ListOfRootCertificateIDsType(v, a, T)
     if s == 3:
         a <<= 1
         s = -1
@@ -1844,7 +1874,7 @@ def _e_CertificateInstallationReqType(o, a):
     return a
 
 
-def _d_CertificateInstallationResType(V, N, E, p, K):
+def _d_CertificateInstallationResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_SAProvisioningCertificateChain = None
     f_ContractSignatureCertChain = None
@@ -1871,7 +1901,7 @@ def _d_CertificateInstallationResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SAProvisioningCertificateChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType)
+            f_SAProvisioningCertificateChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType, T)
             s = 2
         else:
             raise F
@@ -1879,7 +1909,7 @@ def _d_CertificateInstallationResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ContractSignatureCertChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType)
+            f_ContractSignatureCertChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType, T)
             s = 3
         else:
             raise F
@@ -1887,7 +1917,7 @@ def _d_CertificateInstallationResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ContractSignatureEncryptedPrivateKey, p = _d_ContractSignatureEncryptedPrivateKeyType(V, N, E, p, M.ContractSignatureEncryptedPrivateKeyType)
+            f_ContractSignatureEncryptedPrivateKey, p = _d_ContractSignatureEncryptedPrivateKeyType(V, N, E, p, M.ContractSignatureEncryptedPrivateKeyType, T)
             s = 4
         else:
             raise F
@@ -1895,7 +1925,7 @@ def _d_CertificateInstallationResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DHpublickey, p = _d_DiffieHellmanPublickeyType(V, N, E, p, M.DiffieHellmanPublickeyType)
+            f_DHpublickey, p = _d_DiffieHellmanPublickeyType(V, N, E, p, M.DiffieHellmanPublickeyType, T)
             s = 5
         else:
             raise F
@@ -1903,7 +1933,7 @@ def _d_CertificateInstallationResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_eMAID, p = _d_EMAIDType(V, N, E, p, M.EMAIDType)
+            f_eMAID, p = _d_EMAIDType(V, N, E, p, M.EMAIDType, T)
             s = 6
         else:
             raise F
@@ -1926,7 +1956,7 @@ def _d_CertificateInstallationResType(V, N, E, p, K):
     return o, p
 
 
-def _e_CertificateInstallationResType(o, a):
+def _e_CertificateInstallationResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -1950,7 +1980,7 @@ def _e_CertificateInstallationResType(o, a):
             raise F
         if not isinstance(v, M.CertificateChainType):
             raise F
-        a = _e_CertificateChainType(v, a)
+        a = _e_CertificateChainType(v, a, T)
     v = o.ContractSignatureCertChain
     if v is not None:
         if s == 2:
@@ -1960,7 +1990,7 @@ def _e_CertificateInstallationResType(o, a):
             raise F
         if not isinstance(v, M.CertificateChainType):
             raise F
-        a = _e_CertificateChainType(v, a)
+        a = _e_CertificateChainType(v, a, T)
     v = o.ContractSignatureEncryptedPrivateKey
     if v is not None:
         if s == 3:
@@ -1970,7 +2000,7 @@ def _e_CertificateInstallationResType(o, a):
             raise F
         if not isinstance(v, M.ContractSignatureEncryptedPrivateKeyType):
             raise F
-        a = _e_ContractSignatureEncryptedPrivateKeyType(v, a)
+        a = _e_ContractSignatureEncryptedPrivateKeyType(v, a, T)
     v = o.DHpublickey
     if v is not None:
         if s == 4:
@@ -1980,7 +2010,7 @@ def _e_CertificateInstallationResType(o, a):
             raise F
         if not isinstance(v, M.DiffieHellmanPublickeyType):
             raise F
-        a = _e_DiffieHellmanPublickeyType(v, a)
+        a = _e_DiffieHellmanPublickeyType(v, a, T)
     v = o.eMAID
     if v is not None:
         if s == 5:
@@ -1990,7 +2020,7 @@ def _e_CertificateInstallationResType(o, a):
             raise F
         if not isinstance(v, M.EMAIDType):
             raise F
-        a = _e_EMAIDType(v, a)
+        a = _e_EMAIDType(v, a, T)
     if s == 6:
         a <<= 1
         s = -1
@@ -1999,7 +2029,7 @@ def _e_CertificateInstallationResType(o, a):
     return a
 
 
-def _d_CertificateUpdateReqType(V, N, E, p, K):
+def _d_CertificateUpdateReqType(V, N, E, p, K, T):
     f_Id = None
     f_ContractSignatureCertChain = None
     f_eMAID = None
@@ -2044,7 +2074,7 @@ def _d_CertificateUpdateReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ContractSignatureCertChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType)
+            f_ContractSignatureCertChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType, T)
             s = 2
         else:
             raise F
@@ -2097,7 +2127,7 @@ def _d_CertificateUpdateReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ListOfRootCertificateIDs, p = _d_ListOfRootCertificateIDsType(V, N, E, p, M.ListOfRootCertificateIDsType)
+            f_ListOfRootCertificateIDs, p = _d_ListOfRootCertificateIDsType(V, N, E, p, M.ListOfRootCertificateIDsType, T)
             s = 4
         else:
             raise F
@@ -2118,7 +2148,7 @@ def _d_CertificateUpdateReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_CertificateUpdateReqType(o, a):
+def _e_CertificateUpdateReqType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -2143,7 +2173,7 @@ def _e_CertificateUpdateReqType(o, a):
             raise F
         if not isinstance(v, M.CertificateChainType):
             raise F
-        a = _e_CertificateChainType(v, a)
+        a = _e_CertificateChainType(v, a, T)
     v = o.eMAID
     if v is not None:
         if s == 2:
@@ -2174,7 +2204,7 @@ def _e_CertificateUpdateReqType(o, a):
             raise F
         if not isinstance(v, M.ListOfRootCertificateIDsType):
             raise F
-        a = _e_ListOfRootCertificateIDsType(v, a)
+        a = _e_ListOfRootCertificateIDsType(v, a, T)
     if s == 4:
         a <<= 1
         s = -1
@@ -2183,7 +2213,7 @@ def _e_CertificateUpdateReqType(o, a):
     return a
 
 
-def _d_CertificateUpdateResType(V, N, E, p, K):
+def _d_CertificateUpdateResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_SAProvisioningCertificateChain = None
     f_ContractSignatureCertChain = None
@@ -2211,7 +2241,7 @@ def _d_CertificateUpdateResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SAProvisioningCertificateChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType)
+            f_SAProvisioningCertificateChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType, T)
             s = 2
         else:
             raise F
@@ -2219,7 +2249,7 @@ def _d_CertificateUpdateResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ContractSignatureCertChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType)
+            f_ContractSignatureCertChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType, T)
             s = 3
         else:
             raise F
@@ -2227,7 +2257,7 @@ def _d_CertificateUpdateResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ContractSignatureEncryptedPrivateKey, p = _d_ContractSignatureEncryptedPrivateKeyType(V, N, E, p, M.ContractSignatureEncryptedPrivateKeyType)
+            f_ContractSignatureEncryptedPrivateKey, p = _d_ContractSignatureEncryptedPrivateKeyType(V, N, E, p, M.ContractSignatureEncryptedPrivateKeyType, T)
             s = 4
         else:
             raise F
@@ -2235,7 +2265,7 @@ def _d_CertificateUpdateResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DHpublickey, p = _d_DiffieHellmanPublickeyType(V, N, E, p, M.DiffieHellmanPublickeyType)
+            f_DHpublickey, p = _d_DiffieHellmanPublickeyType(V, N, E, p, M.DiffieHellmanPublickeyType, T)
             s = 5
         else:
             raise F
@@ -2243,7 +2273,7 @@ def _d_CertificateUpdateResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_eMAID, p = _d_EMAIDType(V, N, E, p, M.EMAIDType)
+            f_eMAID, p = _d_EMAIDType(V, N, E, p, M.EMAIDType, T)
             s = 6
         else:
             raise F
@@ -2301,7 +2331,7 @@ def _d_CertificateUpdateResType(V, N, E, p, K):
     return o, p
 
 
-def _e_CertificateUpdateResType(o, a):
+def _e_CertificateUpdateResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -2325,7 +2355,7 @@ def _e_CertificateUpdateResType(o, a):
             raise F
         if not isinstance(v, M.CertificateChainType):
             raise F
-        a = _e_CertificateChainType(v, a)
+        a = _e_CertificateChainType(v, a, T)
     v = o.ContractSignatureCertChain
     if v is not None:
         if s == 2:
@@ -2335,7 +2365,7 @@ def _e_CertificateUpdateResType(o, a):
             raise F
         if not isinstance(v, M.CertificateChainType):
             raise F
-        a = _e_CertificateChainType(v, a)
+        a = _e_CertificateChainType(v, a, T)
     v = o.ContractSignatureEncryptedPrivateKey
     if v is not None:
         if s == 3:
@@ -2345,7 +2375,7 @@ def _e_CertificateUpdateResType(o, a):
             raise F
         if not isinstance(v, M.ContractSignatureEncryptedPrivateKeyType):
             raise F
-        a = _e_ContractSignatureEncryptedPrivateKeyType(v, a)
+        a = _e_ContractSignatureEncryptedPrivateKeyType(v, a, T)
     v = o.DHpublickey
     if v is not None:
         if s == 4:
@@ -2355,7 +2385,7 @@ def _e_CertificateUpdateResType(o, a):
             raise F
         if not isinstance(v, M.DiffieHellmanPublickeyType):
             raise F
-        a = _e_DiffieHellmanPublickeyType(v, a)
+        a = _e_DiffieHellmanPublickeyType(v, a, T)
     v = o.eMAID
     if v is not None:
         if s == 5:
@@ -2365,7 +2395,7 @@ def _e_CertificateUpdateResType(o, a):
             raise F
         if not isinstance(v, M.EMAIDType):
             raise F
-        a = _e_EMAIDType(v, a)
+        a = _e_EMAIDType(v, a, T)
     v = o.RetryCounter
     if v is not None:
         if s == 6:
@@ -2389,7 +2419,7 @@ def _e_CertificateUpdateResType(o, a):
     return a
 
 
-def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K):
+def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K, T):
     f_MaxEntriesSAScheduleTuple = None
     f_RequestedEnergyTransferMode = None
     f_AC_EVChargeParameter = None
@@ -2453,13 +2483,13 @@ def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_AC_EVChargeParameter, p = _d_AC_EVChargeParameterType(V, N, E, p, M.AC_EVChargeParameter)
+            f_AC_EVChargeParameter, p = _d_AC_EVChargeParameterType(V, N, E, p, M.AC_EVChargeParameter, T)
             s = 3
         elif c == 1:
-            f_DC_EVChargeParameter, p = _d_DC_EVChargeParameterType(V, N, E, p, M.DC_EVChargeParameter)
+            f_DC_EVChargeParameter, p = _d_DC_EVChargeParameterType(V, N, E, p, M.DC_EVChargeParameter, T)
             s = 3
         elif c == 2:
-            f_EVChargeParameter, p = _d_EVChargeParameterType(V, N, E, p, M.EVChargeParameter)
+            f_EVChargeParameter, p = _d_EVChargeParameterType(V, N, E, p, M.EVChargeParameter, T)
             s = 3
         else:
             raise F
@@ -2481,7 +2511,7 @@ def _d_ChargeParameterDiscoveryReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeParameterDiscoveryReqType(o, a):
+def _e_ChargeParameterDiscoveryReqType(o, a, T):
     s = 0
     v = o.MaxEntriesSAScheduleTuple
     if v is not None:
@@ -2520,7 +2550,7 @@ def _e_ChargeParameterDiscoveryReqType(o, a):
             raise F
         if not isinstance(v, M.AC_EVChargeParameter):
             raise F
-        a = _e_AC_EVChargeParameterType(v, a)
+        a = _e_AC_EVChargeParameterType(v, a, T)
     v = o.DC_EVChargeParameter
     if v is not None:
         if s == 2:
@@ -2530,7 +2560,7 @@ def _e_ChargeParameterDiscoveryReqType(o, a):
             raise F
         if not isinstance(v, M.DC_EVChargeParameter):
             raise F
-        a = _e_DC_EVChargeParameterType(v, a)
+        a = _e_DC_EVChargeParameterType(v, a, T)
     v = o.EVChargeParameter
     if v is not None:
         if s == 2:
@@ -2540,7 +2570,7 @@ def _e_ChargeParameterDiscoveryReqType(o, a):
             raise F
         if not isinstance(v, M.EVChargeParameter):
             raise F
-        a = _e_EVChargeParameterType(v, a)
+        a = _e_EVChargeParameterType(v, a, T)
     if s == 3:
         a <<= 1
         s = -1
@@ -2549,7 +2579,7 @@ def _e_ChargeParameterDiscoveryReqType(o, a):
     return a
 
 
-def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
+def _d_ChargeParameterDiscoveryResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_EVSEProcessing = None
     f_SAScheduleList = None
@@ -2592,19 +2622,19 @@ def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_SAScheduleList, p = _d_SAScheduleListType(V, N, E, p, M.SAScheduleList)
+            f_SAScheduleList, p = _d_SAScheduleListType(V, N, E, p, M.SAScheduleList, T)
             s = 3
         elif c == 1:
-            f_SASchedules, p = _d_SASchedulesType(V, N, E, p, M.SASchedules)
+            f_SASchedules, p = _d_SASchedulesType(V, N, E, p, M.SASchedules, T)
             s = 3
         elif c == 2:
-            f_AC_EVSEChargeParameter, p = _d_AC_EVSEChargeParameterType(V, N, E, p, M.AC_EVSEChargeParameter)
+            f_AC_EVSEChargeParameter, p = _d_AC_EVSEChargeParameterType(V, N, E, p, M.AC_EVSEChargeParameter, T)
             s = 4
         elif c == 3:
-            f_DC_EVSEChargeParameter, p = _d_DC_EVSEChargeParameterType(V, N, E, p, M.DC_EVSEChargeParameter)
+            f_DC_EVSEChargeParameter, p = _d_DC_EVSEChargeParameterType(V, N, E, p, M.DC_EVSEChargeParameter, T)
             s = 4
         elif c == 4:
-            f_EVSEChargeParameter, p = _d_EVSEChargeParameterType(V, N, E, p, M.EVSEChargeParameter)
+            f_EVSEChargeParameter, p = _d_EVSEChargeParameterType(V, N, E, p, M.EVSEChargeParameter, T)
             s = 4
         else:
             raise F
@@ -2612,13 +2642,13 @@ def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_AC_EVSEChargeParameter, p = _d_AC_EVSEChargeParameterType(V, N, E, p, M.AC_EVSEChargeParameter)
+            f_AC_EVSEChargeParameter, p = _d_AC_EVSEChargeParameterType(V, N, E, p, M.AC_EVSEChargeParameter, T)
             s = 4
         elif c == 1:
-            f_DC_EVSEChargeParameter, p = _d_DC_EVSEChargeParameterType(V, N, E, p, M.DC_EVSEChargeParameter)
+            f_DC_EVSEChargeParameter, p = _d_DC_EVSEChargeParameterType(V, N, E, p, M.DC_EVSEChargeParameter, T)
             s = 4
         elif c == 2:
-            f_EVSEChargeParameter, p = _d_EVSEChargeParameterType(V, N, E, p, M.EVSEChargeParameter)
+            f_EVSEChargeParameter, p = _d_EVSEChargeParameterType(V, N, E, p, M.EVSEChargeParameter, T)
             s = 4
         else:
             raise F
@@ -2642,7 +2672,7 @@ def _d_ChargeParameterDiscoveryResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeParameterDiscoveryResType(o, a):
+def _e_ChargeParameterDiscoveryResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -2679,7 +2709,7 @@ def _e_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.SAScheduleList):
             raise F
-        a = _e_SAScheduleListType(v, a)
+        a = _e_SAScheduleListType(v, a, T)
     v = o.SASchedules
     if v is not None:
         if s == 2:
@@ -2689,7 +2719,7 @@ def _e_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.SASchedules):
             raise F
-        a = _e_SASchedulesType(v, a)
+        a = _e_SASchedulesType(v, a, T)
     v = o.AC_EVSEChargeParameter
     if v is not None:
         if s == 2:
@@ -2702,7 +2732,7 @@ def _e_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.AC_EVSEChargeParameter):
             raise F
-        a = _e_AC_EVSEChargeParameterType(v, a)
+        a = _e_AC_EVSEChargeParameterType(v, a, T)
     v = o.DC_EVSEChargeParameter
     if v is not None:
         if s == 2:
@@ -2715,7 +2745,7 @@ def _e_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.DC_EVSEChargeParameter):
             raise F
-        a = _e_DC_EVSEChargeParameterType(v, a)
+        a = _e_DC_EVSEChargeParameterType(v, a, T)
     v = o.EVSEChargeParameter
     if v is not None:
         if s == 2:
@@ -2728,7 +2758,7 @@ def _e_ChargeParameterDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.EVSEChargeParameter):
             raise F
-        a = _e_EVSEChargeParameterType(v, a)
+        a = _e_EVSEChargeParameterType(v, a, T)
     if s == 4:
         a <<= 1
         s = -1
@@ -2737,7 +2767,7 @@ def _e_ChargeParameterDiscoveryResType(o, a):
     return a
 
 
-def _d_ChargeServiceType(V, N, E, p, K):
+def _d_ChargeServiceType(V, N, E, p, K, T):
     f_ServiceID = None
     f_ServiceName = None
     f_ServiceCategory = None
@@ -2907,7 +2937,7 @@ def _d_ChargeServiceType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SupportedEnergyTransferMode, p = _d_SupportedEnergyTransferModeType(V, N, E, p, M.SupportedEnergyTransferModeType)
+            f_SupportedEnergyTransferMode, p = _d_SupportedEnergyTransferModeType(V, N, E, p, M.SupportedEnergyTransferModeType, T)
             s = 6
         else:
             raise F
@@ -2930,7 +2960,7 @@ def _d_ChargeServiceType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargeServiceType(o, a):
+def _e_ChargeServiceType(o, a, T):
     s = 0
     v = o.ServiceID
     if v is not None:
@@ -3029,7 +3059,7 @@ def _e_ChargeServiceType(o, a):
             raise F
         if not isinstance(v, M.SupportedEnergyTransferModeType):
             raise F
-        a = _e_SupportedEnergyTransferModeType(v, a)
+        a = _e_SupportedEnergyTransferModeType(v, a, T)
     if s == 6:
         a <<= 1
         s = -1
@@ -3038,14 +3068,14 @@ def _e_ChargeServiceType(o, a):
     return a
 
 
-def _d_ChargingProfileType(V, N, E, p, K):
+def _d_ChargingProfileType(V, N, E, p, K, T):
     f_ProfileEntry = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ProfileEntryType(V, N, E, p, M.ProfileEntryType)
+            v, p = _d_ProfileEntryType(V, N, E, p, M.ProfileEntryType, T)
             f_ProfileEntry.append(v)
             s = 1
         else:
@@ -3054,7 +3084,7 @@ def _d_ChargingProfileType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ProfileEntryType(V, N, E, p, M.ProfileEntryType)
+            v, p = _d_ProfileEntryType(V, N, E, p, M.ProfileEntryType, T)
             f_ProfileEntry.append(v)
             s = 2
         elif c == 1:
@@ -3065,7 +3095,7 @@ def _d_ChargingProfileType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ProfileEntryType(V, N, E, p, M.ProfileEntryType)
+            v, p = _d_ProfileEntryType(V, N, E, p, M.ProfileEntryType, T)
             f_ProfileEntry.append(v)
             s = 2
         elif c == 1:
@@ -3079,7 +3109,7 @@ def _d_ChargingProfileType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargingProfileType(o, a):
+def _e_ChargingProfileType(o, a, T):
     s = 0
     for v in o.ProfileEntry:
         if s == 0:
@@ -3095,7 +3125,7 @@ def _e_ChargingProfileType(o, a):
             raise F
         if not isinstance(v, M.ProfileEntryType):
             raise F
-        a = _e_ProfileEntryType(v, a)
+        a = _e_ProfileEntryType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -3107,7 +3137,7 @@ def _e_ChargingProfileType(o, a):
     return a
 
 
-def _d_ChargingStatusReqType(V, N, E, p, K):
+def _d_ChargingStatusReqType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -3122,7 +3152,7 @@ def _d_ChargingStatusReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargingStatusReqType(o, a):
+def _e_ChargingStatusReqType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -3132,7 +3162,7 @@ def _e_ChargingStatusReqType(o, a):
     return a
 
 
-def _d_ChargingStatusResType(V, N, E, p, K):
+def _d_ChargingStatusResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_EVSEID = None
     f_SAScheduleTupleID = None
@@ -3217,10 +3247,10 @@ def _d_ChargingStatusResType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEMaxCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaxCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 4
         elif c == 1:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 5
         elif c == 2:
             x = ((V >> (N - p - 3)) & 7)
@@ -3230,7 +3260,7 @@ def _d_ChargingStatusResType(V, N, E, p, K):
             f_ReceiptRequired = x == 2
             s = 6
         elif c == 3:
-            f_AC_EVSEStatus, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatusType)
+            f_AC_EVSEStatus, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatusType, T)
             s = 7
         else:
             raise F
@@ -3238,7 +3268,7 @@ def _d_ChargingStatusResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 5
         elif c == 1:
             x = ((V >> (N - p - 3)) & 7)
@@ -3248,7 +3278,7 @@ def _d_ChargingStatusResType(V, N, E, p, K):
             f_ReceiptRequired = x == 2
             s = 6
         elif c == 2:
-            f_AC_EVSEStatus, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatusType)
+            f_AC_EVSEStatus, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatusType, T)
             s = 7
         else:
             raise F
@@ -3263,7 +3293,7 @@ def _d_ChargingStatusResType(V, N, E, p, K):
             f_ReceiptRequired = x == 2
             s = 6
         elif c == 1:
-            f_AC_EVSEStatus, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatusType)
+            f_AC_EVSEStatus, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatusType, T)
             s = 7
         else:
             raise F
@@ -3271,7 +3301,7 @@ def _d_ChargingStatusResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_AC_EVSEStatus, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatusType)
+            f_AC_EVSEStatus, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatusType, T)
             s = 7
         else:
             raise F
@@ -3295,7 +3325,7 @@ def _d_ChargingStatusResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ChargingStatusResType(o, a):
+def _e_ChargingStatusResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -3352,7 +3382,7 @@ def _e_ChargingStatusResType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.MeterInfo
     if v is not None:
         if s == 3:
@@ -3365,7 +3395,7 @@ def _e_ChargingStatusResType(o, a):
             raise F
         if not isinstance(v, M.MeterInfoType):
             raise F
-        a = _e_MeterInfoType(v, a)
+        a = _e_MeterInfoType(v, a, T)
     v = o.ReceiptRequired
     if v is not None:
         if s == 3:
@@ -3405,7 +3435,7 @@ def _e_ChargingStatusResType(o, a):
             raise F
         if not isinstance(v, M.AC_EVSEStatusType):
             raise F
-        a = _e_AC_EVSEStatusType(v, a)
+        a = _e_AC_EVSEStatusType(v, a, T)
     if s == 7:
         a <<= 1
         s = -1
@@ -3414,7 +3444,7 @@ def _e_ChargingStatusResType(o, a):
     return a
 
 
-def _d_ConsumptionCostType(V, N, E, p, K):
+def _d_ConsumptionCostType(V, N, E, p, K, T):
     f_startValue = None
     f_Cost = []
     s = 0
@@ -3422,7 +3452,7 @@ def _d_ConsumptionCostType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_startValue, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_startValue, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 1
         else:
             raise F
@@ -3430,7 +3460,7 @@ def _d_ConsumptionCostType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_CostType(V, N, E, p, M.CostType)
+            v, p = _d_CostType(V, N, E, p, M.CostType, T)
             f_Cost.append(v)
             s = 2
         else:
@@ -3439,7 +3469,7 @@ def _d_ConsumptionCostType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_CostType(V, N, E, p, M.CostType)
+            v, p = _d_CostType(V, N, E, p, M.CostType, T)
             f_Cost.append(v)
             s = 3
         elif c == 1:
@@ -3450,7 +3480,7 @@ def _d_ConsumptionCostType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_CostType(V, N, E, p, M.CostType)
+            v, p = _d_CostType(V, N, E, p, M.CostType, T)
             f_Cost.append(v)
             s = 4
         elif c == 1:
@@ -3472,7 +3502,7 @@ def _d_ConsumptionCostType(V, N, E, p, K):
     return o, p
 
 
-def _e_ConsumptionCostType(o, a):
+def _e_ConsumptionCostType(o, a, T):
     s = 0
     v = o.startValue
     if v is not None:
@@ -3483,7 +3513,7 @@ def _e_ConsumptionCostType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     for v in o.Cost:
         if s == 1:
             a <<= 1
@@ -3498,7 +3528,7 @@ def _e_ConsumptionCostType(o, a):
             raise F
         if not isinstance(v, M.CostType):
             raise F
-        a = _e_CostType(v, a)
+        a = _e_CostType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -3513,7 +3543,7 @@ def _e_ConsumptionCostType(o, a):
     return a
 
 
-def _d_ContractSignatureEncryptedPrivateKeyType(V, N, E, p, K):
+def _d_ContractSignatureEncryptedPrivateKeyType(V, N, E, p, K, T):
     f_Id = None
     f_value = None
     s = 0
@@ -3596,7 +3626,7 @@ def _d_ContractSignatureEncryptedPrivateKeyType(V, N, E, p, K):
     return o, p
 
 
-def _e_ContractSignatureEncryptedPrivateKeyType(o, a):
+def _e_ContractSignatureEncryptedPrivateKeyType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -3640,7 +3670,7 @@ def _e_ContractSignatureEncryptedPrivateKeyType(o, a):
     return a
 
 
-def _d_CostType(V, N, E, p, K):
+def _d_CostType(V, N, E, p, K, T):
     f_costKind = None
     f_amount = None
     f_amountMultiplier = None
@@ -3718,7 +3748,7 @@ def _d_CostType(V, N, E, p, K):
     return o, p
 
 
-def _e_CostType(o, a):
+def _e_CostType(o, a, T):
     s = 0
     v = o.costKind
     if v is not None:
@@ -3768,7 +3798,7 @@ def _e_CostType(o, a):
     return a
 
 
-def _d_CurrentDemandReqType(V, N, E, p, K):
+def _d_CurrentDemandReqType(V, N, E, p, K, T):
     f_DC_EVStatus = None
     f_EVTargetCurrent = None
     f_EVMaximumVoltageLimit = None
@@ -3784,7 +3814,7 @@ def _d_CurrentDemandReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType)
+            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType, T)
             s = 1
         else:
             raise F
@@ -3792,7 +3822,7 @@ def _d_CurrentDemandReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVTargetCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 2
         else:
             raise F
@@ -3800,13 +3830,13 @@ def _d_CurrentDemandReqType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMaximumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaximumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 3
         elif c == 1:
-            f_EVMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 4
         elif c == 2:
-            f_EVMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 5
         elif c == 3:
             x = ((V >> (N - p - 3)) & 7)
@@ -3828,10 +3858,10 @@ def _d_CurrentDemandReqType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 4
         elif c == 1:
-            f_EVMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 5
         elif c == 2:
             x = ((V >> (N - p - 3)) & 7)
@@ -3853,7 +3883,7 @@ def _d_CurrentDemandReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 5
         elif c == 1:
             x = ((V >> (N - p - 3)) & 7)
@@ -3906,13 +3936,13 @@ def _d_CurrentDemandReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_RemainingTimeToFullSoC, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_RemainingTimeToFullSoC, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 8
         elif c == 1:
-            f_RemainingTimeToBulkSoC, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_RemainingTimeToBulkSoC, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 9
         elif c == 2:
-            f_EVTargetVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVTargetVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 10
         else:
             raise F
@@ -3920,10 +3950,10 @@ def _d_CurrentDemandReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_RemainingTimeToBulkSoC, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_RemainingTimeToBulkSoC, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 9
         elif c == 1:
-            f_EVTargetVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVTargetVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 10
         else:
             raise F
@@ -3931,7 +3961,7 @@ def _d_CurrentDemandReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVTargetVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 10
         else:
             raise F
@@ -3958,7 +3988,7 @@ def _d_CurrentDemandReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_CurrentDemandReqType(o, a):
+def _e_CurrentDemandReqType(o, a, T):
     s = 0
     v = o.DC_EVStatus
     if v is not None:
@@ -3969,7 +3999,7 @@ def _e_CurrentDemandReqType(o, a):
             raise F
         if not isinstance(v, M.DC_EVStatusType):
             raise F
-        a = _e_DC_EVStatusType(v, a)
+        a = _e_DC_EVStatusType(v, a, T)
     v = o.EVTargetCurrent
     if v is not None:
         if s == 1:
@@ -3979,7 +4009,7 @@ def _e_CurrentDemandReqType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVMaximumVoltageLimit
     if v is not None:
         if s == 2:
@@ -3989,7 +4019,7 @@ def _e_CurrentDemandReqType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVMaximumCurrentLimit
     if v is not None:
         if s == 2:
@@ -4002,7 +4032,7 @@ def _e_CurrentDemandReqType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVMaximumPowerLimit
     if v is not None:
         if s == 2:
@@ -4018,7 +4048,7 @@ def _e_CurrentDemandReqType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.BulkChargingComplete
     if v is not None:
         if s == 2:
@@ -4079,7 +4109,7 @@ def _e_CurrentDemandReqType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.RemainingTimeToBulkSoC
     if v is not None:
         if s == 7:
@@ -4092,7 +4122,7 @@ def _e_CurrentDemandReqType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVTargetVoltage
     if v is not None:
         if s == 7:
@@ -4108,7 +4138,7 @@ def _e_CurrentDemandReqType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     if s == 10:
         a <<= 1
         s = -1
@@ -4117,7 +4147,7 @@ def _e_CurrentDemandReqType(o, a):
     return a
 
 
-def _d_CurrentDemandResType(V, N, E, p, K):
+def _d_CurrentDemandResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_DC_EVSEStatus = None
     f_EVSEPresentVoltage = None
@@ -4152,7 +4182,7 @@ def _d_CurrentDemandResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatusType)
+            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatusType, T)
             s = 2
         else:
             raise F
@@ -4160,7 +4190,7 @@ def _d_CurrentDemandResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEPresentVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEPresentVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 3
         else:
             raise F
@@ -4168,7 +4198,7 @@ def _d_CurrentDemandResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEPresentCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEPresentCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 4
         else:
             raise F
@@ -4212,13 +4242,13 @@ def _d_CurrentDemandResType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVSEMaximumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaximumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 8
         elif c == 1:
-            f_EVSEMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 9
         elif c == 2:
-            f_EVSEMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 10
         elif c == 3:
             if ((V >> (N - p - 1)) & 1):
@@ -4266,10 +4296,10 @@ def _d_CurrentDemandResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 9
         elif c == 1:
-            f_EVSEMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 10
         elif c == 2:
             if ((V >> (N - p - 1)) & 1):
@@ -4317,7 +4347,7 @@ def _d_CurrentDemandResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 10
         elif c == 1:
             if ((V >> (N - p - 1)) & 1):
@@ -4422,7 +4452,7 @@ def _d_CurrentDemandResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 13
         elif c == 1:
             x = ((V >> (N - p - 3)) & 7)
@@ -4476,7 +4506,7 @@ def _d_CurrentDemandResType(V, N, E, p, K):
     return o, p
 
 
-def _e_CurrentDemandResType(o, a):
+def _e_CurrentDemandResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -4500,7 +4530,7 @@ def _e_CurrentDemandResType(o, a):
             raise F
         if not isinstance(v, M.DC_EVSEStatusType):
             raise F
-        a = _e_DC_EVSEStatusType(v, a)
+        a = _e_DC_EVSEStatusType(v, a, T)
     v = o.EVSEPresentVoltage
     if v is not None:
         if s == 2:
@@ -4510,7 +4540,7 @@ def _e_CurrentDemandResType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSEPresentCurrent
     if v is not None:
         if s == 3:
@@ -4520,7 +4550,7 @@ def _e_CurrentDemandResType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSECurrentLimitAchieved
     if v is not None:
         if s == 4:
@@ -4575,7 +4605,7 @@ def _e_CurrentDemandResType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSEMaximumCurrentLimit
     if v is not None:
         if s == 7:
@@ -4588,7 +4618,7 @@ def _e_CurrentDemandResType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSEMaximumPowerLimit
     if v is not None:
         if s == 7:
@@ -4604,7 +4634,7 @@ def _e_CurrentDemandResType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSEID
     if v is not None:
         if s == 7:
@@ -4656,7 +4686,7 @@ def _e_CurrentDemandResType(o, a):
             raise F
         if not isinstance(v, M.MeterInfoType):
             raise F
-        a = _e_MeterInfoType(v, a)
+        a = _e_MeterInfoType(v, a, T)
     v = o.ReceiptRequired
     if v is not None:
         if s == 12:
@@ -4689,7 +4719,7 @@ def _e_CurrentDemandResType(o, a):
     return a
 
 
-def _d_DC_EVChargeParameterType(V, N, E, p, K):
+def _d_DC_EVChargeParameterType(V, N, E, p, K, T):
     f_DepartureTime = None
     f_DC_EVStatus = None
     f_EVMaximumCurrentLimit = None
@@ -4727,7 +4757,7 @@ def _d_DC_EVChargeParameterType(V, N, E, p, K):
                 p += 1
             s = 1
         elif c == 1:
-            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType)
+            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType, T)
             s = 2
         else:
             raise F
@@ -4735,7 +4765,7 @@ def _d_DC_EVChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType)
+            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType, T)
             s = 2
         else:
             raise F
@@ -4743,7 +4773,7 @@ def _d_DC_EVChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 3
         else:
             raise F
@@ -4751,10 +4781,10 @@ def _d_DC_EVChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 4
         elif c == 1:
-            f_EVMaximumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaximumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 5
         else:
             raise F
@@ -4762,7 +4792,7 @@ def _d_DC_EVChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVMaximumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVMaximumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 5
         else:
             raise F
@@ -4770,10 +4800,10 @@ def _d_DC_EVChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVEnergyCapacity, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVEnergyCapacity, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 6
         elif c == 1:
-            f_EVEnergyRequest, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVEnergyRequest, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 7
         elif c == 2:
             x = ((V >> (N - p - 9)) & 511)
@@ -4797,7 +4827,7 @@ def _d_DC_EVChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_EVEnergyRequest, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVEnergyRequest, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 7
         elif c == 1:
             x = ((V >> (N - p - 9)) & 511)
@@ -4874,7 +4904,7 @@ def _d_DC_EVChargeParameterType(V, N, E, p, K):
     return o, p
 
 
-def _e_DC_EVChargeParameterType(o, a):
+def _e_DC_EVChargeParameterType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -4900,7 +4930,7 @@ def _e_DC_EVChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.DC_EVStatusType):
             raise F
-        a = _e_DC_EVStatusType(v, a)
+        a = _e_DC_EVStatusType(v, a, T)
     v = o.EVMaximumCurrentLimit
     if v is not None:
         if s == 2:
@@ -4910,7 +4940,7 @@ def _e_DC_EVChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVMaximumPowerLimit
     if v is not None:
         if s == 3:
@@ -4920,7 +4950,7 @@ def _e_DC_EVChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVMaximumVoltageLimit
     if v is not None:
         if s == 3:
@@ -4933,7 +4963,7 @@ def _e_DC_EVChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVEnergyCapacity
     if v is not None:
         if s == 5:
@@ -4943,7 +4973,7 @@ def _e_DC_EVChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVEnergyRequest
     if v is not None:
         if s == 5:
@@ -4956,7 +4986,7 @@ def _e_DC_EVChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.FullSOC
     if v is not None:
         if s == 5:
@@ -5016,7 +5046,7 @@ def _e_DC_EVChargeParameterType(o, a):
     return a
 
 
-def _d_DC_EVPowerDeliveryParameterType(V, N, E, p, K):
+def _d_DC_EVPowerDeliveryParameterType(V, N, E, p, K, T):
     f_DC_EVStatus = None
     f_BulkChargingComplete = None
     f_ChargingComplete = None
@@ -5025,7 +5055,7 @@ def _d_DC_EVPowerDeliveryParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType)
+            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType, T)
             s = 1
         else:
             raise F
@@ -5076,7 +5106,7 @@ def _d_DC_EVPowerDeliveryParameterType(V, N, E, p, K):
     return o, p
 
 
-def _e_DC_EVPowerDeliveryParameterType(o, a):
+def _e_DC_EVPowerDeliveryParameterType(o, a, T):
     s = 0
     v = o.DC_EVStatus
     if v is not None:
@@ -5087,7 +5117,7 @@ def _e_DC_EVPowerDeliveryParameterType(o, a):
             raise F
         if not isinstance(v, M.DC_EVStatusType):
             raise F
-        a = _e_DC_EVStatusType(v, a)
+        a = _e_DC_EVStatusType(v, a, T)
     v = o.BulkChargingComplete
     if v is not None:
         if s == 1:
@@ -5129,7 +5159,7 @@ def _e_DC_EVPowerDeliveryParameterType(o, a):
     return a
 
 
-def _d_DC_EVSEChargeParameterType(V, N, E, p, K):
+def _d_DC_EVSEChargeParameterType(V, N, E, p, K, T):
     f_DC_EVSEStatus = None
     f_EVSEMaximumCurrentLimit = None
     f_EVSEMaximumPowerLimit = None
@@ -5144,7 +5174,7 @@ def _d_DC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatusType)
+            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatusType, T)
             s = 1
         else:
             raise F
@@ -5152,7 +5182,7 @@ def _d_DC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaximumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 2
         else:
             raise F
@@ -5160,7 +5190,7 @@ def _d_DC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaximumPowerLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 3
         else:
             raise F
@@ -5168,7 +5198,7 @@ def _d_DC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMaximumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMaximumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 4
         else:
             raise F
@@ -5176,7 +5206,7 @@ def _d_DC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMinimumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMinimumCurrentLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 5
         else:
             raise F
@@ -5184,7 +5214,7 @@ def _d_DC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEMinimumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEMinimumVoltageLimit, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 6
         else:
             raise F
@@ -5192,10 +5222,10 @@ def _d_DC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSECurrentRegulationTolerance, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSECurrentRegulationTolerance, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 7
         elif c == 1:
-            f_EVSEPeakCurrentRipple, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEPeakCurrentRipple, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 8
         else:
             raise F
@@ -5203,7 +5233,7 @@ def _d_DC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEPeakCurrentRipple, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEPeakCurrentRipple, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 8
         else:
             raise F
@@ -5211,7 +5241,7 @@ def _d_DC_EVSEChargeParameterType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_EVSEEnergyToBeDelivered, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEEnergyToBeDelivered, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 9
         elif c == 1:
             s = -1
@@ -5239,7 +5269,7 @@ def _d_DC_EVSEChargeParameterType(V, N, E, p, K):
     return o, p
 
 
-def _e_DC_EVSEChargeParameterType(o, a):
+def _e_DC_EVSEChargeParameterType(o, a, T):
     s = 0
     v = o.DC_EVSEStatus
     if v is not None:
@@ -5250,7 +5280,7 @@ def _e_DC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.DC_EVSEStatusType):
             raise F
-        a = _e_DC_EVSEStatusType(v, a)
+        a = _e_DC_EVSEStatusType(v, a, T)
     v = o.EVSEMaximumCurrentLimit
     if v is not None:
         if s == 1:
@@ -5260,7 +5290,7 @@ def _e_DC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSEMaximumPowerLimit
     if v is not None:
         if s == 2:
@@ -5270,7 +5300,7 @@ def _e_DC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSEMaximumVoltageLimit
     if v is not None:
         if s == 3:
@@ -5280,7 +5310,7 @@ def _e_DC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSEMinimumCurrentLimit
     if v is not None:
         if s == 4:
@@ -5290,7 +5320,7 @@ def _e_DC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSEMinimumVoltageLimit
     if v is not None:
         if s == 5:
@@ -5300,7 +5330,7 @@ def _e_DC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSECurrentRegulationTolerance
     if v is not None:
         if s == 6:
@@ -5310,7 +5340,7 @@ def _e_DC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSEPeakCurrentRipple
     if v is not None:
         if s == 6:
@@ -5323,7 +5353,7 @@ def _e_DC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVSEEnergyToBeDelivered
     if v is not None:
         if s == 8:
@@ -5333,7 +5363,7 @@ def _e_DC_EVSEChargeParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     if s == 8:
         a = (a << 2) | 1
         s = -1
@@ -5345,7 +5375,7 @@ def _e_DC_EVSEChargeParameterType(o, a):
     return a
 
 
-def _d_DC_EVSEStatusType(V, N, E, p, K):
+def _d_DC_EVSEStatusType(V, N, E, p, K, T):
     f_NotificationMaxDelay = None
     f_EVSENotification = None
     f_EVSEIsolationStatus = None
@@ -5451,7 +5481,7 @@ def _d_DC_EVSEStatusType(V, N, E, p, K):
     return o, p
 
 
-def _e_DC_EVSEStatusType(o, a):
+def _e_DC_EVSEStatusType(o, a, T):
     s = 0
     v = o.NotificationMaxDelay
     if v is not None:
@@ -5515,7 +5545,7 @@ def _e_DC_EVSEStatusType(o, a):
     return a
 
 
-def _d_DC_EVStatusType(V, N, E, p, K):
+def _d_DC_EVStatusType(V, N, E, p, K, T):
     f_EVReady = None
     f_EVErrorCode = None
     f_EVRESSSOC = None
@@ -5575,7 +5605,7 @@ def _d_DC_EVStatusType(V, N, E, p, K):
     return o, p
 
 
-def _e_DC_EVStatusType(o, a):
+def _e_DC_EVStatusType(o, a, T):
     s = 0
     v = o.EVReady
     if v is not None:
@@ -5625,7 +5655,7 @@ def _e_DC_EVStatusType(o, a):
     return a
 
 
-def _d_DSAKeyValueType(V, N, E, p, K):
+def _d_DSAKeyValueType(V, N, E, p, K, T):
     f_P = None
     f_Q = None
     f_G = None
@@ -6023,7 +6053,7 @@ def _d_DSAKeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_DSAKeyValueType(o, a):
+def _e_DSAKeyValueType(o, a, T):
     s = 0
     v = o.P
     if v is not None:
@@ -6177,7 +6207,7 @@ def _e_DSAKeyValueType(o, a):
     return a
 
 
-def _d_DiffieHellmanPublickeyType(V, N, E, p, K):
+def _d_DiffieHellmanPublickeyType(V, N, E, p, K, T):
     f_Id = None
     f_value = None
     s = 0
@@ -6260,7 +6290,7 @@ def _d_DiffieHellmanPublickeyType(V, N, E, p, K):
     return o, p
 
 
-def _e_DiffieHellmanPublickeyType(o, a):
+def _e_DiffieHellmanPublickeyType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -6304,7 +6334,7 @@ def _e_DiffieHellmanPublickeyType(o, a):
     return a
 
 
-def _d_DigestMethodType(V, N, E, p, K):
+def _d_DigestMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -6342,40 +6372,60 @@ def _d_DigestMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (22, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -6384,7 +6434,7 @@ def _d_DigestMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_DigestMethodType(o, a):
+def _e_DigestMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -6401,16 +6451,23 @@ def _e_DigestMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 2) | 1
+        if s == 0:
+            a = content_out(a, T, 22, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_EMAIDType(V, N, E, p, K):
+def _d_EMAIDType(V, N, E, p, K, T):
     f_Id = None
     f_value = None
     s = 0
@@ -6503,7 +6560,7 @@ def _d_EMAIDType(V, N, E, p, K):
     return o, p
 
 
-def _e_EMAIDType(o, a):
+def _e_EMAIDType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -6550,7 +6607,7 @@ def _e_EMAIDType(o, a):
     return a
 
 
-def _d_EVChargeParameterType(V, N, E, p, K):
+def _d_EVChargeParameterType(V, N, E, p, K, T):
     f_DepartureTime = None
     s = 0
     if s == 0:
@@ -6597,7 +6654,7 @@ def _d_EVChargeParameterType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVChargeParameterType(o, a):
+def _e_EVChargeParameterType(o, a, T):
     s = 0
     v = o.DepartureTime
     if v is not None:
@@ -6622,7 +6679,7 @@ def _e_EVChargeParameterType(o, a):
     return a
 
 
-def _d_EVPowerDeliveryParameterType(V, N, E, p, K):
+def _d_EVPowerDeliveryParameterType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -6637,7 +6694,7 @@ def _d_EVPowerDeliveryParameterType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVPowerDeliveryParameterType(o, a):
+def _e_EVPowerDeliveryParameterType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -6647,7 +6704,7 @@ def _e_EVPowerDeliveryParameterType(o, a):
     return a
 
 
-def _d_EVSEChargeParameterType(V, N, E, p, K):
+def _d_EVSEChargeParameterType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -6662,7 +6719,7 @@ def _d_EVSEChargeParameterType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVSEChargeParameterType(o, a):
+def _e_EVSEChargeParameterType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -6672,7 +6729,7 @@ def _e_EVSEChargeParameterType(o, a):
     return a
 
 
-def _d_EVSEStatusType(V, N, E, p, K):
+def _d_EVSEStatusType(V, N, E, p, K, T):
     f_NotificationMaxDelay = None
     f_EVSENotification = None
     s = 0
@@ -6734,7 +6791,7 @@ def _d_EVSEStatusType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVSEStatusType(o, a):
+def _e_EVSEStatusType(o, a, T):
     s = 0
     v = o.NotificationMaxDelay
     if v is not None:
@@ -6769,7 +6826,7 @@ def _e_EVSEStatusType(o, a):
     return a
 
 
-def _d_EVStatusType(V, N, E, p, K):
+def _d_EVStatusType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -6784,7 +6841,7 @@ def _d_EVStatusType(V, N, E, p, K):
     return o, p
 
 
-def _e_EVStatusType(o, a):
+def _e_EVStatusType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -6794,7 +6851,7 @@ def _e_EVStatusType(o, a):
     return a
 
 
-def _d_EntryType(V, N, E, p, K):
+def _d_EntryType(V, N, E, p, K, T):
     f_RelativeTimeInterval = None
     f_TimeInterval = None
     s = 0
@@ -6802,10 +6859,10 @@ def _d_EntryType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_RelativeTimeInterval, p = _d_RelativeTimeIntervalType(V, N, E, p, M.RelativeTimeInterval)
+            f_RelativeTimeInterval, p = _d_RelativeTimeIntervalType(V, N, E, p, M.RelativeTimeInterval, T)
             s = 1
         elif c == 1:
-            f_TimeInterval, p = _d_IntervalType(V, N, E, p, M.TimeInterval)
+            f_TimeInterval, p = _d_IntervalType(V, N, E, p, M.TimeInterval, T)
             s = 1
         else:
             raise F
@@ -6824,7 +6881,7 @@ def _d_EntryType(V, N, E, p, K):
     return o, p
 
 
-def _e_EntryType(o, a):
+def _e_EntryType(o, a, T):
     s = 0
     v = o.RelativeTimeInterval
     if v is not None:
@@ -6835,7 +6892,7 @@ def _e_EntryType(o, a):
             raise F
         if not isinstance(v, M.RelativeTimeInterval):
             raise F
-        a = _e_RelativeTimeIntervalType(v, a)
+        a = _e_RelativeTimeIntervalType(v, a, T)
     v = o.TimeInterval
     if v is not None:
         if s == 0:
@@ -6845,7 +6902,7 @@ def _e_EntryType(o, a):
             raise F
         if not isinstance(v, M.TimeInterval):
             raise F
-        a = _e_IntervalType(v, a)
+        a = _e_IntervalType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -6854,7 +6911,7 @@ def _e_EntryType(o, a):
     return a
 
 
-def _d_IntervalType(V, N, E, p, K):
+def _d_IntervalType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -6869,7 +6926,7 @@ def _d_IntervalType(V, N, E, p, K):
     return o, p
 
 
-def _e_IntervalType(o, a):
+def _e_IntervalType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -6879,7 +6936,7 @@ def _e_IntervalType(o, a):
     return a
 
 
-def _d_KeyInfoType(V, N, E, p, K):
+def _d_KeyInfoType(V, N, E, p, K, T):
     f_Id = None
     f_content = []
     s = 0
@@ -6918,471 +6975,851 @@ def _d_KeyInfoType(V, N, E, p, K):
                         f_Id, p = chars(V, N, E, p, n)
                 s = 1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 5:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 6:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 7:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 8:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 9:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 10:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 11:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 12:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 13:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 14:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 15:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 16:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 17:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 18:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -7391,7 +7828,7 @@ def _d_KeyInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_KeyInfoType(o, a):
+def _e_KeyInfoType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -7408,67 +7845,106 @@ def _e_KeyInfoType(o, a):
         else:
             a = ws(a, v)
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_KeyValueType(V, N, E, p, K):
+def _d_KeyValueType(V, N, E, p, K, T):
     f_content = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (47, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (47, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (46, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (46, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (45, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (45, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -7476,22 +7952,27 @@ def _d_KeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_KeyValueType(o, a):
+def _e_KeyValueType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
+def _d_ListOfRootCertificateIDsType(V, N, E, p, K, T):
     f_RootCertificateID = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 1
         else:
@@ -7500,7 +7981,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 2
         elif c == 1:
@@ -7511,7 +7992,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType)
+            v, p = _d_X509IssuerSerialType(V, N, E, p, M.X509IssuerSerialType, T)
             f_RootCertificateID.append(v)
             s = 2
         elif c == 1:
@@ -7525,7 +8006,7 @@ def _d_ListOfRootCertificateIDsType(V, N, E, p, K):
     return o, p
 
 
-def _e_ListOfRootCertificateIDsType(o, a):
+def _e_ListOfRootCertificateIDsType(o, a, T):
     s = 0
     for v in o.RootCertificateID:
         if s == 0:
@@ -7541,7 +8022,7 @@ def _e_ListOfRootCertificateIDsType(o, a):
             raise F
         if not isinstance(v, M.X509IssuerSerialType):
             raise F
-        a = _e_X509IssuerSerialType(v, a)
+        a = _e_X509IssuerSerialType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -7553,7 +8034,7 @@ def _e_ListOfRootCertificateIDsType(o, a):
     return a
 
 
-def _d_ManifestType(V, N, E, p, K):
+def _d_ManifestType(V, N, E, p, K, T):
     f_Id = None
     f_Reference = []
     s = 0
@@ -7591,7 +8072,7 @@ def _d_ManifestType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 2
         else:
@@ -7600,7 +8081,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 2
         else:
@@ -7609,7 +8090,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 3
         elif c == 1:
@@ -7620,7 +8101,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 3
         elif c == 1:
@@ -7635,7 +8116,7 @@ def _d_ManifestType(V, N, E, p, K):
     return o, p
 
 
-def _e_ManifestType(o, a):
+def _e_ManifestType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -7668,7 +8149,7 @@ def _e_ManifestType(o, a):
             raise F
         if not isinstance(v, M.Reference):
             raise F
-        a = _e_ReferenceType(v, a)
+        a = _e_ReferenceType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -7680,7 +8161,7 @@ def _e_ManifestType(o, a):
     return a
 
 
-def _d_MessageHeaderType(V, N, E, p, K):
+def _d_MessageHeaderType(V, N, E, p, K, T):
     f_SessionID = None
     f_Notification = None
     f_Signature = None
@@ -7724,10 +8205,10 @@ def _d_MessageHeaderType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Notification, p = _d_NotificationType(V, N, E, p, M.NotificationType)
+            f_Notification, p = _d_NotificationType(V, N, E, p, M.NotificationType, T)
             s = 2
         elif c == 1:
-            f_Signature, p = _d_SignatureType(V, N, E, p, M.Signature)
+            f_Signature, p = _d_SignatureType(V, N, E, p, M.Signature, T)
             s = 3
         elif c == 2:
             s = -1
@@ -7737,7 +8218,7 @@ def _d_MessageHeaderType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Signature, p = _d_SignatureType(V, N, E, p, M.Signature)
+            f_Signature, p = _d_SignatureType(V, N, E, p, M.Signature, T)
             s = 3
         elif c == 1:
             s = -1
@@ -7759,7 +8240,7 @@ def _d_MessageHeaderType(V, N, E, p, K):
     return o, p
 
 
-def _e_MessageHeaderType(o, a):
+def _e_MessageHeaderType(o, a, T):
     s = 0
     v = o.SessionID
     if v is not None:
@@ -7788,7 +8269,7 @@ def _e_MessageHeaderType(o, a):
             raise F
         if not isinstance(v, M.NotificationType):
             raise F
-        a = _e_NotificationType(v, a)
+        a = _e_NotificationType(v, a, T)
     v = o.Signature
     if v is not None:
         if s == 1:
@@ -7801,7 +8282,7 @@ def _e_MessageHeaderType(o, a):
             raise F
         if not isinstance(v, M.Signature):
             raise F
-        a = _e_SignatureType(v, a)
+        a = _e_SignatureType(v, a, T)
     if s == 1:
         a = (a << 2) | 2
         s = -1
@@ -7816,7 +8297,7 @@ def _e_MessageHeaderType(o, a):
     return a
 
 
-def _d_MeterInfoType(V, N, E, p, K):
+def _d_MeterInfoType(V, N, E, p, K, T):
     f_MeterID = None
     f_MeterReading = None
     f_SigMeterReading = None
@@ -8186,7 +8667,7 @@ def _d_MeterInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_MeterInfoType(o, a):
+def _e_MeterInfoType(o, a, T):
     s = 0
     v = o.MeterID
     if v is not None:
@@ -8301,7 +8782,7 @@ def _e_MeterInfoType(o, a):
     return a
 
 
-def _d_MeteringReceiptReqType(V, N, E, p, K):
+def _d_MeteringReceiptReqType(V, N, E, p, K, T):
     f_Id = None
     f_SessionID = None
     f_SAScheduleTupleID = None
@@ -8418,7 +8899,7 @@ def _d_MeteringReceiptReqType(V, N, E, p, K):
             f_SAScheduleTupleID = ((x >> 1) & 255) + 1
             s = 3
         elif c == 1:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 4
         else:
             raise F
@@ -8426,7 +8907,7 @@ def _d_MeteringReceiptReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType)
+            f_MeterInfo, p = _d_MeterInfoType(V, N, E, p, M.MeterInfoType, T)
             s = 4
         else:
             raise F
@@ -8447,7 +8928,7 @@ def _d_MeteringReceiptReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_MeteringReceiptReqType(o, a):
+def _e_MeteringReceiptReqType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -8508,7 +8989,7 @@ def _e_MeteringReceiptReqType(o, a):
             raise F
         if not isinstance(v, M.MeterInfoType):
             raise F
-        a = _e_MeterInfoType(v, a)
+        a = _e_MeterInfoType(v, a, T)
     if s == 4:
         a <<= 1
         s = -1
@@ -8517,7 +8998,7 @@ def _e_MeteringReceiptReqType(o, a):
     return a
 
 
-def _d_MeteringReceiptResType(V, N, E, p, K):
+def _d_MeteringReceiptResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_AC_EVSEStatus = None
     f_DC_EVSEStatus = None
@@ -8542,13 +9023,13 @@ def _d_MeteringReceiptResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_AC_EVSEStatus, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatus)
+            f_AC_EVSEStatus, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatus, T)
             s = 2
         elif c == 1:
-            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatus)
+            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatus, T)
             s = 2
         elif c == 2:
-            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatus)
+            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatus, T)
             s = 2
         else:
             raise F
@@ -8569,7 +9050,7 @@ def _d_MeteringReceiptResType(V, N, E, p, K):
     return o, p
 
 
-def _e_MeteringReceiptResType(o, a):
+def _e_MeteringReceiptResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -8593,7 +9074,7 @@ def _e_MeteringReceiptResType(o, a):
             raise F
         if not isinstance(v, M.AC_EVSEStatus):
             raise F
-        a = _e_AC_EVSEStatusType(v, a)
+        a = _e_AC_EVSEStatusType(v, a, T)
     v = o.DC_EVSEStatus
     if v is not None:
         if s == 1:
@@ -8603,7 +9084,7 @@ def _e_MeteringReceiptResType(o, a):
             raise F
         if not isinstance(v, M.DC_EVSEStatus):
             raise F
-        a = _e_DC_EVSEStatusType(v, a)
+        a = _e_DC_EVSEStatusType(v, a, T)
     v = o.EVSEStatus
     if v is not None:
         if s == 1:
@@ -8613,7 +9094,7 @@ def _e_MeteringReceiptResType(o, a):
             raise F
         if not isinstance(v, M.EVSEStatus):
             raise F
-        a = _e_EVSEStatusType(v, a)
+        a = _e_EVSEStatusType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -8622,7 +9103,7 @@ def _e_MeteringReceiptResType(o, a):
     return a
 
 
-def _d_NotificationType(V, N, E, p, K):
+def _d_NotificationType(V, N, E, p, K, T):
     f_FaultCode = None
     f_FaultMsg = None
     s = 0
@@ -8703,7 +9184,7 @@ def _d_NotificationType(V, N, E, p, K):
     return o, p
 
 
-def _e_NotificationType(o, a):
+def _e_NotificationType(o, a, T):
     s = 0
     v = o.FaultCode
     if v is not None:
@@ -8750,7 +9231,7 @@ def _e_NotificationType(o, a):
     return a
 
 
-def _d_ObjectType(V, N, E, p, K):
+def _d_ObjectType(V, N, E, p, K, T):
     f_Encoding = None
     f_Id = None
     f_MimeType = None
@@ -8850,13 +9331,19 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 4:
             s = -1
         elif c == 5:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
@@ -8921,13 +9408,19 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 3:
             s = -1
         elif c == 4:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 2:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
@@ -8962,46 +9455,70 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -9012,7 +9529,7 @@ def _d_ObjectType(V, N, E, p, K):
     return o, p
 
 
-def _e_ObjectType(o, a):
+def _e_ObjectType(o, a, T):
     s = 0
     v = o.Encoding
     if v is not None:
@@ -9066,83 +9583,122 @@ def _e_ObjectType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 0:
-        a = (a << 3) | 4
+        if s == 0:
+            a = content_out(a, T, 173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 2:
+            a = content_out(a, T, 175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 3:
+            a = content_out(a, T, 176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        else:
+            raise F
         s = -1
-    elif s == 1:
-        a = (a << 3) | 3
-        s = -1
-    elif s == 2:
-        a = (a << 3) | 2
-        s = -1
-    elif s == 3:
-        a = (a << 2) | 1
-        s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 0:
+            a = (a << 3) | 4
+            s = -1
+        elif s == 1:
+            a = (a << 3) | 3
+            s = -1
+        elif s == 2:
+            a = (a << 3) | 2
+            s = -1
+        elif s == 3:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_PGPDataType(V, N, E, p, K):
+def _d_PGPDataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (116, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (116, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (121, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (121, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 2:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (119, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (119, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (120, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (120, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -9150,15 +9706,20 @@ def _d_PGPDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_PGPDataType(o, a):
+def _e_PGPDataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_PMaxScheduleEntryType(V, N, E, p, K):
+def _d_PMaxScheduleEntryType(V, N, E, p, K, T):
     f_RelativeTimeInterval = None
     f_TimeInterval = None
     f_PMax = None
@@ -9167,10 +9728,10 @@ def _d_PMaxScheduleEntryType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_RelativeTimeInterval, p = _d_RelativeTimeIntervalType(V, N, E, p, M.RelativeTimeInterval)
+            f_RelativeTimeInterval, p = _d_RelativeTimeIntervalType(V, N, E, p, M.RelativeTimeInterval, T)
             s = 1
         elif c == 1:
-            f_TimeInterval, p = _d_IntervalType(V, N, E, p, M.TimeInterval)
+            f_TimeInterval, p = _d_IntervalType(V, N, E, p, M.TimeInterval, T)
             s = 1
         else:
             raise F
@@ -9178,7 +9739,7 @@ def _d_PMaxScheduleEntryType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_PMax, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_PMax, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 2
         else:
             raise F
@@ -9198,7 +9759,7 @@ def _d_PMaxScheduleEntryType(V, N, E, p, K):
     return o, p
 
 
-def _e_PMaxScheduleEntryType(o, a):
+def _e_PMaxScheduleEntryType(o, a, T):
     s = 0
     v = o.RelativeTimeInterval
     if v is not None:
@@ -9209,7 +9770,7 @@ def _e_PMaxScheduleEntryType(o, a):
             raise F
         if not isinstance(v, M.RelativeTimeInterval):
             raise F
-        a = _e_RelativeTimeIntervalType(v, a)
+        a = _e_RelativeTimeIntervalType(v, a, T)
     v = o.TimeInterval
     if v is not None:
         if s == 0:
@@ -9219,7 +9780,7 @@ def _e_PMaxScheduleEntryType(o, a):
             raise F
         if not isinstance(v, M.TimeInterval):
             raise F
-        a = _e_IntervalType(v, a)
+        a = _e_IntervalType(v, a, T)
     v = o.PMax
     if v is not None:
         if s == 1:
@@ -9229,7 +9790,7 @@ def _e_PMaxScheduleEntryType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -9238,14 +9799,14 @@ def _e_PMaxScheduleEntryType(o, a):
     return a
 
 
-def _d_PMaxScheduleType(V, N, E, p, K):
+def _d_PMaxScheduleType(V, N, E, p, K, T):
     f_PMaxScheduleEntry = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_PMaxScheduleEntryType(V, N, E, p, M.PMaxScheduleEntry)
+            v, p = _d_PMaxScheduleEntryType(V, N, E, p, M.PMaxScheduleEntry, T)
             f_PMaxScheduleEntry.append(v)
             s = 1
         else:
@@ -9254,7 +9815,7 @@ def _d_PMaxScheduleType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_PMaxScheduleEntryType(V, N, E, p, M.PMaxScheduleEntry)
+            v, p = _d_PMaxScheduleEntryType(V, N, E, p, M.PMaxScheduleEntry, T)
             f_PMaxScheduleEntry.append(v)
             s = 2
         elif c == 1:
@@ -9265,7 +9826,7 @@ def _d_PMaxScheduleType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_PMaxScheduleEntryType(V, N, E, p, M.PMaxScheduleEntry)
+            v, p = _d_PMaxScheduleEntryType(V, N, E, p, M.PMaxScheduleEntry, T)
             f_PMaxScheduleEntry.append(v)
             s = 2
         elif c == 1:
@@ -9279,7 +9840,7 @@ def _d_PMaxScheduleType(V, N, E, p, K):
     return o, p
 
 
-def _e_PMaxScheduleType(o, a):
+def _e_PMaxScheduleType(o, a, T):
     s = 0
     for v in o.PMaxScheduleEntry:
         if s == 0:
@@ -9295,7 +9856,7 @@ def _e_PMaxScheduleType(o, a):
             raise F
         if not isinstance(v, M.PMaxScheduleEntry):
             raise F
-        a = _e_PMaxScheduleEntryType(v, a)
+        a = _e_PMaxScheduleEntryType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -9307,7 +9868,7 @@ def _e_PMaxScheduleType(o, a):
     return a
 
 
-def _d_ParameterSetType(V, N, E, p, K):
+def _d_ParameterSetType(V, N, E, p, K, T):
     f_ParameterSetID = None
     f_Parameter = []
     s = 0
@@ -9347,7 +9908,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 2
         else:
@@ -9356,7 +9917,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 3
         elif c == 1:
@@ -9367,7 +9928,7 @@ def _d_ParameterSetType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterType(V, N, E, p, M.ParameterType)
+            v, p = _d_ParameterType(V, N, E, p, M.ParameterType, T)
             f_Parameter.append(v)
             s = 3
         elif c == 1:
@@ -9382,7 +9943,7 @@ def _d_ParameterSetType(V, N, E, p, K):
     return o, p
 
 
-def _e_ParameterSetType(o, a):
+def _e_ParameterSetType(o, a, T):
     s = 0
     v = o.ParameterSetID
     if v is not None:
@@ -9410,7 +9971,7 @@ def _e_ParameterSetType(o, a):
             raise F
         if not isinstance(v, M.ParameterType):
             raise F
-        a = _e_ParameterType(v, a)
+        a = _e_ParameterType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -9422,7 +9983,7 @@ def _e_ParameterSetType(o, a):
     return a
 
 
-def _d_ParameterType(V, N, E, p, K):
+def _d_ParameterType(V, N, E, p, K, T):
     f_Name = None
     f_boolValue = None
     f_byteValue = None
@@ -9538,7 +10099,7 @@ def _d_ParameterType(V, N, E, p, K):
                 p += 1
             s = 4
         elif c == 4:
-            f_physicalValue, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_physicalValue, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 3
         elif c == 5:
             if ((V >> (N - p - 1)) & 1):
@@ -9637,7 +10198,7 @@ def _d_ParameterType(V, N, E, p, K):
     return o, p
 
 
-def _e_ParameterType(o, a):
+def _e_ParameterType(o, a, T):
     s = 0
     v = o.Name
     if v is not None:
@@ -9713,7 +10274,7 @@ def _e_ParameterType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.stringValue
     if v is not None:
         if s == 1:
@@ -9758,7 +10319,7 @@ def _e_ParameterType(o, a):
     return a
 
 
-def _d_PaymentDetailsReqType(V, N, E, p, K):
+def _d_PaymentDetailsReqType(V, N, E, p, K, T):
     f_eMAID = None
     f_ContractSignatureCertChain = None
     s = 0
@@ -9811,7 +10372,7 @@ def _d_PaymentDetailsReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ContractSignatureCertChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType)
+            f_ContractSignatureCertChain, p = _d_CertificateChainType(V, N, E, p, M.CertificateChainType, T)
             s = 2
         else:
             raise F
@@ -9830,7 +10391,7 @@ def _d_PaymentDetailsReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_PaymentDetailsReqType(o, a):
+def _e_PaymentDetailsReqType(o, a, T):
     s = 0
     v = o.eMAID
     if v is not None:
@@ -9862,7 +10423,7 @@ def _e_PaymentDetailsReqType(o, a):
             raise F
         if not isinstance(v, M.CertificateChainType):
             raise F
-        a = _e_CertificateChainType(v, a)
+        a = _e_CertificateChainType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -9871,7 +10432,7 @@ def _e_PaymentDetailsReqType(o, a):
     return a
 
 
-def _d_PaymentDetailsResType(V, N, E, p, K):
+def _d_PaymentDetailsResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_GenChallenge = None
     f_EVSETimeStamp = None
@@ -9974,7 +10535,7 @@ def _d_PaymentDetailsResType(V, N, E, p, K):
     return o, p
 
 
-def _e_PaymentDetailsResType(o, a):
+def _e_PaymentDetailsResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -10027,7 +10588,7 @@ def _e_PaymentDetailsResType(o, a):
     return a
 
 
-def _d_PaymentOptionListType(V, N, E, p, K):
+def _d_PaymentOptionListType(V, N, E, p, K, T):
     f_PaymentOption = []
     s = 0
     if s == 0:
@@ -10074,7 +10635,7 @@ def _d_PaymentOptionListType(V, N, E, p, K):
     return o, p
 
 
-def _e_PaymentOptionListType(o, a):
+def _e_PaymentOptionListType(o, a, T):
     s = 0
     for v in o.PaymentOption:
         if s == 0:
@@ -10102,7 +10663,7 @@ def _e_PaymentOptionListType(o, a):
     return a
 
 
-def _d_PaymentServiceSelectionReqType(V, N, E, p, K):
+def _d_PaymentServiceSelectionReqType(V, N, E, p, K, T):
     f_SelectedPaymentOption = None
     f_SelectedServiceList = None
     s = 0
@@ -10123,7 +10684,7 @@ def _d_PaymentServiceSelectionReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SelectedServiceList, p = _d_SelectedServiceListType(V, N, E, p, M.SelectedServiceListType)
+            f_SelectedServiceList, p = _d_SelectedServiceListType(V, N, E, p, M.SelectedServiceListType, T)
             s = 2
         else:
             raise F
@@ -10142,7 +10703,7 @@ def _d_PaymentServiceSelectionReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_PaymentServiceSelectionReqType(o, a):
+def _e_PaymentServiceSelectionReqType(o, a, T):
     s = 0
     v = o.SelectedPaymentOption
     if v is not None:
@@ -10166,7 +10727,7 @@ def _e_PaymentServiceSelectionReqType(o, a):
             raise F
         if not isinstance(v, M.SelectedServiceListType):
             raise F
-        a = _e_SelectedServiceListType(v, a)
+        a = _e_SelectedServiceListType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -10175,7 +10736,7 @@ def _e_PaymentServiceSelectionReqType(o, a):
     return a
 
 
-def _d_PaymentServiceSelectionResType(V, N, E, p, K):
+def _d_PaymentServiceSelectionResType(V, N, E, p, K, T):
     f_ResponseCode = None
     s = 0
     if s == 0:
@@ -10207,7 +10768,7 @@ def _d_PaymentServiceSelectionResType(V, N, E, p, K):
     return o, p
 
 
-def _e_PaymentServiceSelectionResType(o, a):
+def _e_PaymentServiceSelectionResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -10230,7 +10791,7 @@ def _e_PaymentServiceSelectionResType(o, a):
     return a
 
 
-def _d_PhysicalValueType(V, N, E, p, K):
+def _d_PhysicalValueType(V, N, E, p, K, T):
     f_Multiplier = None
     f_Unit = None
     f_Value = None
@@ -10310,7 +10871,7 @@ def _d_PhysicalValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_PhysicalValueType(o, a):
+def _e_PhysicalValueType(o, a, T):
     s = 0
     v = o.Multiplier
     if v is not None:
@@ -10357,7 +10918,7 @@ def _e_PhysicalValueType(o, a):
     return a
 
 
-def _d_PowerDeliveryReqType(V, N, E, p, K):
+def _d_PowerDeliveryReqType(V, N, E, p, K, T):
     f_ChargeProgress = None
     f_SAScheduleTupleID = None
     f_ChargingProfile = None
@@ -10395,13 +10956,13 @@ def _d_PowerDeliveryReqType(V, N, E, p, K):
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            f_ChargingProfile, p = _d_ChargingProfileType(V, N, E, p, M.ChargingProfileType)
+            f_ChargingProfile, p = _d_ChargingProfileType(V, N, E, p, M.ChargingProfileType, T)
             s = 3
         elif c == 1:
-            f_DC_EVPowerDeliveryParameter, p = _d_DC_EVPowerDeliveryParameterType(V, N, E, p, M.DC_EVPowerDeliveryParameter)
+            f_DC_EVPowerDeliveryParameter, p = _d_DC_EVPowerDeliveryParameterType(V, N, E, p, M.DC_EVPowerDeliveryParameter, T)
             s = 4
         elif c == 2:
-            f_EVPowerDeliveryParameter, p = _d_EVPowerDeliveryParameterType(V, N, E, p, M.EVPowerDeliveryParameter)
+            f_EVPowerDeliveryParameter, p = _d_EVPowerDeliveryParameterType(V, N, E, p, M.EVPowerDeliveryParameter, T)
             s = 4
         elif c == 3:
             s = -1
@@ -10411,10 +10972,10 @@ def _d_PowerDeliveryReqType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_DC_EVPowerDeliveryParameter, p = _d_DC_EVPowerDeliveryParameterType(V, N, E, p, M.DC_EVPowerDeliveryParameter)
+            f_DC_EVPowerDeliveryParameter, p = _d_DC_EVPowerDeliveryParameterType(V, N, E, p, M.DC_EVPowerDeliveryParameter, T)
             s = 4
         elif c == 1:
-            f_EVPowerDeliveryParameter, p = _d_EVPowerDeliveryParameterType(V, N, E, p, M.EVPowerDeliveryParameter)
+            f_EVPowerDeliveryParameter, p = _d_EVPowerDeliveryParameterType(V, N, E, p, M.EVPowerDeliveryParameter, T)
             s = 4
         elif c == 2:
             s = -1
@@ -10438,7 +10999,7 @@ def _d_PowerDeliveryReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_PowerDeliveryReqType(o, a):
+def _e_PowerDeliveryReqType(o, a, T):
     s = 0
     v = o.ChargeProgress
     if v is not None:
@@ -10474,7 +11035,7 @@ def _e_PowerDeliveryReqType(o, a):
             raise F
         if not isinstance(v, M.ChargingProfileType):
             raise F
-        a = _e_ChargingProfileType(v, a)
+        a = _e_ChargingProfileType(v, a, T)
     v = o.DC_EVPowerDeliveryParameter
     if v is not None:
         if s == 2:
@@ -10487,7 +11048,7 @@ def _e_PowerDeliveryReqType(o, a):
             raise F
         if not isinstance(v, M.DC_EVPowerDeliveryParameter):
             raise F
-        a = _e_DC_EVPowerDeliveryParameterType(v, a)
+        a = _e_DC_EVPowerDeliveryParameterType(v, a, T)
     v = o.EVPowerDeliveryParameter
     if v is not None:
         if s == 2:
@@ -10500,7 +11061,7 @@ def _e_PowerDeliveryReqType(o, a):
             raise F
         if not isinstance(v, M.EVPowerDeliveryParameter):
             raise F
-        a = _e_EVPowerDeliveryParameterType(v, a)
+        a = _e_EVPowerDeliveryParameterType(v, a, T)
     if s == 2:
         a = (a << 3) | 3
         s = -1
@@ -10515,7 +11076,7 @@ def _e_PowerDeliveryReqType(o, a):
     return a
 
 
-def _d_PowerDeliveryResType(V, N, E, p, K):
+def _d_PowerDeliveryResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_AC_EVSEStatus = None
     f_DC_EVSEStatus = None
@@ -10540,13 +11101,13 @@ def _d_PowerDeliveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_AC_EVSEStatus, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatus)
+            f_AC_EVSEStatus, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatus, T)
             s = 2
         elif c == 1:
-            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatus)
+            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatus, T)
             s = 2
         elif c == 2:
-            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatus)
+            f_EVSEStatus, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatus, T)
             s = 2
         else:
             raise F
@@ -10567,7 +11128,7 @@ def _d_PowerDeliveryResType(V, N, E, p, K):
     return o, p
 
 
-def _e_PowerDeliveryResType(o, a):
+def _e_PowerDeliveryResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -10591,7 +11152,7 @@ def _e_PowerDeliveryResType(o, a):
             raise F
         if not isinstance(v, M.AC_EVSEStatus):
             raise F
-        a = _e_AC_EVSEStatusType(v, a)
+        a = _e_AC_EVSEStatusType(v, a, T)
     v = o.DC_EVSEStatus
     if v is not None:
         if s == 1:
@@ -10601,7 +11162,7 @@ def _e_PowerDeliveryResType(o, a):
             raise F
         if not isinstance(v, M.DC_EVSEStatus):
             raise F
-        a = _e_DC_EVSEStatusType(v, a)
+        a = _e_DC_EVSEStatusType(v, a, T)
     v = o.EVSEStatus
     if v is not None:
         if s == 1:
@@ -10611,7 +11172,7 @@ def _e_PowerDeliveryResType(o, a):
             raise F
         if not isinstance(v, M.EVSEStatus):
             raise F
-        a = _e_EVSEStatusType(v, a)
+        a = _e_EVSEStatusType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -10620,7 +11181,7 @@ def _e_PowerDeliveryResType(o, a):
     return a
 
 
-def _d_PreChargeReqType(V, N, E, p, K):
+def _d_PreChargeReqType(V, N, E, p, K, T):
     f_DC_EVStatus = None
     f_EVTargetVoltage = None
     f_EVTargetCurrent = None
@@ -10629,7 +11190,7 @@ def _d_PreChargeReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType)
+            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType, T)
             s = 1
         else:
             raise F
@@ -10637,7 +11198,7 @@ def _d_PreChargeReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVTargetVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 2
         else:
             raise F
@@ -10645,7 +11206,7 @@ def _d_PreChargeReqType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVTargetCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVTargetCurrent, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 3
         else:
             raise F
@@ -10665,7 +11226,7 @@ def _d_PreChargeReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_PreChargeReqType(o, a):
+def _e_PreChargeReqType(o, a, T):
     s = 0
     v = o.DC_EVStatus
     if v is not None:
@@ -10676,7 +11237,7 @@ def _e_PreChargeReqType(o, a):
             raise F
         if not isinstance(v, M.DC_EVStatusType):
             raise F
-        a = _e_DC_EVStatusType(v, a)
+        a = _e_DC_EVStatusType(v, a, T)
     v = o.EVTargetVoltage
     if v is not None:
         if s == 1:
@@ -10686,7 +11247,7 @@ def _e_PreChargeReqType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.EVTargetCurrent
     if v is not None:
         if s == 2:
@@ -10696,7 +11257,7 @@ def _e_PreChargeReqType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     if s == 3:
         a <<= 1
         s = -1
@@ -10705,7 +11266,7 @@ def _e_PreChargeReqType(o, a):
     return a
 
 
-def _d_PreChargeResType(V, N, E, p, K):
+def _d_PreChargeResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_DC_EVSEStatus = None
     f_EVSEPresentVoltage = None
@@ -10729,7 +11290,7 @@ def _d_PreChargeResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatusType)
+            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatusType, T)
             s = 2
         else:
             raise F
@@ -10737,7 +11298,7 @@ def _d_PreChargeResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEPresentVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEPresentVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 3
         else:
             raise F
@@ -10757,7 +11318,7 @@ def _d_PreChargeResType(V, N, E, p, K):
     return o, p
 
 
-def _e_PreChargeResType(o, a):
+def _e_PreChargeResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -10781,7 +11342,7 @@ def _e_PreChargeResType(o, a):
             raise F
         if not isinstance(v, M.DC_EVSEStatusType):
             raise F
-        a = _e_DC_EVSEStatusType(v, a)
+        a = _e_DC_EVSEStatusType(v, a, T)
     v = o.EVSEPresentVoltage
     if v is not None:
         if s == 2:
@@ -10791,7 +11352,7 @@ def _e_PreChargeResType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     if s == 3:
         a <<= 1
         s = -1
@@ -10800,7 +11361,7 @@ def _e_PreChargeResType(o, a):
     return a
 
 
-def _d_ProfileEntryType(V, N, E, p, K):
+def _d_ProfileEntryType(V, N, E, p, K, T):
     f_ChargingProfileEntryStart = None
     f_ChargingProfileEntryMaxPower = None
     f_ChargingProfileEntryMaxNumberOfPhasesInUse = None
@@ -10837,7 +11398,7 @@ def _d_ProfileEntryType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ChargingProfileEntryMaxPower, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_ChargingProfileEntryMaxPower, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 2
         else:
             raise F
@@ -10871,7 +11432,7 @@ def _d_ProfileEntryType(V, N, E, p, K):
     return o, p
 
 
-def _e_ProfileEntryType(o, a):
+def _e_ProfileEntryType(o, a, T):
     s = 0
     v = o.ChargingProfileEntryStart
     if v is not None:
@@ -10894,7 +11455,7 @@ def _e_ProfileEntryType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     v = o.ChargingProfileEntryMaxNumberOfPhasesInUse
     if v is not None:
         if s == 2:
@@ -10918,7 +11479,7 @@ def _e_ProfileEntryType(o, a):
     return a
 
 
-def _d_RSAKeyValueType(V, N, E, p, K):
+def _d_RSAKeyValueType(V, N, E, p, K, T):
     f_Modulus = None
     f_Exponent = None
     s = 0
@@ -11007,7 +11568,7 @@ def _d_RSAKeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_RSAKeyValueType(o, a):
+def _e_RSAKeyValueType(o, a, T):
     s = 0
     v = o.Modulus
     if v is not None:
@@ -11053,7 +11614,7 @@ def _e_RSAKeyValueType(o, a):
     return a
 
 
-def _d_ReferenceType(V, N, E, p, K):
+def _d_ReferenceType(V, N, E, p, K, T):
     f_Id = None
     f_Type = None
     f_URI = None
@@ -11155,10 +11716,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 3:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 4:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -11226,10 +11787,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 2:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 3:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -11267,10 +11828,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 1:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 2:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -11278,10 +11839,10 @@ def _d_ReferenceType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 1:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -11289,7 +11850,7 @@ def _d_ReferenceType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -11347,7 +11908,7 @@ def _d_ReferenceType(V, N, E, p, K):
     return o, p
 
 
-def _e_ReferenceType(o, a):
+def _e_ReferenceType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -11418,7 +11979,7 @@ def _e_ReferenceType(o, a):
             raise F
         if not isinstance(v, M.Transforms):
             raise F
-        a = _e_TransformsType(v, a)
+        a = _e_TransformsType(v, a, T)
     v = o.DigestMethod
     if v is not None:
         if s == 0:
@@ -11440,7 +12001,7 @@ def _e_ReferenceType(o, a):
             raise F
         if not isinstance(v, M.DigestMethod):
             raise F
-        a = _e_DigestMethodType(v, a)
+        a = _e_DigestMethodType(v, a, T)
     v = o.DigestValue
     if v is not None:
         if s == 5:
@@ -11467,7 +12028,7 @@ def _e_ReferenceType(o, a):
     return a
 
 
-def _d_RelativeTimeIntervalType(V, N, E, p, K):
+def _d_RelativeTimeIntervalType(V, N, E, p, K, T):
     f_start = None
     f_duration = None
     s = 0
@@ -11544,7 +12105,7 @@ def _d_RelativeTimeIntervalType(V, N, E, p, K):
     return o, p
 
 
-def _e_RelativeTimeIntervalType(o, a):
+def _e_RelativeTimeIntervalType(o, a, T):
     s = 0
     v = o.start
     if v is not None:
@@ -11581,7 +12142,7 @@ def _e_RelativeTimeIntervalType(o, a):
     return a
 
 
-def _d_RetrievalMethodType(V, N, E, p, K):
+def _d_RetrievalMethodType(V, N, E, p, K, T):
     f_Type = None
     f_URI = None
     f_Transforms = None
@@ -11650,7 +12211,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 2
         elif c == 2:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 3:
             s = -1
@@ -11690,7 +12251,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 2
         elif c == 1:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 2:
             s = -1
@@ -11700,7 +12261,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 1:
             s = -1
@@ -11722,7 +12283,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_RetrievalMethodType(o, a):
+def _e_RetrievalMethodType(o, a, T):
     s = 0
     v = o.Type
     if v is not None:
@@ -11770,7 +12331,7 @@ def _e_RetrievalMethodType(o, a):
             raise F
         if not isinstance(v, M.Transforms):
             raise F
-        a = _e_TransformsType(v, a)
+        a = _e_TransformsType(v, a, T)
     if s == 0:
         a = (a << 3) | 3
         s = -1
@@ -11788,14 +12349,14 @@ def _e_RetrievalMethodType(o, a):
     return a
 
 
-def _d_SAScheduleListType(V, N, E, p, K):
+def _d_SAScheduleListType(V, N, E, p, K, T):
     f_SAScheduleTuple = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_SAScheduleTupleType(V, N, E, p, M.SAScheduleTupleType)
+            v, p = _d_SAScheduleTupleType(V, N, E, p, M.SAScheduleTupleType, T)
             f_SAScheduleTuple.append(v)
             s = 1
         else:
@@ -11804,7 +12365,7 @@ def _d_SAScheduleListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SAScheduleTupleType(V, N, E, p, M.SAScheduleTupleType)
+            v, p = _d_SAScheduleTupleType(V, N, E, p, M.SAScheduleTupleType, T)
             f_SAScheduleTuple.append(v)
             s = 2
         elif c == 1:
@@ -11815,7 +12376,7 @@ def _d_SAScheduleListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SAScheduleTupleType(V, N, E, p, M.SAScheduleTupleType)
+            v, p = _d_SAScheduleTupleType(V, N, E, p, M.SAScheduleTupleType, T)
             f_SAScheduleTuple.append(v)
             s = 3
         elif c == 1:
@@ -11836,7 +12397,7 @@ def _d_SAScheduleListType(V, N, E, p, K):
     return o, p
 
 
-def _e_SAScheduleListType(o, a):
+def _e_SAScheduleListType(o, a, T):
     s = 0
     for v in o.SAScheduleTuple:
         if s == 0:
@@ -11852,7 +12413,7 @@ def _e_SAScheduleListType(o, a):
             raise F
         if not isinstance(v, M.SAScheduleTupleType):
             raise F
-        a = _e_SAScheduleTupleType(v, a)
+        a = _e_SAScheduleTupleType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -11867,7 +12428,7 @@ def _e_SAScheduleListType(o, a):
     return a
 
 
-def _d_SAScheduleTupleType(V, N, E, p, K):
+def _d_SAScheduleTupleType(V, N, E, p, K, T):
     f_SAScheduleTupleID = None
     f_PMaxSchedule = None
     f_SalesTariff = None
@@ -11888,7 +12449,7 @@ def _d_SAScheduleTupleType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_PMaxSchedule, p = _d_PMaxScheduleType(V, N, E, p, M.PMaxScheduleType)
+            f_PMaxSchedule, p = _d_PMaxScheduleType(V, N, E, p, M.PMaxScheduleType, T)
             s = 2
         else:
             raise F
@@ -11896,7 +12457,7 @@ def _d_SAScheduleTupleType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_SalesTariff, p = _d_SalesTariffType(V, N, E, p, M.SalesTariffType)
+            f_SalesTariff, p = _d_SalesTariffType(V, N, E, p, M.SalesTariffType, T)
             s = 3
         elif c == 1:
             s = -1
@@ -11918,7 +12479,7 @@ def _d_SAScheduleTupleType(V, N, E, p, K):
     return o, p
 
 
-def _e_SAScheduleTupleType(o, a):
+def _e_SAScheduleTupleType(o, a, T):
     s = 0
     v = o.SAScheduleTupleID
     if v is not None:
@@ -11941,7 +12502,7 @@ def _e_SAScheduleTupleType(o, a):
             raise F
         if not isinstance(v, M.PMaxScheduleType):
             raise F
-        a = _e_PMaxScheduleType(v, a)
+        a = _e_PMaxScheduleType(v, a, T)
     v = o.SalesTariff
     if v is not None:
         if s == 2:
@@ -11951,7 +12512,7 @@ def _e_SAScheduleTupleType(o, a):
             raise F
         if not isinstance(v, M.SalesTariffType):
             raise F
-        a = _e_SalesTariffType(v, a)
+        a = _e_SalesTariffType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -11963,7 +12524,7 @@ def _e_SAScheduleTupleType(o, a):
     return a
 
 
-def _d_SASchedulesType(V, N, E, p, K):
+def _d_SASchedulesType(V, N, E, p, K, T):
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
@@ -11978,7 +12539,7 @@ def _d_SASchedulesType(V, N, E, p, K):
     return o, p
 
 
-def _e_SASchedulesType(o, a):
+def _e_SASchedulesType(o, a, T):
     s = 0
     if s == 0:
         a <<= 1
@@ -11988,7 +12549,7 @@ def _e_SASchedulesType(o, a):
     return a
 
 
-def _d_SPKIDataType(V, N, E, p, K):
+def _d_SPKIDataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     while s >= 0:
@@ -11996,49 +12557,73 @@ def _d_SPKIDataType(V, N, E, p, K):
             c = ((V >> (N - p - 1)) & 1)
             p += 1
             if c == 0:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             else:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 2:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (129, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (129, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 2:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (130, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (130, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -12046,15 +12631,20 @@ def _d_SPKIDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_SPKIDataType(o, a):
+def _e_SPKIDataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_SalesTariffEntryType(V, N, E, p, K):
+def _d_SalesTariffEntryType(V, N, E, p, K, T):
     f_RelativeTimeInterval = None
     f_TimeInterval = None
     f_EPriceLevel = None
@@ -12064,10 +12654,10 @@ def _d_SalesTariffEntryType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_RelativeTimeInterval, p = _d_RelativeTimeIntervalType(V, N, E, p, M.RelativeTimeInterval)
+            f_RelativeTimeInterval, p = _d_RelativeTimeIntervalType(V, N, E, p, M.RelativeTimeInterval, T)
             s = 1
         elif c == 1:
-            f_TimeInterval, p = _d_IntervalType(V, N, E, p, M.TimeInterval)
+            f_TimeInterval, p = _d_IntervalType(V, N, E, p, M.TimeInterval, T)
             s = 1
         else:
             raise F
@@ -12082,7 +12672,7 @@ def _d_SalesTariffEntryType(V, N, E, p, K):
             f_EPriceLevel = (x >> 1) & 255
             s = 2
         elif c == 1:
-            v, p = _d_ConsumptionCostType(V, N, E, p, M.ConsumptionCostType)
+            v, p = _d_ConsumptionCostType(V, N, E, p, M.ConsumptionCostType, T)
             f_ConsumptionCost.append(v)
             s = 3
         elif c == 2:
@@ -12093,7 +12683,7 @@ def _d_SalesTariffEntryType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ConsumptionCostType(V, N, E, p, M.ConsumptionCostType)
+            v, p = _d_ConsumptionCostType(V, N, E, p, M.ConsumptionCostType, T)
             f_ConsumptionCost.append(v)
             s = 3
         elif c == 1:
@@ -12104,7 +12694,7 @@ def _d_SalesTariffEntryType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ConsumptionCostType(V, N, E, p, M.ConsumptionCostType)
+            v, p = _d_ConsumptionCostType(V, N, E, p, M.ConsumptionCostType, T)
             f_ConsumptionCost.append(v)
             s = 4
         elif c == 1:
@@ -12115,7 +12705,7 @@ def _d_SalesTariffEntryType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ConsumptionCostType(V, N, E, p, M.ConsumptionCostType)
+            v, p = _d_ConsumptionCostType(V, N, E, p, M.ConsumptionCostType, T)
             f_ConsumptionCost.append(v)
             s = 5
         elif c == 1:
@@ -12139,7 +12729,7 @@ def _d_SalesTariffEntryType(V, N, E, p, K):
     return o, p
 
 
-def _e_SalesTariffEntryType(o, a):
+def _e_SalesTariffEntryType(o, a, T):
     s = 0
     v = o.RelativeTimeInterval
     if v is not None:
@@ -12150,7 +12740,7 @@ def _e_SalesTariffEntryType(o, a):
             raise F
         if not isinstance(v, M.RelativeTimeInterval):
             raise F
-        a = _e_RelativeTimeIntervalType(v, a)
+        a = _e_RelativeTimeIntervalType(v, a, T)
     v = o.TimeInterval
     if v is not None:
         if s == 0:
@@ -12160,7 +12750,7 @@ def _e_SalesTariffEntryType(o, a):
             raise F
         if not isinstance(v, M.TimeInterval):
             raise F
-        a = _e_IntervalType(v, a)
+        a = _e_IntervalType(v, a, T)
     v = o.EPriceLevel
     if v is not None:
         if s == 1:
@@ -12190,7 +12780,7 @@ def _e_SalesTariffEntryType(o, a):
             raise F
         if not isinstance(v, M.ConsumptionCostType):
             raise F
-        a = _e_ConsumptionCostType(v, a)
+        a = _e_ConsumptionCostType(v, a, T)
     if s == 1:
         a = (a << 2) | 2
         s = -1
@@ -12211,7 +12801,7 @@ def _e_SalesTariffEntryType(o, a):
     return a
 
 
-def _d_SalesTariffType(V, N, E, p, K):
+def _d_SalesTariffType(V, N, E, p, K, T):
     f_Id = None
     f_SalesTariffID = None
     f_SalesTariffDescription = None
@@ -12323,7 +12913,7 @@ def _d_SalesTariffType(V, N, E, p, K):
             f_NumEPriceLevels = (x >> 1) & 255
             s = 4
         elif c == 2:
-            v, p = _d_SalesTariffEntryType(V, N, E, p, M.SalesTariffEntry)
+            v, p = _d_SalesTariffEntryType(V, N, E, p, M.SalesTariffEntry, T)
             f_SalesTariffEntry.append(v)
             s = 5
         else:
@@ -12339,7 +12929,7 @@ def _d_SalesTariffType(V, N, E, p, K):
             f_NumEPriceLevels = (x >> 1) & 255
             s = 4
         elif c == 1:
-            v, p = _d_SalesTariffEntryType(V, N, E, p, M.SalesTariffEntry)
+            v, p = _d_SalesTariffEntryType(V, N, E, p, M.SalesTariffEntry, T)
             f_SalesTariffEntry.append(v)
             s = 5
         else:
@@ -12348,7 +12938,7 @@ def _d_SalesTariffType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_SalesTariffEntryType(V, N, E, p, M.SalesTariffEntry)
+            v, p = _d_SalesTariffEntryType(V, N, E, p, M.SalesTariffEntry, T)
             f_SalesTariffEntry.append(v)
             s = 5
         else:
@@ -12357,7 +12947,7 @@ def _d_SalesTariffType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SalesTariffEntryType(V, N, E, p, M.SalesTariffEntry)
+            v, p = _d_SalesTariffEntryType(V, N, E, p, M.SalesTariffEntry, T)
             f_SalesTariffEntry.append(v)
             s = 6
         elif c == 1:
@@ -12368,7 +12958,7 @@ def _d_SalesTariffType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SalesTariffEntryType(V, N, E, p, M.SalesTariffEntry)
+            v, p = _d_SalesTariffEntryType(V, N, E, p, M.SalesTariffEntry, T)
             f_SalesTariffEntry.append(v)
             s = 6
         elif c == 1:
@@ -12386,7 +12976,7 @@ def _d_SalesTariffType(V, N, E, p, K):
     return o, p
 
 
-def _e_SalesTariffType(o, a):
+def _e_SalesTariffType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -12473,7 +13063,7 @@ def _e_SalesTariffType(o, a):
             raise F
         if not isinstance(v, M.SalesTariffEntry):
             raise F
-        a = _e_SalesTariffEntryType(v, a)
+        a = _e_SalesTariffEntryType(v, a, T)
     if s == 5:
         a = (a << 2) | 1
         s = -1
@@ -12485,14 +13075,14 @@ def _e_SalesTariffType(o, a):
     return a
 
 
-def _d_SelectedServiceListType(V, N, E, p, K):
+def _d_SelectedServiceListType(V, N, E, p, K, T):
     f_SelectedService = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             f_SelectedService.append(v)
             s = 1
         else:
@@ -12501,7 +13091,7 @@ def _d_SelectedServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             f_SelectedService.append(v)
             s = 2
         elif c == 1:
@@ -12512,7 +13102,7 @@ def _d_SelectedServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType)
+            v, p = _d_SelectedServiceType(V, N, E, p, M.SelectedServiceType, T)
             f_SelectedService.append(v)
             s = 2
         elif c == 1:
@@ -12526,7 +13116,7 @@ def _d_SelectedServiceListType(V, N, E, p, K):
     return o, p
 
 
-def _e_SelectedServiceListType(o, a):
+def _e_SelectedServiceListType(o, a, T):
     s = 0
     for v in o.SelectedService:
         if s == 0:
@@ -12542,7 +13132,7 @@ def _e_SelectedServiceListType(o, a):
             raise F
         if not isinstance(v, M.SelectedServiceType):
             raise F
-        a = _e_SelectedServiceType(v, a)
+        a = _e_SelectedServiceType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -12554,7 +13144,7 @@ def _e_SelectedServiceListType(o, a):
     return a
 
 
-def _d_SelectedServiceType(V, N, E, p, K):
+def _d_SelectedServiceType(V, N, E, p, K, T):
     f_ServiceID = None
     f_ParameterSetID = None
     s = 0
@@ -12635,7 +13225,7 @@ def _d_SelectedServiceType(V, N, E, p, K):
     return o, p
 
 
-def _e_SelectedServiceType(o, a):
+def _e_SelectedServiceType(o, a, T):
     s = 0
     v = o.ServiceID
     if v is not None:
@@ -12672,7 +13262,7 @@ def _e_SelectedServiceType(o, a):
     return a
 
 
-def _d_ServiceDetailReqType(V, N, E, p, K):
+def _d_ServiceDetailReqType(V, N, E, p, K, T):
     f_ServiceID = None
     s = 0
     if s == 0:
@@ -12717,7 +13307,7 @@ def _d_ServiceDetailReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceDetailReqType(o, a):
+def _e_ServiceDetailReqType(o, a, T):
     s = 0
     v = o.ServiceID
     if v is not None:
@@ -12739,7 +13329,7 @@ def _e_ServiceDetailReqType(o, a):
     return a
 
 
-def _d_ServiceDetailResType(V, N, E, p, K):
+def _d_ServiceDetailResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_ServiceID = None
     f_ServiceParameterList = None
@@ -12791,7 +13381,7 @@ def _d_ServiceDetailResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_ServiceParameterList, p = _d_ServiceParameterListType(V, N, E, p, M.ServiceParameterListType)
+            f_ServiceParameterList, p = _d_ServiceParameterListType(V, N, E, p, M.ServiceParameterListType, T)
             s = 3
         elif c == 1:
             s = -1
@@ -12813,7 +13403,7 @@ def _d_ServiceDetailResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceDetailResType(o, a):
+def _e_ServiceDetailResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -12849,7 +13439,7 @@ def _e_ServiceDetailResType(o, a):
             raise F
         if not isinstance(v, M.ServiceParameterListType):
             raise F
-        a = _e_ServiceParameterListType(v, a)
+        a = _e_ServiceParameterListType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -12861,7 +13451,7 @@ def _e_ServiceDetailResType(o, a):
     return a
 
 
-def _d_ServiceDiscoveryReqType(V, N, E, p, K):
+def _d_ServiceDiscoveryReqType(V, N, E, p, K, T):
     f_ServiceScope = None
     f_ServiceCategory = None
     s = 0
@@ -12950,7 +13540,7 @@ def _d_ServiceDiscoveryReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceDiscoveryReqType(o, a):
+def _e_ServiceDiscoveryReqType(o, a, T):
     s = 0
     v = o.ServiceScope
     if v is not None:
@@ -13003,7 +13593,7 @@ def _e_ServiceDiscoveryReqType(o, a):
     return a
 
 
-def _d_ServiceDiscoveryResType(V, N, E, p, K):
+def _d_ServiceDiscoveryResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_PaymentOptionList = None
     f_ChargeService = None
@@ -13028,7 +13618,7 @@ def _d_ServiceDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_PaymentOptionList, p = _d_PaymentOptionListType(V, N, E, p, M.PaymentOptionListType)
+            f_PaymentOptionList, p = _d_PaymentOptionListType(V, N, E, p, M.PaymentOptionListType, T)
             s = 2
         else:
             raise F
@@ -13036,7 +13626,7 @@ def _d_ServiceDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_ChargeService, p = _d_ChargeServiceType(V, N, E, p, M.ChargeServiceType)
+            f_ChargeService, p = _d_ChargeServiceType(V, N, E, p, M.ChargeServiceType, T)
             s = 3
         else:
             raise F
@@ -13044,7 +13634,7 @@ def _d_ServiceDiscoveryResType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_ServiceList, p = _d_ServiceListType(V, N, E, p, M.ServiceListType)
+            f_ServiceList, p = _d_ServiceListType(V, N, E, p, M.ServiceListType, T)
             s = 4
         elif c == 1:
             s = -1
@@ -13067,7 +13657,7 @@ def _d_ServiceDiscoveryResType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceDiscoveryResType(o, a):
+def _e_ServiceDiscoveryResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -13091,7 +13681,7 @@ def _e_ServiceDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.PaymentOptionListType):
             raise F
-        a = _e_PaymentOptionListType(v, a)
+        a = _e_PaymentOptionListType(v, a, T)
     v = o.ChargeService
     if v is not None:
         if s == 2:
@@ -13101,7 +13691,7 @@ def _e_ServiceDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.ChargeServiceType):
             raise F
-        a = _e_ChargeServiceType(v, a)
+        a = _e_ChargeServiceType(v, a, T)
     v = o.ServiceList
     if v is not None:
         if s == 3:
@@ -13111,7 +13701,7 @@ def _e_ServiceDiscoveryResType(o, a):
             raise F
         if not isinstance(v, M.ServiceListType):
             raise F
-        a = _e_ServiceListType(v, a)
+        a = _e_ServiceListType(v, a, T)
     if s == 3:
         a = (a << 2) | 1
         s = -1
@@ -13123,14 +13713,14 @@ def _e_ServiceDiscoveryResType(o, a):
     return a
 
 
-def _d_ServiceListType(V, N, E, p, K):
+def _d_ServiceListType(V, N, E, p, K, T):
     f_Service = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ServiceType(V, N, E, p, M.ServiceType)
+            v, p = _d_ServiceType(V, N, E, p, M.ServiceType, T)
             f_Service.append(v)
             s = 1
         else:
@@ -13139,7 +13729,7 @@ def _d_ServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ServiceType(V, N, E, p, M.ServiceType)
+            v, p = _d_ServiceType(V, N, E, p, M.ServiceType, T)
             f_Service.append(v)
             s = 2
         elif c == 1:
@@ -13150,7 +13740,7 @@ def _d_ServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ServiceType(V, N, E, p, M.ServiceType)
+            v, p = _d_ServiceType(V, N, E, p, M.ServiceType, T)
             f_Service.append(v)
             s = 3
         elif c == 1:
@@ -13161,7 +13751,7 @@ def _d_ServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ServiceType(V, N, E, p, M.ServiceType)
+            v, p = _d_ServiceType(V, N, E, p, M.ServiceType, T)
             f_Service.append(v)
             s = 4
         elif c == 1:
@@ -13172,7 +13762,7 @@ def _d_ServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ServiceType(V, N, E, p, M.ServiceType)
+            v, p = _d_ServiceType(V, N, E, p, M.ServiceType, T)
             f_Service.append(v)
             s = 5
         elif c == 1:
@@ -13183,7 +13773,7 @@ def _d_ServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ServiceType(V, N, E, p, M.ServiceType)
+            v, p = _d_ServiceType(V, N, E, p, M.ServiceType, T)
             f_Service.append(v)
             s = 6
         elif c == 1:
@@ -13194,7 +13784,7 @@ def _d_ServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ServiceType(V, N, E, p, M.ServiceType)
+            v, p = _d_ServiceType(V, N, E, p, M.ServiceType, T)
             f_Service.append(v)
             s = 7
         elif c == 1:
@@ -13205,7 +13795,7 @@ def _d_ServiceListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ServiceType(V, N, E, p, M.ServiceType)
+            v, p = _d_ServiceType(V, N, E, p, M.ServiceType, T)
             f_Service.append(v)
             s = 8
         elif c == 1:
@@ -13226,7 +13816,7 @@ def _d_ServiceListType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceListType(o, a):
+def _e_ServiceListType(o, a, T):
     s = 0
     for v in o.Service:
         if s == 0:
@@ -13257,7 +13847,7 @@ def _e_ServiceListType(o, a):
             raise F
         if not isinstance(v, M.ServiceType):
             raise F
-        a = _e_ServiceType(v, a)
+        a = _e_ServiceType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -13287,14 +13877,14 @@ def _e_ServiceListType(o, a):
     return a
 
 
-def _d_ServiceParameterListType(V, N, E, p, K):
+def _d_ServiceParameterListType(V, N, E, p, K, T):
     f_ParameterSet = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 1
         else:
@@ -13303,7 +13893,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 2
         elif c == 1:
@@ -13314,7 +13904,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType)
+            v, p = _d_ParameterSetType(V, N, E, p, M.ParameterSetType, T)
             f_ParameterSet.append(v)
             s = 2
         elif c == 1:
@@ -13328,7 +13918,7 @@ def _d_ServiceParameterListType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceParameterListType(o, a):
+def _e_ServiceParameterListType(o, a, T):
     s = 0
     for v in o.ParameterSet:
         if s == 0:
@@ -13344,7 +13934,7 @@ def _e_ServiceParameterListType(o, a):
             raise F
         if not isinstance(v, M.ParameterSetType):
             raise F
-        a = _e_ParameterSetType(v, a)
+        a = _e_ParameterSetType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -13356,7 +13946,7 @@ def _e_ServiceParameterListType(o, a):
     return a
 
 
-def _d_ServiceType(V, N, E, p, K):
+def _d_ServiceType(V, N, E, p, K, T):
     f_ServiceID = None
     f_ServiceName = None
     f_ServiceCategory = None
@@ -13539,7 +14129,7 @@ def _d_ServiceType(V, N, E, p, K):
     return o, p
 
 
-def _e_ServiceType(o, a):
+def _e_ServiceType(o, a, T):
     s = 0
     v = o.ServiceID
     if v is not None:
@@ -13637,7 +14227,7 @@ def _e_ServiceType(o, a):
     return a
 
 
-def _d_SessionSetupReqType(V, N, E, p, K):
+def _d_SessionSetupReqType(V, N, E, p, K, T):
     f_EVCCID = None
     s = 0
     if s == 0:
@@ -13689,7 +14279,7 @@ def _d_SessionSetupReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_SessionSetupReqType(o, a):
+def _e_SessionSetupReqType(o, a, T):
     s = 0
     v = o.EVCCID
     if v is not None:
@@ -13717,7 +14307,7 @@ def _e_SessionSetupReqType(o, a):
     return a
 
 
-def _d_SessionSetupResType(V, N, E, p, K):
+def _d_SessionSetupResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_EVSEID = None
     f_EVSETimeStamp = None
@@ -13832,7 +14422,7 @@ def _d_SessionSetupResType(V, N, E, p, K):
     return o, p
 
 
-def _e_SessionSetupResType(o, a):
+def _e_SessionSetupResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -13891,7 +14481,7 @@ def _e_SessionSetupResType(o, a):
     return a
 
 
-def _d_SessionStopReqType(V, N, E, p, K):
+def _d_SessionStopReqType(V, N, E, p, K, T):
     f_ChargingSession = None
     s = 0
     if s == 0:
@@ -13921,7 +14511,7 @@ def _d_SessionStopReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_SessionStopReqType(o, a):
+def _e_SessionStopReqType(o, a, T):
     s = 0
     v = o.ChargingSession
     if v is not None:
@@ -13944,7 +14534,7 @@ def _e_SessionStopReqType(o, a):
     return a
 
 
-def _d_SessionStopResType(V, N, E, p, K):
+def _d_SessionStopResType(V, N, E, p, K, T):
     f_ResponseCode = None
     s = 0
     if s == 0:
@@ -13976,7 +14566,7 @@ def _d_SessionStopResType(V, N, E, p, K):
     return o, p
 
 
-def _e_SessionStopResType(o, a):
+def _e_SessionStopResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -13999,7 +14589,7 @@ def _e_SessionStopResType(o, a):
     return a
 
 
-def _d_SignatureMethodType(V, N, E, p, K):
+def _d_SignatureMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -14037,55 +14627,85 @@ def _d_SignatureMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (184, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -14094,7 +14714,7 @@ def _d_SignatureMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureMethodType(o, a):
+def _e_SignatureMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -14111,16 +14731,23 @@ def _e_SignatureMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 3) | 2
+        if s == 0:
+            a = content_out(a, T, 184, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 3) | 2
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_SignaturePropertiesType(V, N, E, p, K):
+def _d_SignaturePropertiesType(V, N, E, p, K, T):
     f_Id = None
     f_SignatureProperty = []
     s = 0
@@ -14158,7 +14785,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 2
         else:
@@ -14167,7 +14794,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 2
         else:
@@ -14176,7 +14803,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 3
         elif c == 1:
@@ -14187,7 +14814,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 3
         elif c == 1:
@@ -14202,7 +14829,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignaturePropertiesType(o, a):
+def _e_SignaturePropertiesType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -14235,7 +14862,7 @@ def _e_SignaturePropertiesType(o, a):
             raise F
         if not isinstance(v, M.SignatureProperty):
             raise F
-        a = _e_SignaturePropertyType(v, a)
+        a = _e_SignaturePropertyType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -14247,7 +14874,7 @@ def _e_SignaturePropertiesType(o, a):
     return a
 
 
-def _d_SignaturePropertyType(V, N, E, p, K):
+def _d_SignaturePropertyType(V, N, E, p, K, T):
     f_Id = None
     f_Target = None
     f_content = []
@@ -14316,7 +14943,9 @@ def _d_SignaturePropertyType(V, N, E, p, K):
                     f_Target, p = chars(V, N, E, p, n)
             s = 2
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (193, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
@@ -14351,47 +14980,73 @@ def _d_SignaturePropertyType(V, N, E, p, K):
                     f_Target, p = chars(V, N, E, p, n)
             s = 2
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (194, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -14401,7 +15056,7 @@ def _d_SignaturePropertyType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignaturePropertyType(o, a):
+def _e_SignaturePropertyType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -14435,12 +15090,21 @@ def _e_SignaturePropertyType(o, a):
         else:
             a = ws(a, v)
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 193, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 194, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        elif s == 2:
+            a = content_out(a, T, 195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_SignatureType(V, N, E, p, K):
+def _d_SignatureType(V, N, E, p, K, T):
     f_Id = None
     f_SignedInfo = None
     f_SignatureValue = None
@@ -14481,7 +15145,7 @@ def _d_SignatureType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
             s = 2
         else:
             raise F
@@ -14489,7 +15153,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
             s = 2
         else:
             raise F
@@ -14497,7 +15161,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignatureValue, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue)
+            f_SignatureValue, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue, T)
             s = 3
         else:
             raise F
@@ -14505,10 +15169,10 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_KeyInfo, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo)
+            f_KeyInfo, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo, T)
             s = 4
         elif c == 1:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 2:
@@ -14519,7 +15183,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 1:
@@ -14530,7 +15194,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 1:
@@ -14548,7 +15212,7 @@ def _d_SignatureType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureType(o, a):
+def _e_SignatureType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -14576,7 +15240,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.SignedInfo):
             raise F
-        a = _e_SignedInfoType(v, a)
+        a = _e_SignedInfoType(v, a, T)
     v = o.SignatureValue
     if v is not None:
         if s == 2:
@@ -14586,7 +15250,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.SignatureValue):
             raise F
-        a = _e_SignatureValueType(v, a)
+        a = _e_SignatureValueType(v, a, T)
     v = o.KeyInfo
     if v is not None:
         if s == 3:
@@ -14596,7 +15260,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.KeyInfo):
             raise F
-        a = _e_KeyInfoType(v, a)
+        a = _e_KeyInfoType(v, a, T)
     for v in o.Object:
         if s == 3:
             a = (a << 2) | 1
@@ -14611,7 +15275,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.Object):
             raise F
-        a = _e_ObjectType(v, a)
+        a = _e_ObjectType(v, a, T)
     if s == 3:
         a = (a << 2) | 2
         s = -1
@@ -14626,7 +15290,7 @@ def _e_SignatureType(o, a):
     return a
 
 
-def _d_SignatureValueType(V, N, E, p, K):
+def _d_SignatureValueType(V, N, E, p, K, T):
     f_Id = None
     f_value = None
     s = 0
@@ -14733,7 +15397,7 @@ def _d_SignatureValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureValueType(o, a):
+def _e_SignatureValueType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -14783,7 +15447,7 @@ def _e_SignatureValueType(o, a):
     return a
 
 
-def _d_SignedInfoType(V, N, E, p, K):
+def _d_SignedInfoType(V, N, E, p, K, T):
     f_Id = None
     f_CanonicalizationMethod = None
     f_SignatureMethod = None
@@ -14823,7 +15487,7 @@ def _d_SignedInfoType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
             s = 2
         else:
             raise F
@@ -14831,7 +15495,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
             s = 2
         else:
             raise F
@@ -14839,7 +15503,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignatureMethod, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod)
+            f_SignatureMethod, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod, T)
             s = 3
         else:
             raise F
@@ -14847,7 +15511,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 4
         else:
@@ -14856,7 +15520,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 5
         elif c == 1:
@@ -14867,7 +15531,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 5
         elif c == 1:
@@ -14884,7 +15548,7 @@ def _d_SignedInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignedInfoType(o, a):
+def _e_SignedInfoType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -14912,7 +15576,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.CanonicalizationMethod):
             raise F
-        a = _e_CanonicalizationMethodType(v, a)
+        a = _e_CanonicalizationMethodType(v, a, T)
     v = o.SignatureMethod
     if v is not None:
         if s == 2:
@@ -14922,7 +15586,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.SignatureMethod):
             raise F
-        a = _e_SignatureMethodType(v, a)
+        a = _e_SignatureMethodType(v, a, T)
     for v in o.Reference:
         if s == 3:
             a <<= 1
@@ -14937,7 +15601,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.Reference):
             raise F
-        a = _e_ReferenceType(v, a)
+        a = _e_ReferenceType(v, a, T)
     if s == 4:
         a = (a << 2) | 1
         s = -1
@@ -14949,7 +15613,7 @@ def _e_SignedInfoType(o, a):
     return a
 
 
-def _d_SubCertificatesType(V, N, E, p, K):
+def _d_SubCertificatesType(V, N, E, p, K, T):
     f_Certificate = []
     s = 0
     if s == 0:
@@ -15116,7 +15780,7 @@ def _d_SubCertificatesType(V, N, E, p, K):
     return o, p
 
 
-def _e_SubCertificatesType(o, a):
+def _e_SubCertificatesType(o, a, T):
     s = 0
     for v in o.Certificate:
         if s == 0:
@@ -15161,7 +15825,7 @@ def _e_SubCertificatesType(o, a):
     return a
 
 
-def _d_SupportedEnergyTransferModeType(V, N, E, p, K):
+def _d_SupportedEnergyTransferModeType(V, N, E, p, K, T):
     f_EnergyTransferMode = []
     s = 0
     if s == 0:
@@ -15284,7 +15948,7 @@ def _d_SupportedEnergyTransferModeType(V, N, E, p, K):
     return o, p
 
 
-def _e_SupportedEnergyTransferModeType(o, a):
+def _e_SupportedEnergyTransferModeType(o, a, T):
     s = 0
     for v in o.EnergyTransferMode:
         if s == 0:
@@ -15336,7 +16000,7 @@ def _e_SupportedEnergyTransferModeType(o, a):
     return a
 
 
-def _d_TransformType(V, N, E, p, K):
+def _d_TransformType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -15375,59 +16039,93 @@ def _d_TransformType(V, N, E, p, K):
                         f_Algorithm, p = chars(V, N, E, p, n)
                 s = 1
             else:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (53, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -15436,7 +16134,7 @@ def _d_TransformType(V, N, E, p, K):
     return o, p
 
 
-def _e_TransformType(o, a):
+def _e_TransformType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -15453,23 +16151,30 @@ def _e_TransformType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 3) | 2
+        if s == 0:
+            a = content_out(a, T, 53, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 3) | 2
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_TransformsType(V, N, E, p, K):
+def _d_TransformsType(V, N, E, p, K, T):
     f_Transform = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 1
         else:
@@ -15478,7 +16183,7 @@ def _d_TransformsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 2
         elif c == 1:
@@ -15489,7 +16194,7 @@ def _d_TransformsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 2
         elif c == 1:
@@ -15503,7 +16208,7 @@ def _d_TransformsType(V, N, E, p, K):
     return o, p
 
 
-def _e_TransformsType(o, a):
+def _e_TransformsType(o, a, T):
     s = 0
     for v in o.Transform:
         if s == 0:
@@ -15519,7 +16224,7 @@ def _e_TransformsType(o, a):
             raise F
         if not isinstance(v, M.Transform):
             raise F
-        a = _e_TransformType(v, a)
+        a = _e_TransformType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -15531,7 +16236,7 @@ def _e_TransformsType(o, a):
     return a
 
 
-def _d_V2G_Message(V, N, E, p, K):
+def _d_V2G_Message(V, N, E, p, K, T):
     f_Header = None
     f_Body = None
     s = 0
@@ -15539,7 +16244,7 @@ def _d_V2G_Message(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType)
+            f_Header, p = _d_MessageHeaderType(V, N, E, p, M.MessageHeaderType, T)
             s = 1
         else:
             raise F
@@ -15547,7 +16252,7 @@ def _d_V2G_Message(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_Body, p = _d_BodyType(V, N, E, p, M.BodyType)
+            f_Body, p = _d_BodyType(V, N, E, p, M.BodyType, T)
             s = 2
         else:
             raise F
@@ -15566,7 +16271,7 @@ def _d_V2G_Message(V, N, E, p, K):
     return o, p
 
 
-def _e_V2G_Message(o, a):
+def _e_V2G_Message(o, a, T):
     s = 0
     v = o.Header
     if v is not None:
@@ -15577,7 +16282,7 @@ def _e_V2G_Message(o, a):
             raise F
         if not isinstance(v, M.MessageHeaderType):
             raise F
-        a = _e_MessageHeaderType(v, a)
+        a = _e_MessageHeaderType(v, a, T)
     v = o.Body
     if v is not None:
         if s == 1:
@@ -15587,7 +16292,7 @@ def _e_V2G_Message(o, a):
             raise F
         if not isinstance(v, M.BodyType):
             raise F
-        a = _e_BodyType(v, a)
+        a = _e_BodyType(v, a, T)
     if s == 2:
         a <<= 1
         s = -1
@@ -15596,14 +16301,14 @@ def _e_V2G_Message(o, a):
     return a
 
 
-def _d_WeldingDetectionReqType(V, N, E, p, K):
+def _d_WeldingDetectionReqType(V, N, E, p, K, T):
     f_DC_EVStatus = None
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType)
+            f_DC_EVStatus, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatusType, T)
             s = 1
         else:
             raise F
@@ -15621,7 +16326,7 @@ def _d_WeldingDetectionReqType(V, N, E, p, K):
     return o, p
 
 
-def _e_WeldingDetectionReqType(o, a):
+def _e_WeldingDetectionReqType(o, a, T):
     s = 0
     v = o.DC_EVStatus
     if v is not None:
@@ -15632,7 +16337,7 @@ def _e_WeldingDetectionReqType(o, a):
             raise F
         if not isinstance(v, M.DC_EVStatusType):
             raise F
-        a = _e_DC_EVStatusType(v, a)
+        a = _e_DC_EVStatusType(v, a, T)
     if s == 1:
         a <<= 1
         s = -1
@@ -15641,7 +16346,7 @@ def _e_WeldingDetectionReqType(o, a):
     return a
 
 
-def _d_WeldingDetectionResType(V, N, E, p, K):
+def _d_WeldingDetectionResType(V, N, E, p, K, T):
     f_ResponseCode = None
     f_DC_EVSEStatus = None
     f_EVSEPresentVoltage = None
@@ -15665,7 +16370,7 @@ def _d_WeldingDetectionResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatusType)
+            f_DC_EVSEStatus, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatusType, T)
             s = 2
         else:
             raise F
@@ -15673,7 +16378,7 @@ def _d_WeldingDetectionResType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_EVSEPresentVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType)
+            f_EVSEPresentVoltage, p = _d_PhysicalValueType(V, N, E, p, M.PhysicalValueType, T)
             s = 3
         else:
             raise F
@@ -15693,7 +16398,7 @@ def _d_WeldingDetectionResType(V, N, E, p, K):
     return o, p
 
 
-def _e_WeldingDetectionResType(o, a):
+def _e_WeldingDetectionResType(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -15717,7 +16422,7 @@ def _e_WeldingDetectionResType(o, a):
             raise F
         if not isinstance(v, M.DC_EVSEStatusType):
             raise F
-        a = _e_DC_EVSEStatusType(v, a)
+        a = _e_DC_EVSEStatusType(v, a, T)
     v = o.EVSEPresentVoltage
     if v is not None:
         if s == 2:
@@ -15727,7 +16432,7 @@ def _e_WeldingDetectionResType(o, a):
             raise F
         if not isinstance(v, M.PhysicalValueType):
             raise F
-        a = _e_PhysicalValueType(v, a)
+        a = _e_PhysicalValueType(v, a, T)
     if s == 3:
         a <<= 1
         s = -1
@@ -15736,7 +16441,7 @@ def _e_WeldingDetectionResType(o, a):
     return a
 
 
-def _d_X509DataType(V, N, E, p, K):
+def _d_X509DataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     while s >= 0:
@@ -15744,247 +16449,429 @@ def _d_X509DataType(V, N, E, p, K):
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 5:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 6:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 7:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 8:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 9:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 10:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 11:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 12:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -15992,15 +16879,20 @@ def _d_X509DataType(V, N, E, p, K):
     return o, p
 
 
-def _e_X509DataType(o, a):
+def _e_X509DataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_X509IssuerSerialType(V, N, E, p, K):
+def _d_X509IssuerSerialType(V, N, E, p, K, T):
     f_X509IssuerName = None
     f_X509SerialNumber = None
     s = 0
@@ -16096,7 +16988,7 @@ def _d_X509IssuerSerialType(V, N, E, p, K):
     return o, p
 
 
-def _e_X509IssuerSerialType(o, a):
+def _e_X509IssuerSerialType(o, a, T):
     s = 0
     v = o.X509IssuerName
     if v is not None:
@@ -16147,162 +17039,163 @@ def decode_document(data):
     N = E + 64
     V = int.from_bytes(data, "big") << 64
     p = 8
+    T = Stream(GS)
     c = ((V >> (N - p - 7)) & 127)
     p += 7
     if c == 0:
-        o, p = _d_AC_EVChargeParameterType(V, N, E, p, M.AC_EVChargeParameter)
+        o, p = _d_AC_EVChargeParameterType(V, N, E, p, M.AC_EVChargeParameter, T)
     elif c == 1:
-        o, p = _d_AC_EVSEChargeParameterType(V, N, E, p, M.AC_EVSEChargeParameter)
+        o, p = _d_AC_EVSEChargeParameterType(V, N, E, p, M.AC_EVSEChargeParameter, T)
     elif c == 2:
-        o, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatus)
+        o, p = _d_AC_EVSEStatusType(V, N, E, p, M.AC_EVSEStatus, T)
     elif c == 3:
-        o, p = _d_AuthorizationReqType(V, N, E, p, M.AuthorizationReq)
+        o, p = _d_AuthorizationReqType(V, N, E, p, M.AuthorizationReq, T)
     elif c == 4:
-        o, p = _d_AuthorizationResType(V, N, E, p, M.AuthorizationRes)
+        o, p = _d_AuthorizationResType(V, N, E, p, M.AuthorizationRes, T)
     elif c == 5:
-        o, p = _d_BodyBaseType(V, N, E, p, M.BodyElement)
+        o, p = _d_BodyBaseType(V, N, E, p, M.BodyElement, T)
     elif c == 6:
-        o, p = _d_CableCheckReqType(V, N, E, p, M.CableCheckReq)
+        o, p = _d_CableCheckReqType(V, N, E, p, M.CableCheckReq, T)
     elif c == 7:
-        o, p = _d_CableCheckResType(V, N, E, p, M.CableCheckRes)
+        o, p = _d_CableCheckResType(V, N, E, p, M.CableCheckRes, T)
     elif c == 8:
-        o, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+        o, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
     elif c == 9:
-        o, p = _d_CertificateInstallationReqType(V, N, E, p, M.CertificateInstallationReq)
+        o, p = _d_CertificateInstallationReqType(V, N, E, p, M.CertificateInstallationReq, T)
     elif c == 10:
-        o, p = _d_CertificateInstallationResType(V, N, E, p, M.CertificateInstallationRes)
+        o, p = _d_CertificateInstallationResType(V, N, E, p, M.CertificateInstallationRes, T)
     elif c == 11:
-        o, p = _d_CertificateUpdateReqType(V, N, E, p, M.CertificateUpdateReq)
+        o, p = _d_CertificateUpdateReqType(V, N, E, p, M.CertificateUpdateReq, T)
     elif c == 12:
-        o, p = _d_CertificateUpdateResType(V, N, E, p, M.CertificateUpdateRes)
+        o, p = _d_CertificateUpdateResType(V, N, E, p, M.CertificateUpdateRes, T)
     elif c == 13:
-        o, p = _d_ChargeParameterDiscoveryReqType(V, N, E, p, M.ChargeParameterDiscoveryReq)
+        o, p = _d_ChargeParameterDiscoveryReqType(V, N, E, p, M.ChargeParameterDiscoveryReq, T)
     elif c == 14:
-        o, p = _d_ChargeParameterDiscoveryResType(V, N, E, p, M.ChargeParameterDiscoveryRes)
+        o, p = _d_ChargeParameterDiscoveryResType(V, N, E, p, M.ChargeParameterDiscoveryRes, T)
     elif c == 15:
-        o, p = _d_ChargingStatusReqType(V, N, E, p, M.ChargingStatusReq)
+        o, p = _d_ChargingStatusReqType(V, N, E, p, M.ChargingStatusReq, T)
     elif c == 16:
-        o, p = _d_ChargingStatusResType(V, N, E, p, M.ChargingStatusRes)
+        o, p = _d_ChargingStatusResType(V, N, E, p, M.ChargingStatusRes, T)
     elif c == 17:
-        o, p = _d_CurrentDemandReqType(V, N, E, p, M.CurrentDemandReq)
+        o, p = _d_CurrentDemandReqType(V, N, E, p, M.CurrentDemandReq, T)
     elif c == 18:
-        o, p = _d_CurrentDemandResType(V, N, E, p, M.CurrentDemandRes)
+        o, p = _d_CurrentDemandResType(V, N, E, p, M.CurrentDemandRes, T)
     elif c == 19:
-        o, p = _d_DC_EVChargeParameterType(V, N, E, p, M.DC_EVChargeParameter)
+        o, p = _d_DC_EVChargeParameterType(V, N, E, p, M.DC_EVChargeParameter, T)
     elif c == 20:
-        o, p = _d_DC_EVPowerDeliveryParameterType(V, N, E, p, M.DC_EVPowerDeliveryParameter)
+        o, p = _d_DC_EVPowerDeliveryParameterType(V, N, E, p, M.DC_EVPowerDeliveryParameter, T)
     elif c == 21:
-        o, p = _d_DC_EVSEChargeParameterType(V, N, E, p, M.DC_EVSEChargeParameter)
+        o, p = _d_DC_EVSEChargeParameterType(V, N, E, p, M.DC_EVSEChargeParameter, T)
     elif c == 22:
-        o, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatus)
+        o, p = _d_DC_EVSEStatusType(V, N, E, p, M.DC_EVSEStatus, T)
     elif c == 23:
-        o, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatus)
+        o, p = _d_DC_EVStatusType(V, N, E, p, M.DC_EVStatus, T)
     elif c == 24:
-        o, p = _d_DSAKeyValueType(V, N, E, p, M.DSAKeyValue)
+        o, p = _d_DSAKeyValueType(V, N, E, p, M.DSAKeyValue, T)
     elif c == 25:
-        o, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+        o, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
     elif c == 27:
-        o, p = _d_EVChargeParameterType(V, N, E, p, M.EVChargeParameter)
+        o, p = _d_EVChargeParameterType(V, N, E, p, M.EVChargeParameter, T)
     elif c == 28:
-        o, p = _d_EVPowerDeliveryParameterType(V, N, E, p, M.EVPowerDeliveryParameter)
+        o, p = _d_EVPowerDeliveryParameterType(V, N, E, p, M.EVPowerDeliveryParameter, T)
     elif c == 29:
-        o, p = _d_EVSEChargeParameterType(V, N, E, p, M.EVSEChargeParameter)
+        o, p = _d_EVSEChargeParameterType(V, N, E, p, M.EVSEChargeParameter, T)
     elif c == 30:
-        o, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatus)
+        o, p = _d_EVSEStatusType(V, N, E, p, M.EVSEStatus, T)
     elif c == 31:
-        o, p = _d_EVStatusType(V, N, E, p, M.EVStatus)
+        o, p = _d_EVStatusType(V, N, E, p, M.EVStatus, T)
     elif c == 32:
-        o, p = _d_EntryType(V, N, E, p, M.Entry)
+        o, p = _d_EntryType(V, N, E, p, M.Entry, T)
     elif c == 33:
-        o, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo)
+        o, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo, T)
     elif c == 35:
-        o, p = _d_KeyValueType(V, N, E, p, M.KeyValue)
+        o, p = _d_KeyValueType(V, N, E, p, M.KeyValue, T)
     elif c == 36:
-        o, p = _d_ManifestType(V, N, E, p, M.Manifest)
+        o, p = _d_ManifestType(V, N, E, p, M.Manifest, T)
     elif c == 37:
-        o, p = _d_MeteringReceiptReqType(V, N, E, p, M.MeteringReceiptReq)
+        o, p = _d_MeteringReceiptReqType(V, N, E, p, M.MeteringReceiptReq, T)
     elif c == 38:
-        o, p = _d_MeteringReceiptResType(V, N, E, p, M.MeteringReceiptRes)
+        o, p = _d_MeteringReceiptResType(V, N, E, p, M.MeteringReceiptRes, T)
     elif c == 40:
-        o, p = _d_ObjectType(V, N, E, p, M.Object)
+        o, p = _d_ObjectType(V, N, E, p, M.Object, T)
     elif c == 41:
-        o, p = _d_PGPDataType(V, N, E, p, M.PGPData)
+        o, p = _d_PGPDataType(V, N, E, p, M.PGPData, T)
     elif c == 42:
-        o, p = _d_PMaxScheduleEntryType(V, N, E, p, M.PMaxScheduleEntry)
+        o, p = _d_PMaxScheduleEntryType(V, N, E, p, M.PMaxScheduleEntry, T)
     elif c == 43:
-        o, p = _d_PaymentDetailsReqType(V, N, E, p, M.PaymentDetailsReq)
+        o, p = _d_PaymentDetailsReqType(V, N, E, p, M.PaymentDetailsReq, T)
     elif c == 44:
-        o, p = _d_PaymentDetailsResType(V, N, E, p, M.PaymentDetailsRes)
+        o, p = _d_PaymentDetailsResType(V, N, E, p, M.PaymentDetailsRes, T)
     elif c == 45:
-        o, p = _d_PaymentServiceSelectionReqType(V, N, E, p, M.PaymentServiceSelectionReq)
+        o, p = _d_PaymentServiceSelectionReqType(V, N, E, p, M.PaymentServiceSelectionReq, T)
     elif c == 46:
-        o, p = _d_PaymentServiceSelectionResType(V, N, E, p, M.PaymentServiceSelectionRes)
+        o, p = _d_PaymentServiceSelectionResType(V, N, E, p, M.PaymentServiceSelectionRes, T)
     elif c == 47:
-        o, p = _d_PowerDeliveryReqType(V, N, E, p, M.PowerDeliveryReq)
+        o, p = _d_PowerDeliveryReqType(V, N, E, p, M.PowerDeliveryReq, T)
     elif c == 48:
-        o, p = _d_PowerDeliveryResType(V, N, E, p, M.PowerDeliveryRes)
+        o, p = _d_PowerDeliveryResType(V, N, E, p, M.PowerDeliveryRes, T)
     elif c == 49:
-        o, p = _d_PreChargeReqType(V, N, E, p, M.PreChargeReq)
+        o, p = _d_PreChargeReqType(V, N, E, p, M.PreChargeReq, T)
     elif c == 50:
-        o, p = _d_PreChargeResType(V, N, E, p, M.PreChargeRes)
+        o, p = _d_PreChargeResType(V, N, E, p, M.PreChargeRes, T)
     elif c == 51:
-        o, p = _d_RSAKeyValueType(V, N, E, p, M.RSAKeyValue)
+        o, p = _d_RSAKeyValueType(V, N, E, p, M.RSAKeyValue, T)
     elif c == 52:
-        o, p = _d_ReferenceType(V, N, E, p, M.Reference)
+        o, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
     elif c == 53:
-        o, p = _d_RelativeTimeIntervalType(V, N, E, p, M.RelativeTimeInterval)
+        o, p = _d_RelativeTimeIntervalType(V, N, E, p, M.RelativeTimeInterval, T)
     elif c == 54:
-        o, p = _d_RetrievalMethodType(V, N, E, p, M.RetrievalMethod)
+        o, p = _d_RetrievalMethodType(V, N, E, p, M.RetrievalMethod, T)
     elif c == 55:
-        o, p = _d_SAScheduleListType(V, N, E, p, M.SAScheduleList)
+        o, p = _d_SAScheduleListType(V, N, E, p, M.SAScheduleList, T)
     elif c == 56:
-        o, p = _d_SASchedulesType(V, N, E, p, M.SASchedules)
+        o, p = _d_SASchedulesType(V, N, E, p, M.SASchedules, T)
     elif c == 57:
-        o, p = _d_SPKIDataType(V, N, E, p, M.SPKIData)
+        o, p = _d_SPKIDataType(V, N, E, p, M.SPKIData, T)
     elif c == 58:
-        o, p = _d_SalesTariffEntryType(V, N, E, p, M.SalesTariffEntry)
+        o, p = _d_SalesTariffEntryType(V, N, E, p, M.SalesTariffEntry, T)
     elif c == 59:
-        o, p = _d_ServiceDetailReqType(V, N, E, p, M.ServiceDetailReq)
+        o, p = _d_ServiceDetailReqType(V, N, E, p, M.ServiceDetailReq, T)
     elif c == 60:
-        o, p = _d_ServiceDetailResType(V, N, E, p, M.ServiceDetailRes)
+        o, p = _d_ServiceDetailResType(V, N, E, p, M.ServiceDetailRes, T)
     elif c == 61:
-        o, p = _d_ServiceDiscoveryReqType(V, N, E, p, M.ServiceDiscoveryReq)
+        o, p = _d_ServiceDiscoveryReqType(V, N, E, p, M.ServiceDiscoveryReq, T)
     elif c == 62:
-        o, p = _d_ServiceDiscoveryResType(V, N, E, p, M.ServiceDiscoveryRes)
+        o, p = _d_ServiceDiscoveryResType(V, N, E, p, M.ServiceDiscoveryRes, T)
     elif c == 63:
-        o, p = _d_SessionSetupReqType(V, N, E, p, M.SessionSetupReq)
+        o, p = _d_SessionSetupReqType(V, N, E, p, M.SessionSetupReq, T)
     elif c == 64:
-        o, p = _d_SessionSetupResType(V, N, E, p, M.SessionSetupRes)
+        o, p = _d_SessionSetupResType(V, N, E, p, M.SessionSetupRes, T)
     elif c == 65:
-        o, p = _d_SessionStopReqType(V, N, E, p, M.SessionStopReq)
+        o, p = _d_SessionStopReqType(V, N, E, p, M.SessionStopReq, T)
     elif c == 66:
-        o, p = _d_SessionStopResType(V, N, E, p, M.SessionStopRes)
+        o, p = _d_SessionStopResType(V, N, E, p, M.SessionStopRes, T)
     elif c == 67:
-        o, p = _d_SignatureType(V, N, E, p, M.Signature)
+        o, p = _d_SignatureType(V, N, E, p, M.Signature, T)
     elif c == 68:
-        o, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod)
+        o, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod, T)
     elif c == 69:
-        o, p = _d_SignaturePropertiesType(V, N, E, p, M.SignatureProperties)
+        o, p = _d_SignaturePropertiesType(V, N, E, p, M.SignatureProperties, T)
     elif c == 70:
-        o, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+        o, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
     elif c == 71:
-        o, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue)
+        o, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue, T)
     elif c == 72:
-        o, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+        o, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
     elif c == 73:
-        o, p = _d_IntervalType(V, N, E, p, M.TimeInterval)
+        o, p = _d_IntervalType(V, N, E, p, M.TimeInterval, T)
     elif c == 74:
-        o, p = _d_TransformType(V, N, E, p, M.Transform)
+        o, p = _d_TransformType(V, N, E, p, M.Transform, T)
     elif c == 75:
-        o, p = _d_TransformsType(V, N, E, p, M.Transforms)
+        o, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
     elif c == 76:
-        o, p = _d_V2G_Message(V, N, E, p, M.V2G_Message)
+        o, p = _d_V2G_Message(V, N, E, p, M.V2G_Message, T)
     elif c == 77:
-        o, p = _d_WeldingDetectionReqType(V, N, E, p, M.WeldingDetectionReq)
+        o, p = _d_WeldingDetectionReqType(V, N, E, p, M.WeldingDetectionReq, T)
     elif c == 78:
-        o, p = _d_WeldingDetectionResType(V, N, E, p, M.WeldingDetectionRes)
+        o, p = _d_WeldingDetectionResType(V, N, E, p, M.WeldingDetectionRes, T)
     elif c == 79:
-        o, p = _d_X509DataType(V, N, E, p, M.X509Data)
+        o, p = _d_X509DataType(V, N, E, p, M.X509Data, T)
     else:
         raise F
     if p > E:
@@ -16393,4 +17286,4 @@ _ROOTS = {
 
 def encode_document(o):
     code, fn = _ROOTS[o.__class__]
-    return finish(fn(o, (384 << 7) | code))
+    return finish(fn(o, (384 << 7) | code, Stream(GS)))

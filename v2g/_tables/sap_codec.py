@@ -8,13 +8,16 @@ type over its grammar states (v2g.exi.fastrt explains the fallback).
 # mypy: ignore-errors
 
 from v2g.messages import sap as M
-from v2g.exi.fastrt import Fallback as F, chars, finish, write_string as ws, write_unsigned as wu
+from v2g.exi.fastrt import Fallback as F, Stream, chars, content_in, content_out, finish
+from v2g.exi.fastrt import write_string as ws, write_unsigned as wu
+from v2g.exi.grammar import load
 
+GS = load('sap')
 _E0 = ('OK_SuccessfulNegotiation', 'OK_SuccessfulNegotiationWithMinorDeviation', 'Failed_NoNegotiation')
 _M0 = {'OK_SuccessfulNegotiation': 0, 'OK_SuccessfulNegotiationWithMinorDeviation': 1, 'Failed_NoNegotiation': 2}
 
 
-def _d_AppProtocolType(V, N, E, p, K):
+def _d_AppProtocolType(V, N, E, p, K, T):
     f_ProtocolNamespace = None
     f_VersionNumberMajor = None
     f_VersionNumberMinor = None
@@ -164,7 +167,7 @@ def _d_AppProtocolType(V, N, E, p, K):
     return o, p
 
 
-def _e_AppProtocolType(o, a):
+def _e_AppProtocolType(o, a, T):
     s = 0
     v = o.ProtocolNamespace
     if v is not None:
@@ -243,14 +246,14 @@ def _e_AppProtocolType(o, a):
     return a
 
 
-def _d_supportedAppProtocolReq(V, N, E, p, K):
+def _d_supportedAppProtocolReq(V, N, E, p, K, T):
     f_AppProtocol = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType)
+            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType, T)
             f_AppProtocol.append(v)
             s = 1
         else:
@@ -259,7 +262,7 @@ def _d_supportedAppProtocolReq(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType)
+            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType, T)
             f_AppProtocol.append(v)
             s = 2
         elif c == 1:
@@ -270,7 +273,7 @@ def _d_supportedAppProtocolReq(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType)
+            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType, T)
             f_AppProtocol.append(v)
             s = 3
         elif c == 1:
@@ -281,7 +284,7 @@ def _d_supportedAppProtocolReq(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType)
+            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType, T)
             f_AppProtocol.append(v)
             s = 4
         elif c == 1:
@@ -292,7 +295,7 @@ def _d_supportedAppProtocolReq(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType)
+            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType, T)
             f_AppProtocol.append(v)
             s = 5
         elif c == 1:
@@ -303,7 +306,7 @@ def _d_supportedAppProtocolReq(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType)
+            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType, T)
             f_AppProtocol.append(v)
             s = 6
         elif c == 1:
@@ -314,7 +317,7 @@ def _d_supportedAppProtocolReq(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType)
+            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType, T)
             f_AppProtocol.append(v)
             s = 7
         elif c == 1:
@@ -325,7 +328,7 @@ def _d_supportedAppProtocolReq(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType)
+            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType, T)
             f_AppProtocol.append(v)
             s = 8
         elif c == 1:
@@ -336,7 +339,7 @@ def _d_supportedAppProtocolReq(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType)
+            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType, T)
             f_AppProtocol.append(v)
             s = 9
         elif c == 1:
@@ -347,7 +350,7 @@ def _d_supportedAppProtocolReq(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType)
+            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType, T)
             f_AppProtocol.append(v)
             s = 10
         elif c == 1:
@@ -358,7 +361,7 @@ def _d_supportedAppProtocolReq(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType)
+            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType, T)
             f_AppProtocol.append(v)
             s = 11
         elif c == 1:
@@ -369,7 +372,7 @@ def _d_supportedAppProtocolReq(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType)
+            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType, T)
             f_AppProtocol.append(v)
             s = 12
         elif c == 1:
@@ -380,7 +383,7 @@ def _d_supportedAppProtocolReq(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType)
+            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType, T)
             f_AppProtocol.append(v)
             s = 13
         elif c == 1:
@@ -391,7 +394,7 @@ def _d_supportedAppProtocolReq(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType)
+            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType, T)
             f_AppProtocol.append(v)
             s = 14
         elif c == 1:
@@ -402,7 +405,7 @@ def _d_supportedAppProtocolReq(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType)
+            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType, T)
             f_AppProtocol.append(v)
             s = 15
         elif c == 1:
@@ -413,7 +416,7 @@ def _d_supportedAppProtocolReq(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType)
+            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType, T)
             f_AppProtocol.append(v)
             s = 16
         elif c == 1:
@@ -424,7 +427,7 @@ def _d_supportedAppProtocolReq(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType)
+            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType, T)
             f_AppProtocol.append(v)
             s = 17
         elif c == 1:
@@ -435,7 +438,7 @@ def _d_supportedAppProtocolReq(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType)
+            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType, T)
             f_AppProtocol.append(v)
             s = 18
         elif c == 1:
@@ -446,7 +449,7 @@ def _d_supportedAppProtocolReq(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType)
+            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType, T)
             f_AppProtocol.append(v)
             s = 19
         elif c == 1:
@@ -457,7 +460,7 @@ def _d_supportedAppProtocolReq(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType)
+            v, p = _d_AppProtocolType(V, N, E, p, M.AppProtocolType, T)
             f_AppProtocol.append(v)
             s = 20
         elif c == 1:
@@ -478,7 +481,7 @@ def _d_supportedAppProtocolReq(V, N, E, p, K):
     return o, p
 
 
-def _e_supportedAppProtocolReq(o, a):
+def _e_supportedAppProtocolReq(o, a, T):
     s = 0
     for v in o.AppProtocol:
         if s == 0:
@@ -545,7 +548,7 @@ def _e_supportedAppProtocolReq(o, a):
             raise F
         if not isinstance(v, M.AppProtocolType):
             raise F
-        a = _e_AppProtocolType(v, a)
+        a = _e_AppProtocolType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -611,7 +614,7 @@ def _e_supportedAppProtocolReq(o, a):
     return a
 
 
-def _d_supportedAppProtocolRes(V, N, E, p, K):
+def _d_supportedAppProtocolRes(V, N, E, p, K, T):
     f_ResponseCode = None
     f_SchemaID = None
     s = 0
@@ -659,7 +662,7 @@ def _d_supportedAppProtocolRes(V, N, E, p, K):
     return o, p
 
 
-def _e_supportedAppProtocolRes(o, a):
+def _e_supportedAppProtocolRes(o, a, T):
     s = 0
     v = o.ResponseCode
     if v is not None:
@@ -705,12 +708,13 @@ def decode_document(data):
     N = E + 64
     V = int.from_bytes(data, "big") << 64
     p = 8
+    T = Stream(GS)
     c = ((V >> (N - p - 2)) & 3)
     p += 2
     if c == 0:
-        o, p = _d_supportedAppProtocolReq(V, N, E, p, M.supportedAppProtocolReq)
+        o, p = _d_supportedAppProtocolReq(V, N, E, p, M.supportedAppProtocolReq, T)
     elif c == 1:
-        o, p = _d_supportedAppProtocolRes(V, N, E, p, M.supportedAppProtocolRes)
+        o, p = _d_supportedAppProtocolRes(V, N, E, p, M.supportedAppProtocolRes, T)
     else:
         raise F
     if p > E:
@@ -726,4 +730,4 @@ _ROOTS = {
 
 def encode_document(o):
     code, fn = _ROOTS[o.__class__]
-    return finish(fn(o, (384 << 2) | code))
+    return finish(fn(o, (384 << 2) | code, Stream(GS)))

@@ -8,11 +8,14 @@ type over its grammar states (v2g.exi.fastrt explains the fallback).
 # mypy: ignore-errors
 
 from v2g.messages import xmldsig as M
-from v2g.exi.fastrt import Fallback as F, chars, finish, write_string as ws, write_unsigned as wu
+from v2g.exi.fastrt import Fallback as F, Stream, chars, content_in, content_out, finish
+from v2g.exi.fastrt import write_string as ws, write_unsigned as wu
+from v2g.exi.grammar import load
+
+GS = load('xmldsig')
 
 
-
-def _d_CanonicalizationMethodType(V, N, E, p, K):
+def _d_CanonicalizationMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -50,40 +53,60 @@ def _d_CanonicalizationMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (0, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (5, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (4, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -92,7 +115,7 @@ def _d_CanonicalizationMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_CanonicalizationMethodType(o, a):
+def _e_CanonicalizationMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -109,16 +132,23 @@ def _e_CanonicalizationMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 2) | 1
+        if s == 0:
+            a = content_out(a, T, 0, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 1, ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_DSAKeyValueType(V, N, E, p, K):
+def _d_DSAKeyValueType(V, N, E, p, K, T):
     f_P = None
     f_Q = None
     f_G = None
@@ -516,7 +546,7 @@ def _d_DSAKeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_DSAKeyValueType(o, a):
+def _e_DSAKeyValueType(o, a, T):
     s = 0
     v = o.P
     if v is not None:
@@ -670,7 +700,7 @@ def _e_DSAKeyValueType(o, a):
     return a
 
 
-def _d_DigestMethodType(V, N, E, p, K):
+def _d_DigestMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -708,40 +738,60 @@ def _d_DigestMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (22, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (27, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (26, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -750,7 +800,7 @@ def _d_DigestMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_DigestMethodType(o, a):
+def _e_DigestMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -767,16 +817,23 @@ def _e_DigestMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 2) | 1
+        if s == 0:
+            a = content_out(a, T, 22, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 23, ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_KeyInfoType(V, N, E, p, K):
+def _d_KeyInfoType(V, N, E, p, K, T):
     f_Id = None
     f_content = []
     s = 0
@@ -815,471 +872,851 @@ def _d_KeyInfoType(V, N, E, p, K):
                         f_Id, p = chars(V, N, E, p, n)
                 s = 1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (142, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (141, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (140, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 5:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (139, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 6:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (138, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 7:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (137, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 8:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (136, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 9:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (135, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 10:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (134, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 11:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (146, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 12:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (147, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 13:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (148, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 14:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (149, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 15:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (150, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 16:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (151, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 17:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (152, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         elif s == 18:
             c = ((V >> (N - p - 4)) & 15)
             p += 4
             if c == 0:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 6:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 7:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             elif c == 8:
                 s = -1
             elif c == 9:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
             else:
-                raise F
+                p -= 4
+                f_content, p = content_in(V, E, p, T, (153, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -1288,7 +1725,7 @@ def _d_KeyInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_KeyInfoType(o, a):
+def _e_KeyInfoType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -1305,67 +1742,106 @@ def _e_KeyInfoType(o, a):
         else:
             a = ws(a, v)
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 35, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 133, ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfoType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_KeyValueType(V, N, E, p, K):
+def _d_KeyValueType(V, N, E, p, K, T):
     f_content = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (48, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (47, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (47, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (46, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (46, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
             s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (45, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (45, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -1373,15 +1849,20 @@ def _d_KeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_KeyValueType(o, a):
+def _e_KeyValueType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 39, ('http://www.w3.org/2000/09/xmldsig#', 'KeyValueType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_ManifestType(V, N, E, p, K):
+def _d_ManifestType(V, N, E, p, K, T):
     f_Id = None
     f_Reference = []
     s = 0
@@ -1419,7 +1900,7 @@ def _d_ManifestType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 2
         else:
@@ -1428,7 +1909,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 2
         else:
@@ -1437,7 +1918,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 3
         elif c == 1:
@@ -1448,7 +1929,7 @@ def _d_ManifestType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 3
         elif c == 1:
@@ -1463,7 +1944,7 @@ def _d_ManifestType(V, N, E, p, K):
     return o, p
 
 
-def _e_ManifestType(o, a):
+def _e_ManifestType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -1496,7 +1977,7 @@ def _e_ManifestType(o, a):
             raise F
         if not isinstance(v, M.Reference):
             raise F
-        a = _e_ReferenceType(v, a)
+        a = _e_ReferenceType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -1508,7 +1989,7 @@ def _e_ManifestType(o, a):
     return a
 
 
-def _d_ObjectType(V, N, E, p, K):
+def _d_ObjectType(V, N, E, p, K, T):
     f_Encoding = None
     f_Id = None
     f_MimeType = None
@@ -1608,13 +2089,19 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 4:
             s = -1
         elif c == 5:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
@@ -1679,13 +2166,19 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 2:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 3:
             s = -1
         elif c == 4:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 2:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
@@ -1720,46 +2213,70 @@ def _d_ObjectType(V, N, E, p, K):
                     f_MimeType, p = chars(V, N, E, p, n)
             s = 3
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (178, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (177, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -1770,7 +2287,7 @@ def _d_ObjectType(V, N, E, p, K):
     return o, p
 
 
-def _e_ObjectType(o, a):
+def _e_ObjectType(o, a, T):
     s = 0
     v = o.Encoding
     if v is not None:
@@ -1824,83 +2341,122 @@ def _e_ObjectType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 0:
-        a = (a << 3) | 4
+        if s == 0:
+            a = content_out(a, T, 173, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 174, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 2:
+            a = content_out(a, T, 175, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        elif s == 3:
+            a = content_out(a, T, 176, ('http://www.w3.org/2000/09/xmldsig#', 'ObjectType'), o.content)
+        else:
+            raise F
         s = -1
-    elif s == 1:
-        a = (a << 3) | 3
-        s = -1
-    elif s == 2:
-        a = (a << 3) | 2
-        s = -1
-    elif s == 3:
-        a = (a << 2) | 1
-        s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 0:
+            a = (a << 3) | 4
+            s = -1
+        elif s == 1:
+            a = (a << 3) | 3
+            s = -1
+        elif s == 2:
+            a = (a << 3) | 2
+            s = -1
+        elif s == 3:
+            a = (a << 2) | 1
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_PGPDataType(V, N, E, p, K):
+def _d_PGPDataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (116, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (116, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (121, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (121, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 2:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (113, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (119, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (119, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (120, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
         elif c == 1:
             s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (120, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -1908,15 +2464,20 @@ def _d_PGPDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_PGPDataType(o, a):
+def _e_PGPDataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 108, ('http://www.w3.org/2000/09/xmldsig#', 'PGPDataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_RSAKeyValueType(V, N, E, p, K):
+def _d_RSAKeyValueType(V, N, E, p, K, T):
     f_Modulus = None
     f_Exponent = None
     s = 0
@@ -2005,7 +2566,7 @@ def _d_RSAKeyValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_RSAKeyValueType(o, a):
+def _e_RSAKeyValueType(o, a, T):
     s = 0
     v = o.Modulus
     if v is not None:
@@ -2051,7 +2612,7 @@ def _e_RSAKeyValueType(o, a):
     return a
 
 
-def _d_ReferenceType(V, N, E, p, K):
+def _d_ReferenceType(V, N, E, p, K, T):
     f_Id = None
     f_Type = None
     f_URI = None
@@ -2153,10 +2714,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 3:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 4:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -2224,10 +2785,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 2:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 3:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -2265,10 +2826,10 @@ def _d_ReferenceType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 3
         elif c == 1:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 2:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -2276,10 +2837,10 @@ def _d_ReferenceType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 4
         elif c == 1:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -2287,7 +2848,7 @@ def _d_ReferenceType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+            f_DigestMethod, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
             s = 5
         else:
             raise F
@@ -2345,7 +2906,7 @@ def _d_ReferenceType(V, N, E, p, K):
     return o, p
 
 
-def _e_ReferenceType(o, a):
+def _e_ReferenceType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -2416,7 +2977,7 @@ def _e_ReferenceType(o, a):
             raise F
         if not isinstance(v, M.Transforms):
             raise F
-        a = _e_TransformsType(v, a)
+        a = _e_TransformsType(v, a, T)
     v = o.DigestMethod
     if v is not None:
         if s == 0:
@@ -2438,7 +2999,7 @@ def _e_ReferenceType(o, a):
             raise F
         if not isinstance(v, M.DigestMethod):
             raise F
-        a = _e_DigestMethodType(v, a)
+        a = _e_DigestMethodType(v, a, T)
     v = o.DigestValue
     if v is not None:
         if s == 5:
@@ -2465,7 +3026,7 @@ def _e_ReferenceType(o, a):
     return a
 
 
-def _d_RetrievalMethodType(V, N, E, p, K):
+def _d_RetrievalMethodType(V, N, E, p, K, T):
     f_Type = None
     f_URI = None
     f_Transforms = None
@@ -2534,7 +3095,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 2
         elif c == 2:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 3:
             s = -1
@@ -2574,7 +3135,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
                     f_URI, p = chars(V, N, E, p, n)
             s = 2
         elif c == 1:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 2:
             s = -1
@@ -2584,7 +3145,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms)
+            f_Transforms, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
             s = 3
         elif c == 1:
             s = -1
@@ -2606,7 +3167,7 @@ def _d_RetrievalMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_RetrievalMethodType(o, a):
+def _e_RetrievalMethodType(o, a, T):
     s = 0
     v = o.Type
     if v is not None:
@@ -2654,7 +3215,7 @@ def _e_RetrievalMethodType(o, a):
             raise F
         if not isinstance(v, M.Transforms):
             raise F
-        a = _e_TransformsType(v, a)
+        a = _e_TransformsType(v, a, T)
     if s == 0:
         a = (a << 3) | 3
         s = -1
@@ -2672,7 +3233,7 @@ def _e_RetrievalMethodType(o, a):
     return a
 
 
-def _d_SPKIDataType(V, N, E, p, K):
+def _d_SPKIDataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     while s >= 0:
@@ -2680,49 +3241,73 @@ def _d_SPKIDataType(V, N, E, p, K):
             c = ((V >> (N - p - 1)) & 1)
             p += 1
             if c == 0:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             else:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 2:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (125, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (129, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (129, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 2:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (128, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 2)) & 3)
             p += 2
             if c == 0:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (130, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
             elif c == 1:
                 s = -1
             else:
-                raise F
+                p -= 2
+                f_content, p = content_in(V, E, p, T, (130, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -2730,15 +3315,20 @@ def _d_SPKIDataType(V, N, E, p, K):
     return o, p
 
 
-def _e_SPKIDataType(o, a):
+def _e_SPKIDataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 122, ('http://www.w3.org/2000/09/xmldsig#', 'SPKIDataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_SignatureMethodType(V, N, E, p, K):
+def _d_SignatureMethodType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -2776,55 +3366,85 @@ def _d_SignatureMethodType(V, N, E, p, K):
                     f_Algorithm, p = chars(V, N, E, p, n)
             s = 1
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (184, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 2:
         c = ((V >> (N - p - 3)) & 7)
         p += 3
         if c == 0:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 2:
             s = -1
         elif c == 3:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 3
+            f_content, p = content_in(V, E, p, T, (190, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (188, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (189, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -2833,7 +3453,7 @@ def _d_SignatureMethodType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureMethodType(o, a):
+def _e_SignatureMethodType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -2850,16 +3470,23 @@ def _e_SignatureMethodType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 3) | 2
+        if s == 0:
+            a = content_out(a, T, 184, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 185, ('http://www.w3.org/2000/09/xmldsig#', 'SignatureMethodType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 3) | 2
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_SignaturePropertiesType(V, N, E, p, K):
+def _d_SignaturePropertiesType(V, N, E, p, K, T):
     f_Id = None
     f_SignatureProperty = []
     s = 0
@@ -2897,7 +3524,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 2
         else:
@@ -2906,7 +3533,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 2
         else:
@@ -2915,7 +3542,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 3
         elif c == 1:
@@ -2926,7 +3553,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+            v, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
             f_SignatureProperty.append(v)
             s = 3
         elif c == 1:
@@ -2941,7 +3568,7 @@ def _d_SignaturePropertiesType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignaturePropertiesType(o, a):
+def _e_SignaturePropertiesType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -2974,7 +3601,7 @@ def _e_SignaturePropertiesType(o, a):
             raise F
         if not isinstance(v, M.SignatureProperty):
             raise F
-        a = _e_SignaturePropertyType(v, a)
+        a = _e_SignaturePropertyType(v, a, T)
     if s == 2:
         a = (a << 2) | 1
         s = -1
@@ -2986,7 +3613,7 @@ def _e_SignaturePropertiesType(o, a):
     return a
 
 
-def _d_SignaturePropertyType(V, N, E, p, K):
+def _d_SignaturePropertyType(V, N, E, p, K, T):
     f_Id = None
     f_Target = None
     f_content = []
@@ -3055,7 +3682,9 @@ def _d_SignaturePropertyType(V, N, E, p, K):
                     f_Target, p = chars(V, N, E, p, n)
             s = 2
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (193, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s == 1:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
@@ -3090,47 +3719,73 @@ def _d_SignaturePropertyType(V, N, E, p, K):
                     f_Target, p = chars(V, N, E, p, n)
             s = 2
         else:
-            raise F
+            p -= 1
+            f_content, p = content_in(V, E, p, T, (194, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s == 2:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 3:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (200, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 4:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (199, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     while s == 5:
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         elif c == 1:
             s = -1
         elif c == 2:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
         else:
-            raise F
+            p -= 2
+            f_content, p = content_in(V, E, p, T, (202, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType')))
+            s = -1
     if s != -1:
         raise F
     o = K.__new__(K)
@@ -3140,7 +3795,7 @@ def _d_SignaturePropertyType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignaturePropertyType(o, a):
+def _e_SignaturePropertyType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -3174,12 +3829,21 @@ def _e_SignaturePropertyType(o, a):
         else:
             a = ws(a, v)
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 193, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 194, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        elif s == 2:
+            a = content_out(a, T, 195, ('http://www.w3.org/2000/09/xmldsig#', 'SignaturePropertyType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_SignatureType(V, N, E, p, K):
+def _d_SignatureType(V, N, E, p, K, T):
     f_Id = None
     f_SignedInfo = None
     f_SignatureValue = None
@@ -3220,7 +3884,7 @@ def _d_SignatureType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
             s = 2
         else:
             raise F
@@ -3228,7 +3892,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+            f_SignedInfo, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
             s = 2
         else:
             raise F
@@ -3236,7 +3900,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignatureValue, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue)
+            f_SignatureValue, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue, T)
             s = 3
         else:
             raise F
@@ -3244,10 +3908,10 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            f_KeyInfo, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo)
+            f_KeyInfo, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo, T)
             s = 4
         elif c == 1:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 2:
@@ -3258,7 +3922,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 1:
@@ -3269,7 +3933,7 @@ def _d_SignatureType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ObjectType(V, N, E, p, M.Object)
+            v, p = _d_ObjectType(V, N, E, p, M.Object, T)
             f_Object.append(v)
             s = 5
         elif c == 1:
@@ -3287,7 +3951,7 @@ def _d_SignatureType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureType(o, a):
+def _e_SignatureType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -3315,7 +3979,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.SignedInfo):
             raise F
-        a = _e_SignedInfoType(v, a)
+        a = _e_SignedInfoType(v, a, T)
     v = o.SignatureValue
     if v is not None:
         if s == 2:
@@ -3325,7 +3989,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.SignatureValue):
             raise F
-        a = _e_SignatureValueType(v, a)
+        a = _e_SignatureValueType(v, a, T)
     v = o.KeyInfo
     if v is not None:
         if s == 3:
@@ -3335,7 +3999,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.KeyInfo):
             raise F
-        a = _e_KeyInfoType(v, a)
+        a = _e_KeyInfoType(v, a, T)
     for v in o.Object:
         if s == 3:
             a = (a << 2) | 1
@@ -3350,7 +4014,7 @@ def _e_SignatureType(o, a):
             raise F
         if not isinstance(v, M.Object):
             raise F
-        a = _e_ObjectType(v, a)
+        a = _e_ObjectType(v, a, T)
     if s == 3:
         a = (a << 2) | 2
         s = -1
@@ -3365,7 +4029,7 @@ def _e_SignatureType(o, a):
     return a
 
 
-def _d_SignatureValueType(V, N, E, p, K):
+def _d_SignatureValueType(V, N, E, p, K, T):
     f_Id = None
     f_value = None
     s = 0
@@ -3472,7 +4136,7 @@ def _d_SignatureValueType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignatureValueType(o, a):
+def _e_SignatureValueType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -3522,7 +4186,7 @@ def _e_SignatureValueType(o, a):
     return a
 
 
-def _d_SignedInfoType(V, N, E, p, K):
+def _d_SignedInfoType(V, N, E, p, K, T):
     f_Id = None
     f_CanonicalizationMethod = None
     f_SignatureMethod = None
@@ -3562,7 +4226,7 @@ def _d_SignedInfoType(V, N, E, p, K):
                     f_Id, p = chars(V, N, E, p, n)
             s = 1
         elif c == 1:
-            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
             s = 2
         else:
             raise F
@@ -3570,7 +4234,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+            f_CanonicalizationMethod, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
             s = 2
         else:
             raise F
@@ -3578,7 +4242,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            f_SignatureMethod, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod)
+            f_SignatureMethod, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod, T)
             s = 3
         else:
             raise F
@@ -3586,7 +4250,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 4
         else:
@@ -3595,7 +4259,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 5
         elif c == 1:
@@ -3606,7 +4270,7 @@ def _d_SignedInfoType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_ReferenceType(V, N, E, p, M.Reference)
+            v, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
             f_Reference.append(v)
             s = 5
         elif c == 1:
@@ -3623,7 +4287,7 @@ def _d_SignedInfoType(V, N, E, p, K):
     return o, p
 
 
-def _e_SignedInfoType(o, a):
+def _e_SignedInfoType(o, a, T):
     s = 0
     v = o.Id
     if v is not None:
@@ -3651,7 +4315,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.CanonicalizationMethod):
             raise F
-        a = _e_CanonicalizationMethodType(v, a)
+        a = _e_CanonicalizationMethodType(v, a, T)
     v = o.SignatureMethod
     if v is not None:
         if s == 2:
@@ -3661,7 +4325,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.SignatureMethod):
             raise F
-        a = _e_SignatureMethodType(v, a)
+        a = _e_SignatureMethodType(v, a, T)
     for v in o.Reference:
         if s == 3:
             a <<= 1
@@ -3676,7 +4340,7 @@ def _e_SignedInfoType(o, a):
             raise F
         if not isinstance(v, M.Reference):
             raise F
-        a = _e_ReferenceType(v, a)
+        a = _e_ReferenceType(v, a, T)
     if s == 4:
         a = (a << 2) | 1
         s = -1
@@ -3688,7 +4352,7 @@ def _e_SignedInfoType(o, a):
     return a
 
 
-def _d_TransformType(V, N, E, p, K):
+def _d_TransformType(V, N, E, p, K, T):
     f_Algorithm = None
     f_content = []
     s = 0
@@ -3727,59 +4391,93 @@ def _d_TransformType(V, N, E, p, K):
                         f_Algorithm, p = chars(V, N, E, p, n)
                 s = 1
             else:
-                raise F
+                p -= 1
+                f_content, p = content_in(V, E, p, T, (53, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (61, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (59, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             elif c == 2:
                 s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (60, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -3788,7 +4486,7 @@ def _d_TransformType(V, N, E, p, K):
     return o, p
 
 
-def _e_TransformType(o, a):
+def _e_TransformType(o, a, T):
     s = 0
     v = o.Algorithm
     if v is not None:
@@ -3805,23 +4503,30 @@ def _e_TransformType(o, a):
         else:
             a = ws(a, v)
     if o.content:
-        raise F
-    if s == 1:
-        a = (a << 3) | 2
+        if s == 0:
+            a = content_out(a, T, 53, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType'), o.content)
+        elif s == 1:
+            a = content_out(a, T, 54, ('http://www.w3.org/2000/09/xmldsig#', 'TransformType'), o.content)
+        else:
+            raise F
         s = -1
-    else:
-        raise F
+    if s != -1:
+        if s == 1:
+            a = (a << 3) | 2
+            s = -1
+        else:
+            raise F
     return a
 
 
-def _d_TransformsType(V, N, E, p, K):
+def _d_TransformsType(V, N, E, p, K, T):
     f_Transform = []
     s = 0
     if s == 0:
         c = ((V >> (N - p - 1)) & 1)
         p += 1
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 1
         else:
@@ -3830,7 +4535,7 @@ def _d_TransformsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 2
         elif c == 1:
@@ -3841,7 +4546,7 @@ def _d_TransformsType(V, N, E, p, K):
         c = ((V >> (N - p - 2)) & 3)
         p += 2
         if c == 0:
-            v, p = _d_TransformType(V, N, E, p, M.Transform)
+            v, p = _d_TransformType(V, N, E, p, M.Transform, T)
             f_Transform.append(v)
             s = 2
         elif c == 1:
@@ -3855,7 +4560,7 @@ def _d_TransformsType(V, N, E, p, K):
     return o, p
 
 
-def _e_TransformsType(o, a):
+def _e_TransformsType(o, a, T):
     s = 0
     for v in o.Transform:
         if s == 0:
@@ -3871,7 +4576,7 @@ def _e_TransformsType(o, a):
             raise F
         if not isinstance(v, M.Transform):
             raise F
-        a = _e_TransformType(v, a)
+        a = _e_TransformType(v, a, T)
     if s == 1:
         a = (a << 2) | 1
         s = -1
@@ -3883,7 +4588,7 @@ def _e_TransformsType(o, a):
     return a
 
 
-def _d_X509DataType(V, N, E, p, K):
+def _d_X509DataType(V, N, E, p, K, T):
     f_content = []
     s = 0
     while s >= 0:
@@ -3891,247 +4596,429 @@ def _d_X509DataType(V, N, E, p, K):
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 1:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (99, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 2:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (98, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 3:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (97, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 4:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (96, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 5:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (95, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 6:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (94, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 7:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (102, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 8:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (103, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 9:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (104, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 10:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (105, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 11:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (106, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         elif s == 12:
             c = ((V >> (N - p - 3)) & 7)
             p += 3
             if c == 0:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 1:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 2:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 3:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 4:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 5:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
             elif c == 6:
                 s = -1
             else:
-                raise F
+                p -= 3
+                f_content, p = content_in(V, E, p, T, (107, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType')))
+                s = -1
         else:
             raise F
     o = K.__new__(K)
@@ -4139,15 +5026,20 @@ def _d_X509DataType(V, N, E, p, K):
     return o, p
 
 
-def _e_X509DataType(o, a):
+def _e_X509DataType(o, a, T):
     s = 0
     if o.content:
+        if s == 0:
+            a = content_out(a, T, 74, ('http://www.w3.org/2000/09/xmldsig#', 'X509DataType'), o.content)
+        else:
+            raise F
+        s = -1
+    if s != -1:
         raise F
-    raise F
     return a
 
 
-def _d_X509IssuerSerialType(V, N, E, p, K):
+def _d_X509IssuerSerialType(V, N, E, p, K, T):
     f_X509IssuerName = None
     f_X509SerialNumber = None
     s = 0
@@ -4243,7 +5135,7 @@ def _d_X509IssuerSerialType(V, N, E, p, K):
     return o, p
 
 
-def _e_X509IssuerSerialType(o, a):
+def _e_X509IssuerSerialType(o, a, T):
     s = 0
     v = o.X509IssuerName
     if v is not None:
@@ -4294,50 +5186,51 @@ def decode_document(data):
     N = E + 64
     V = int.from_bytes(data, "big") << 64
     p = 8
+    T = Stream(GS)
     c = ((V >> (N - p - 5)) & 31)
     p += 5
     if c == 0:
-        o, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod)
+        o, p = _d_CanonicalizationMethodType(V, N, E, p, M.CanonicalizationMethod, T)
     elif c == 1:
-        o, p = _d_DSAKeyValueType(V, N, E, p, M.DSAKeyValue)
+        o, p = _d_DSAKeyValueType(V, N, E, p, M.DSAKeyValue, T)
     elif c == 2:
-        o, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod)
+        o, p = _d_DigestMethodType(V, N, E, p, M.DigestMethod, T)
     elif c == 4:
-        o, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo)
+        o, p = _d_KeyInfoType(V, N, E, p, M.KeyInfo, T)
     elif c == 6:
-        o, p = _d_KeyValueType(V, N, E, p, M.KeyValue)
+        o, p = _d_KeyValueType(V, N, E, p, M.KeyValue, T)
     elif c == 7:
-        o, p = _d_ManifestType(V, N, E, p, M.Manifest)
+        o, p = _d_ManifestType(V, N, E, p, M.Manifest, T)
     elif c == 9:
-        o, p = _d_ObjectType(V, N, E, p, M.Object)
+        o, p = _d_ObjectType(V, N, E, p, M.Object, T)
     elif c == 10:
-        o, p = _d_PGPDataType(V, N, E, p, M.PGPData)
+        o, p = _d_PGPDataType(V, N, E, p, M.PGPData, T)
     elif c == 11:
-        o, p = _d_RSAKeyValueType(V, N, E, p, M.RSAKeyValue)
+        o, p = _d_RSAKeyValueType(V, N, E, p, M.RSAKeyValue, T)
     elif c == 12:
-        o, p = _d_ReferenceType(V, N, E, p, M.Reference)
+        o, p = _d_ReferenceType(V, N, E, p, M.Reference, T)
     elif c == 13:
-        o, p = _d_RetrievalMethodType(V, N, E, p, M.RetrievalMethod)
+        o, p = _d_RetrievalMethodType(V, N, E, p, M.RetrievalMethod, T)
     elif c == 14:
-        o, p = _d_SPKIDataType(V, N, E, p, M.SPKIData)
+        o, p = _d_SPKIDataType(V, N, E, p, M.SPKIData, T)
     elif c == 15:
-        o, p = _d_SignatureType(V, N, E, p, M.Signature)
+        o, p = _d_SignatureType(V, N, E, p, M.Signature, T)
     elif c == 16:
-        o, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod)
+        o, p = _d_SignatureMethodType(V, N, E, p, M.SignatureMethod, T)
     elif c == 17:
-        o, p = _d_SignaturePropertiesType(V, N, E, p, M.SignatureProperties)
+        o, p = _d_SignaturePropertiesType(V, N, E, p, M.SignatureProperties, T)
     elif c == 18:
-        o, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty)
+        o, p = _d_SignaturePropertyType(V, N, E, p, M.SignatureProperty, T)
     elif c == 19:
-        o, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue)
+        o, p = _d_SignatureValueType(V, N, E, p, M.SignatureValue, T)
     elif c == 20:
-        o, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo)
+        o, p = _d_SignedInfoType(V, N, E, p, M.SignedInfo, T)
     elif c == 21:
-        o, p = _d_TransformType(V, N, E, p, M.Transform)
+        o, p = _d_TransformType(V, N, E, p, M.Transform, T)
     elif c == 22:
-        o, p = _d_TransformsType(V, N, E, p, M.Transforms)
+        o, p = _d_TransformsType(V, N, E, p, M.Transforms, T)
     elif c == 23:
-        o, p = _d_X509DataType(V, N, E, p, M.X509Data)
+        o, p = _d_X509DataType(V, N, E, p, M.X509Data, T)
     else:
         raise F
     if p > E:
@@ -4372,4 +5265,4 @@ _ROOTS = {
 
 def encode_document(o):
     code, fn = _ROOTS[o.__class__]
-    return finish(fn(o, (384 << 5) | code))
+    return finish(fn(o, (384 << 5) | code, Stream(GS)))

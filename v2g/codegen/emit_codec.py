@@ -61,9 +61,10 @@ def _read(w: int) -> str:
 
 
 class CodecWriter:
-    def __init__(self, model: M.Model, gs: G.Grammars, protocol: str) -> None:
+    def __init__(self, model: M.Model, gs: G.Grammars, ids: dict[int, int], protocol: str) -> None:
         self.model = model
         self.gs = gs
+        self.ids = ids  # grammar -> index in the protocol's table (v2g.exi.grammar)
         self.protocol = protocol
         self.enums: dict[tuple[str, ...], int] = {}
         self.tmp = 0
@@ -285,15 +286,24 @@ class CodecWriter:
                 return False
             if f.cls is not None:
                 if f.multiple:
-                    c(f"v, p = _d_{self.fn(f.cls)}(V, N, E, p, M.{f.cls})")
+                    c(f"v, p = _d_{self.fn(f.cls)}(V, N, E, p, M.{f.cls}, T)")
                     c(f"f_{f.name}.append(v)")
                 else:
-                    c(f"f_{f.name}, p = _d_{self.fn(f.cls)}(V, N, E, p, M.{f.cls})")
+                    c(f"f_{f.name}, p = _d_{self.fn(f.cls)}(V, N, E, p, M.{f.cls}, T)")
                 return True
             assert f.datatype is not None
             self.simple_element(c, e.element.grammar, f.datatype, f"f_{f.name}", f.multiple)
             return True
         return False
+
+    def qname(self, spec: M.ClassSpec) -> tuple[str, str]:
+        return spec.type_qname if spec.type_qname is not None else ("", spec.name)
+
+    def delegate(self, c: Code, spec: M.ClassSpec, g: G.Grammar, w: int) -> None:
+        """Wildcard or mixed content: the interpreter decodes the rest of the element."""
+        c(f"p -= {w}")
+        c(f"f_content, p = content_in(V, E, p, T, ({self.ids[id(g)]}, {self.qname(spec)!r}))")
+        c("s = -1")
 
     def decode_state(self, c: Code, spec: M.ClassSpec, g: G.Grammar, index: dict[int, int]) -> None:
         fmap = self.fields(spec)
@@ -308,6 +318,8 @@ class CodecWriter:
             c.indent()
             if e.kind == "EE":
                 c("s = -1")
+            elif spec.generic and e.kind != "AT":
+                self.delegate(c, spec, g, w)
             elif self.decode_production(c, spec, e, fmap):
                 c(f"s = {index[id(nxt)] if nxt is not None else -1}")
             else:
@@ -326,14 +338,18 @@ class CodecWriter:
                 c("s = -1")
                 c.dedent()
         c("else:")
-        c.indent()("raise F")
+        c.indent()
+        if spec.generic:
+            self.delegate(c, spec, g, w)
+        else:
+            c("raise F")
         c.dedent()
 
     def decoder(self, spec: M.ClassSpec) -> list[str]:
         states, cyclic = self.states(spec)
         index = {id(g): i for i, g in enumerate(states)}
         c = Code()
-        c(f"def _d_{spec.name}(V, N, E, p, K):")
+        c(f"def _d_{spec.name}(V, N, E, p, K, T):")
         c.indent()
         for f in spec.fields:
             c(f"f_{f.name} = {'[]' if f.multiple else 'None'}")
@@ -458,15 +474,28 @@ class CodecWriter:
         states, _ = self.states(spec)
         index = {id(g): i for i, g in enumerate(states)}
         c = Code()
-        c(f"def _e_{spec.name}(o, a):")
+        c(f"def _e_{spec.name}(o, a, T):")
         c.indent()
         c("s = 0")
         reach = {0}
         for f in spec.fields:
             if f.kind == M.CONTENT:
                 c(f"if o.{f.name}:")
+                c.indent()
+                first = True
+                for si in sorted(x for x in reach if x >= 0):
+                    c(("if" if first else "elif") + f" s == {si}:")
+                    first = False
+                    c.indent()(
+                        f"a = content_out(a, T, {self.ids[id(states[si])]}, {self.qname(spec)!r}, o.{f.name})"
+                    )
+                    c.dedent()
+                c("else:")
                 c.indent()("raise F")
                 c.dedent()
+                c("s = -1")
+                c.dedent()
+                reach = reach | {-1}
                 continue
             match, key = {M.ATTRIBUTE: ("AT", f.qname), M.ELEMENT: ("SE", f.qname), M.VALUE: ("CH", None)}[
                 f.kind
@@ -553,7 +582,7 @@ class CodecWriter:
             c(f"if not isinstance(v, M.{f.cls}):")
             c.indent()("raise F")
             c.dedent()
-            c(f"a = _e_{self.fn(f.cls)}(v, a)")
+            c(f"a = _e_{self.fn(f.cls)}(v, a, T)")
             return
         assert f.datatype is not None
         dt = f.datatype
@@ -593,6 +622,7 @@ class CodecWriter:
         c("N = E + 64")
         c('V = int.from_bytes(data, "big") << 64')
         c("p = 8")
+        c("T = Stream(GS)")
         c(f"c = {_read(w)}")
         c(f"p += {w}")
         first = True
@@ -606,7 +636,7 @@ class CodecWriter:
             roots.append((held, code))
             c(("if" if first else "elif") + f" c == {code}:")
             first = False
-            c.indent()(f"o, p = _d_{self.fn(held)}(V, N, E, p, M.{held})")
+            c.indent()(f"o, p = _d_{self.fn(held)}(V, N, E, p, M.{held}, T)")
             c.dedent()
         c("else:")
         c.indent()("raise F")
@@ -629,7 +659,7 @@ class CodecWriter:
         c("def encode_document(o):")
         c.indent()
         c("code, fn = _ROOTS[o.__class__]")
-        c(f"return finish(fn(o, (384 << {w}) | code))")
+        c(f"return finish(fn(o, (384 << {w}) | code, Stream(GS)))")
         return c.lines
 
     def render(self, schema: str) -> str:
@@ -651,8 +681,11 @@ class CodecWriter:
             "# mypy: ignore-errors",
             "",
             f"from v2g.messages import {self.protocol.replace('-', '_')} as M",
-            "from v2g.exi.fastrt import Fallback as F, chars, finish, write_string as ws, write_unsigned as wu",
+            "from v2g.exi.fastrt import Fallback as F, Stream, chars, content_in, content_out, finish",
+            "from v2g.exi.fastrt import write_string as ws, write_unsigned as wu",
+            "from v2g.exi.grammar import load",
             "",
+            f"GS = load({self.protocol!r})",
         ]
         for values, i in sorted(self.enums.items(), key=lambda kv: kv[1]):
             head.append(f"_E{i} = {values!r}")
@@ -660,5 +693,5 @@ class CodecWriter:
         return "\n".join(head + funcs) + "\n"
 
 
-def render(model: M.Model, gs: G.Grammars, protocol: str, schema: str) -> str:
-    return CodecWriter(model, gs, protocol).render(schema)
+def render(model: M.Model, gs: G.Grammars, ids: dict[int, int], protocol: str, schema: str) -> str:
+    return CodecWriter(model, gs, ids, protocol).render(schema)

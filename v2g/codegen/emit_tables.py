@@ -211,5 +211,7 @@ def _is_end(g: G.Grammar) -> bool:
     return g.kind == G.ELEMENT and [e.kind for e, _ in g.prods] == ["EE"]
 
 
-def render(gs: G.Grammars, protocol: str, schema: str) -> str:
-    return TableWriter(gs).render(protocol, schema)
+def render(gs: G.Grammars, protocol: str, schema: str) -> tuple[str, dict[int, int]]:
+    """The table module's source, and the table index of each grammar (by ``id``)."""
+    w = TableWriter(gs)
+    return w.render(protocol, schema), w.ids

@@ -38,12 +38,13 @@ def generate(out: Path) -> list[Path]:
         gs = grammar.run(builder)
         model = messages.build(builder)
         path = tables / f"{module_stem(protocol)}.py"
-        path.write_text(emit_tables.render(gs, protocol, source), encoding="utf-8")
+        text, ids = emit_tables.render(gs, protocol, source)
+        path.write_text(text, encoding="utf-8")
         written.append(path)
         path = msgs / f"{module_stem(protocol)}.py"
         path.write_text(emit_messages.render(model, protocol, source), encoding="utf-8")
         written.append(path)
         path = tables / f"{module_stem(protocol)}_codec.py"
-        path.write_text(emit_codec.render(model, gs, protocol, source), encoding="utf-8")
+        path.write_text(emit_codec.render(model, gs, ids, protocol, source), encoding="utf-8")
         written.append(path)
     return written

@@ -22,6 +22,15 @@ class BitReader:
         self._end = len(data) * 8
         self.pos = pos
 
+    @classmethod
+    def of_int(cls, value: int, end: int, pos: int) -> BitReader:
+        """A reader over ``end`` bits held in ``value`` (the fast codec's form of the stream)."""
+        r = cls.__new__(cls)
+        r._value = value
+        r._end = end
+        r.pos = pos
+        return r
+
     @property
     def remaining(self) -> int:
         """Bits left in the stream."""
@@ -96,6 +105,11 @@ class BitWriter:
     @property
     def pos(self) -> int:
         return self._n
+
+    @property
+    def value(self) -> int:
+        """The bits written so far as one integer (``pos`` bits)."""
+        return self._acc
 
     def write(self, value: int, n: int) -> None:
         """``value`` as an n-bit unsigned integer."""

@@ -7,13 +7,16 @@ import importlib
 from types import ModuleType
 from typing import Any
 
+from v2g.errors import V2GError
 from v2g.exi.fastrt import Fallback
 
 _MODULES: dict[str, ModuleType] = {}
 
 # what the generated code may raise on input it does not handle; the reference path then decides
+# (a V2GError comes from a part the interpreter decoded; the interpreter redoes the message to place it)
 FALLBACK = (
     Fallback,
+    V2GError,
     ValueError,
     TypeError,
     AttributeError,

@@ -8,11 +8,51 @@ interpreter, which then gives the same result or the precise error.
 
 from __future__ import annotations
 
-from v2g.exi.bits import MAX_CODE_POINT
+from typing import Any
+
+from v2g.exi import events as E
+from v2g.exi.bits import MAX_CODE_POINT, BitReader
+from v2g.exi.grammar import GrammarSet
+from v2g.exi.interpreter import StringTables, decode_element_rest, encode_element_rest
+from v2g.exi.objects import content_events, generic_content
+
+QName = tuple[str, str]
 
 
 class Fallback(Exception):
     """The fast codec hands the message over to the reference interpreter."""
+
+
+class Stream:
+    """Per-message state of the fast codec: the string tables, made when first needed."""
+
+    __slots__ = ("_tables", "gs")
+
+    def __init__(self, gs: GrammarSet) -> None:
+        self.gs = gs
+        self._tables: StringTables | None = None
+
+    def tables(self) -> StringTables:
+        if self._tables is None:
+            self._tables = StringTables(self.gs)
+        return self._tables
+
+
+def content_in(V: int, E_: int, p: int, T: Stream, where: tuple[int, QName]) -> tuple[list[Any], int]:
+    """Decodes the rest of an element with wildcard or mixed content with the interpreter, from
+    ``where`` = (grammar index, type name)."""
+    gi, qname = where
+    r = BitReader.of_int(V >> 64, E_, p)
+    events = decode_element_rest(r, T.tables(), T.gs.grammars[gi], qname)
+    return generic_content(events, T.gs.protocol), r.pos
+
+
+def content_out(a: int, T: Stream, gi: int, qname: QName, items: list[Any]) -> int:
+    """Encodes wildcard or mixed content and the element's end with the interpreter."""
+    events = content_events(items, T.gs.protocol)
+    events.append((E.EE,))
+    bits, n = encode_element_rest(events, T.tables(), T.gs.grammars[gi], qname)
+    return (a << n) | bits
 
 
 def chars(V: int, N: int, E: int, p: int, n: int) -> tuple[str, int]:

@@ -193,12 +193,28 @@ def _attribute_value(r: BitReader, gs: GrammarSet, qname: QName) -> tuple[Any, D
     return V.read_value(r, dt), dt
 
 
-def _decode(r: BitReader, gs: GrammarSet, stack: list[_Context]) -> list[E.Event]:
+def decode_element_rest(r: BitReader, tables: StringTables, grammar: Grammar, qname: QName) -> list[E.Event]:
+    """The events from ``grammar`` (a state inside element ``qname``) to the element's end, included.
+
+    The fast codec hands an element over here where its content has no typed form (the wildcard
+    and mixed content of the xmldsig types); ``tables`` carries the string tables of the stream.
+    """
+    stack = [_Context(tables.gs.document, None), _Context(grammar, qname)]
+    try:
+        return _decode(r, tables.gs, stack, tables, stop=1)
+    except EXIDecodeError as exc:
+        raise exc.located(protocol=tables.gs.protocol, bit_offset=r.pos, state=_where(stack[-1])) from None
+
+
+def _decode(
+    r: BitReader, gs: GrammarSet, stack: list[_Context], tables: StringTables | None = None, stop: int = 0
+) -> list[E.Event]:
     out: list[E.Event] = []
-    tables = StringTables(gs)
+    if tables is None:
+        tables = StringTables(gs)
     ctx = stack[-1]
-    # Document / Fragment: SD has no event code
-    ctx.grammar = ctx.grammar.prods[0].next  # type: ignore[assignment]
+    if not stop:  # Document / Fragment: SD has no event code
+        ctx.grammar = ctx.grammar.prods[0].next  # type: ignore[assignment]
     while True:
         g = ctx.grammar
         start = r.pos
@@ -216,6 +232,8 @@ def _decode(r: BitReader, gs: GrammarSet, stack: list[_Context]) -> list[E.Event
             elif k == EE:
                 out.append((E.EE,))
                 stack.pop()
+                if len(stack) == stop:
+                    return out
                 ctx = stack[-1]
             elif k == AT:
                 assert p.datatype is not None and p.next is not None
@@ -269,8 +287,10 @@ def _decode(r: BitReader, gs: GrammarSet, stack: list[_Context]) -> list[E.Event
                 learn(g, Production(EE, 0))
             out.append((E.EE,))
             stack.pop()
-            if not stack:
-                raise EXIDecodeError("end element without an open element", bit_offset=start)
+            if len(stack) == stop:
+                if not stop:
+                    raise EXIDecodeError("end element without an open element", bit_offset=start)
+                return out
             ctx = stack[-1]
         elif x == X_CH:
             out.append((E.CH, V.read_string(r), STRING))
@@ -425,6 +445,37 @@ def encode(events: list[E.Event], gs: GrammarSet, fragment: bool = False) -> byt
     top = _Context(gs.fragment if fragment else gs.document, None)
     top.grammar = top.grammar.prods[0].next  # type: ignore[assignment]
     stack = [top]
+    _encode(enc, events, stack)
+    if len(stack) != 1:
+        raise enc.fail("the event stream ends inside an element")
+    g = stack[0].grammar
+    if g.kind in {"E", "R"}:
+        ed = next((p for p in g.prods if p.kind == ED), None)
+        if ed is None:
+            raise enc.fail("the document has no root element")
+        enc.code(g, ed)
+    else:
+        raise enc.fail("the document has no root element")
+    return enc.w.getvalue()
+
+
+def encode_element_rest(
+    events: list[E.Event], tables: StringTables, grammar: Grammar, qname: QName
+) -> tuple[int, int]:
+    """Encodes ``events`` (ending with the element's EE) from ``grammar``, a state inside element
+    ``qname``; returns (bits, count). The fast codec's counterpart of :func:`decode_element_rest`."""
+    enc = _Encoder(tables.gs)
+    enc.tables = tables
+    enc.path.append(qname[1])
+    stack = [_Context(tables.gs.document, None), _Context(grammar, qname)]
+    _encode(enc, events, stack)
+    if len(stack) != 1:
+        raise enc.fail("the element does not end")
+    return enc.w.value, enc.w.pos
+
+
+def _encode(enc: _Encoder, events: list[E.Event], stack: list[_Context]) -> None:
+    gs = enc.gs
     i = 0
     n = len(events)
     while i < n:
@@ -474,17 +525,6 @@ def encode(events: list[E.Event], gs: GrammarSet, fragment: bool = False) -> byt
         else:
             raise enc.fail(f"unknown event {kind!r}")
         i += 1
-    if len(stack) != 1:
-        raise enc.fail("the event stream ends inside an element")
-    g = stack[0].grammar
-    if g.kind in {"E", "R"}:
-        ed = next((p for p in g.prods if p.kind == ED), None)
-        if ed is None:
-            raise enc.fail("the document has no root element")
-        enc.code(g, ed)
-    else:
-        raise enc.fail("the document has no root element")
-    return enc.w.getvalue()
 
 
 def _expected(g: Grammar) -> str:

@@ -324,3 +324,36 @@ def complete(obj: Any) -> bool:
         if f.required and (v is None or (f.multiple and not v)):
             return False
     return True
+
+
+def generic_content(events: list[E.Event], protocol: str) -> list[str | AnyElement]:
+    """The content items (text, :class:`AnyElement`) of events that end with their element's EE."""
+    stack: list[_Frame] = [_Frame(("", ""), None, None)]
+    for ev in events:
+        k = ev[0]
+        if k == E.SE:
+            stack.append(_Frame(ev[1], None, None))
+        elif k == E.AT:
+            if len(stack) == 1:
+                raise _not_typed(f"attribute {_name(ev[1])} after content", protocol)
+            stack[-1].attrs[ev[1]] = _lexical(ev[2], ev[3])
+        elif k == E.CH:
+            stack[-1].content.append(_lexical(ev[1], ev[2]))
+        elif k == E.EE:
+            top = stack.pop()
+            if not stack:
+                return top.content
+            stack[-1].content.append(AnyElement(top.qname, top.attrs, top.content))
+        elif k == E.XSI_TYPE and len(stack) > 1 and ev[1] == ANY_TYPE:
+            continue
+        else:
+            raise _not_typed("xsi:type or xsi:nil in wildcard content", protocol)
+    raise _not_typed("content without its end", protocol)
+
+
+def content_events(items: list[Any], protocol: str) -> list[E.Event]:
+    """The events of content items (text, :class:`AnyElement`)."""
+    w = _Writer(protocol)
+    for item in items:
+        w.any(item)
+    return w.out
