@@ -78,6 +78,12 @@ class BitReader:
 
     def read_chars(self, n: int) -> str:
         """``n`` characters, each a code point as an unsigned integer (§7.1.10)."""
+        if n and 8 * n <= self.remaining:
+            # the common case: all ASCII, one octet per character
+            raw = ((self._value >> (self._end - self.pos - 8 * n)) & ((1 << (8 * n)) - 1)).to_bytes(n, "big")
+            if raw.isascii():
+                self.pos += 8 * n
+                return raw.decode("ascii")
         chars = []
         for _ in range(n):
             start = self.pos
