@@ -1,16 +1,29 @@
 """Pure-Python codec for the V2G protocols: SAP, DIN SPEC 70121, ISO 15118-2 and ISO 15118-20.
 
 EXI 1.0 with the options every V2G protocol uses (schema-informed, non-strict, bit-packed, header
-``0x80``, no value string table), byte-exact with EXIficient as the field configures it::
+``0x80``, no value string table), byte-exact with EXIficient as the field configures it. The
+runtime uses the standard library only (``lxml`` for the XML form, an optional import)::
 
     import v2g
+    from v2g.messages import iso2                 # the message classes, named as in the XSD
+
+    msg = v2g.decode(data, "iso2")                # EXI -> typed object (iso2.V2G_Message)
+    data = v2g.encode(msg)                        # typed object -> EXI (it knows its protocol)
     xml = v2g.exi_to_xml(data, "iso2")            # EXI -> XML instance (str)
     data = v2g.xml_to_exi(xml, "iso2")            # XML (any prefixes) -> EXI bytes
+    d = v2g.to_dict(msg)                          # JSON-ready dict, as the iso15118 package writes
+    msg = v2g.from_dict(d, "iso2")
+
+    # signatures: the EXI fragment of the signed element (header byte included) is digested
+    frag = v2g.encode(msg.Body.AuthorizationReq, fragment=True)
+    frag = v2g.encode(res.eMAID, fragment=True, element="eMAID")   # a local element: name it
+    info = v2g.encode(signed_info, fragment=True, protocol="xmldsig")  # SignedInfo: xmldsig grammar
 
 Protocols (:data:`PROTOCOLS`): ``sap``, ``din``, ``iso2``, ``iso20-cm``, ``iso20-ac``, ``iso20-dc``,
-``iso20-wpt``, ``iso20-acdp`` and ``xmldsig`` (fragments only). ``fragment=True`` selects the EXI
-fragment grammar (what XML signatures digest, header byte included). Every error is a
-:class:`V2GError`.
+``iso20-wpt``, ``iso20-acdp`` and ``xmldsig`` (fragments only); ``v2g.messages.<protocol>`` with
+``-`` written ``_``. Every error is a :class:`V2GError`: :class:`EXIDecodeError` (with the
+protocol, the bit offset and the grammar state), :class:`EXIHeaderError`, :class:`EXIEncodeError`
+(with the path of the bad field), :class:`XMLError`, :class:`UnknownProtocolError`.
 """
 
 from __future__ import annotations
