@@ -32,8 +32,9 @@ def _signed_elements(body: Any) -> dict[str, tuple[Any, str]]:
         obj, name = todo.pop()
         if not isinstance(obj, v2g.Message):
             continue
-        if getattr(obj, "Id", None):
-            out[obj.Id] = (obj, name)
+        ident = getattr(obj, "Id", None)
+        if ident:
+            out[ident] = (obj, name)
         for f in obj.FIELDS:
             value = getattr(obj, f.name)
             for item in value if isinstance(value, list) else [value]:
@@ -48,10 +49,12 @@ def test_signed_elements_and_signed_info_from_objects_match_exificients_fragment
     msg = v2g.decode(bytes.fromhex(vec["hex"]), "iso2")
     assert isinstance(msg, iso2.V2G_Message)
     assert v2g.encode(msg).hex() == vec["hex"]
+    assert msg.Header is not None
     signature = msg.Header.Signature
-    assert signature is not None
+    assert signature is not None and signature.SignedInfo is not None and signature.SignatureValue is not None
     elements = _signed_elements(msg.Body)
-    for ref, ref_obj in zip(vec["references"], signature.SignedInfo.Reference, strict=True):
+    for ref, ref_obj in zip(vec["references"], signature.SignedInfo.Reference or [], strict=True):
+        assert ref_obj.URI is not None
         obj, name = elements[ref_obj.URI[1:]]
         assert name == ref["element"]
         element = None if type(obj).ELEMENT is not None else name
@@ -62,6 +65,7 @@ def test_signed_elements_and_signed_info_from_objects_match_exificients_fragment
     signed_info = v2g.encode(signature.SignedInfo, fragment=True, protocol="xmldsig")
     assert signed_info.hex() == vec["signed_info"]["hex"]
     raw = signature.SignatureValue.value
+    assert raw is not None
     key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), bytes.fromhex(vec["public_key"]))
     der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
     key.verify(der, signed_info, ec.ECDSA(hashes.SHA256()))
