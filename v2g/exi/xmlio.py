@@ -8,6 +8,7 @@ dependency, the ``xml`` extra) without DTDs, entity expansion or network access.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from v2g.errors import XMLError
@@ -18,14 +19,13 @@ from v2g.exi.grammar import GrammarSet, QName
 _XML_NS = "http://www.w3.org/XML/1998/namespace"
 
 
+_BAD_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _bad_char(text: str) -> str | None:
-    for ch in text:
-        o = ord(ch)
-        if o < 0x20 and ch not in "\t\n\r":
-            return ch
-        if 0xD800 <= o <= 0xDFFF or o in (0xFFFE, 0xFFFF):
-            return ch
-    return None
+    """The first character XML 1.0 cannot carry, if any."""
+    m = _BAD_CHAR.search(text)
+    return m.group() if m else None
 
 
 def _escape_text(text: str) -> str:
@@ -47,6 +47,7 @@ class _Prefixes:
     def __init__(self, gs: GrammarSet) -> None:
         self.uris = list(gs.uris)
         self.known = len(self.uris)
+        self.names: dict[QName, str] = {}
 
     def prefix(self, uri: str) -> str:
         if uri == _XML_NS:
@@ -58,7 +59,10 @@ class _Prefixes:
         return f"ns{self.uris.index(uri)}"
 
     def name(self, q: QName) -> str:
-        return q[1] if not q[0] else f"{self.prefix(q[0])}:{q[1]}"
+        n = self.names.get(q)
+        if n is None:
+            n = self.names[q] = q[1] if not q[0] else f"{self.prefix(q[0])}:{q[1]}"
+        return n
 
 
 def to_xml(events: list[E.Event], gs: GrammarSet) -> str:
