@@ -13,6 +13,8 @@ runtime uses the standard library only (``lxml`` for the XML form, an optional i
     data = v2g.xml_to_exi(xml, "iso2")            # XML (any prefixes) -> EXI bytes
     d = v2g.to_dict(msg)                          # JSON-ready dict, as the iso15118 package writes
     msg = v2g.from_dict(d, "iso2")
+    xml = v2g.to_xml(msg)                         # typed object <-> XML instance
+    msg = v2g.from_xml(xml, "iso2")
 
     # signatures: the EXI fragment of the signed element (header byte included) is digested
     frag = v2g.encode(msg.Body.AuthorizationReq, fragment=True)
@@ -62,7 +64,9 @@ __all__ = [
     "encode",
     "exi_to_xml",
     "from_dict",
+    "from_xml",
     "to_dict",
+    "to_xml",
     "xml_to_exi",
 ]
 
@@ -202,3 +206,16 @@ def encode(
         holder = simple[0]
     events = _objects.to_events(msg, proto, qname, holder)
     return _interpreter.encode(events, gs, fragment)
+
+
+def to_xml(msg: Any, fragment: bool = False, *, element: str | tuple[str, str] | None = None) -> str:
+    """The XML instance of a typed message object (as :func:`exi_to_xml` writes it)."""
+    proto = getattr(msg, "PROTOCOL", "")
+    if not proto:
+        raise EXIEncodeError(f"not a message object: {type(msg).__name__}")
+    return exi_to_xml(encode(msg, fragment, element=element), proto, fragment)
+
+
+def from_xml(xml: str | bytes, protocol: str, fragment: bool = False) -> Any:
+    """The typed message object of an XML instance (any prefixes)."""
+    return decode(xml_to_exi(xml, protocol, fragment), protocol, fragment)

@@ -92,3 +92,14 @@ def test_text_that_needs_escaping_round_trips() -> None:
     xml = v2g.exi_to_xml(v2g.encode(msg), "iso2")
     assert "A&amp;B&lt;C&gt;" in xml
     assert v2g.decode(v2g.xml_to_exi(xml, "iso2"), "iso2") == msg
+
+
+def test_typed_objects_convert_to_and_from_xml() -> None:
+    msg = v2g.decode(bytes.fromhex(SESSION_SETUP["hex"]), "iso2")
+    xml = v2g.to_xml(msg)
+    assert xml == SESSION_SETUP["exificient_xml"]
+    assert v2g.from_xml(_with_prefixes(xml, {"ns7": "a", "ns5": "b"}), "iso2") == msg
+    tariff = next(v for v in PUBLIC if v["message"] == "SalesTariff (fragment)")
+    obj = v2g.decode(bytes.fromhex(tariff["hex"]), "iso2", fragment=True)
+    assert v2g.to_xml(obj, fragment=True, element="SalesTariff") == tariff["exificient_xml"]
+    assert v2g.from_xml(tariff["exificient_xml"], "iso2", fragment=True) == obj
