@@ -65,8 +65,9 @@ def _check_protocol(protocol: str, fragment: bool, fmt: str = "xml") -> None:
         raise UsageError("--format json is for messages; a fragment decodes to XML")
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.splitlines())
+def _one_line(xml: str) -> str:
+    """XML on one line: line breaks become character references (the same characters to XML)."""
+    return xml.replace("\r", "&#13;").replace("\n", "&#10;")
 
 
 def _encode_json(text: str, protocol: str, fragment: bool) -> bytes:
@@ -92,7 +93,7 @@ def _run_lines(text: str, convert: Callable[[str], str]) -> None:
         except (V2GError, PncError) as exc:
             failed += 1
             click.echo("")
-            click.echo(f"error: line {number}: {_one_line(str(exc))}", err=True)
+            click.echo(f"error: line {number}: {' '.join(str(exc).split())}", err=True)
     if failed:
         sys.exit(1)
 

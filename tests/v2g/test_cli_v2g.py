@@ -9,6 +9,8 @@ from pathlib import Path
 
 from oracle_corpus import first_difference, load
 
+import v2g
+
 CORPUS = load()
 
 
@@ -155,6 +157,22 @@ def test_json_format_prints_the_message_as_json() -> None:
     assert out.returncode == 0, out.stderr
     document = json.loads(out.stdout)
     assert "SessionSetupRes" in json.dumps(document)
+
+
+def test_lines_mode_keeps_a_line_break_inside_a_value_as_a_character_reference() -> None:
+    xml = (
+        '<app:supportedAppProtocolReq xmlns:app="urn:iso:15118:2:2010:AppProtocol"><AppProtocol>'
+        "<ProtocolNamespace>urn:a\nb</ProtocolNamespace><VersionNumberMajor>2</VersionNumberMajor>"
+        "<VersionNumberMinor>0</VersionNumberMinor><SchemaID>1</SchemaID><Priority>1</Priority>"
+        "</AppProtocol></app:supportedAppProtocolReq>"
+    )
+    data = v2g.xml_to_exi(xml, "sap")
+    out = pnc("decode", "--protocol", "sap", "--lines", "-", stdin=data.hex() + "\n")
+    assert out.returncode == 0, out.stderr
+    (line,) = out.stdout.splitlines()
+    assert "urn:a&#10;b" in line
+    again = pnc("encode", "--protocol", "sap", "--lines", "-", stdin=out.stdout)
+    assert again.stdout.strip() == data.hex()
 
 
 def test_json_from_decode_encodes_back_to_the_same_bytes_line_by_line() -> None:
