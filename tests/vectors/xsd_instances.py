@@ -445,6 +445,7 @@ class Target:
 def load(schemas: Path, protocol: str) -> xmlschema.XMLSchema:
     """A protocol's schema; DIN and -20 import the xmldsig schema from their own folder, where it
     is not: point them at the copy beside them (never at xmlschema's built-in fallback)."""
+    schemas = schemas.resolve()  # xmlschema resolves a relative location against the importer
     locations = None if protocol in ("sap", "xmldsig") else {DSIG: str(schemas / ROOTS["xmldsig"])}
     return xmlschema.XMLSchema10(str(schemas / ROOTS[protocol]), locations=locations, use_fallback=False)
 
