@@ -130,6 +130,11 @@ def policies(schema: xmlschema.XMLSchema, target: Target, covered: set[int]) -> 
     )
     yield Policy("alternate-0", "optional elements alternately absent and present", alternate=0)
     yield Policy("alternate-1", "optional elements alternately present and absent", alternate=1)
+    yield Policy(
+        "whitespace",
+        "every optional element present, strings with leading, trailing and inner spaces, a tab and a carriage return",
+        values="whitespace",
+    )
     choices, arrays = [], []
     for root in (*target.extra_roots, target.decl):
         c, a = decision_points(schema, root)

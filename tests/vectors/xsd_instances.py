@@ -196,6 +196,10 @@ def _string(policy: Policy, lo: int, hi: int | None, hint: str) -> str:
         alphabet = _TEXT_CHARS + (_UNICODE_CHARS if policy.rng.random() < 0.3 else "")
         s = "".join(policy.rng.choice(alphabet) for _ in range(n))
         return s.strip() if len(s.strip()) >= lo else "y" * lo
+    if v == "whitespace":  # white space an XML tool may normalise: EXI keeps it as it is
+        text = f" {hint or 'value'}\tx\ry  z "
+        text = text[:hi] if hi is not None else text
+        return text + "\t" * (lo - len(text)) if len(text) < lo else text
     base = hint or "value"
     if hi is not None and len(base) > hi:
         base = base[:hi]
