@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from lxml import etree
 from oracle_corpus import ROOT, first_difference
 
 import v2g
+from v2g.message import ELEMENT
 
 VECTORS = [
     json.loads(line)
@@ -87,3 +89,30 @@ def test_receiver_checks_the_signature_of_a_message_it_decoded(vec: dict[str, An
     (signature_value,) = decoded.iter(f"{{{DSIG}}}SignatureValue")
     signed_info_exi = v2g.xml_to_exi(_standalone(signed_info), "xmldsig", fragment=True)
     _verify(vec, signed_info_exi, base64.b64decode(signature_value.text or ""))
+
+
+def _elements(obj: Any, qname: tuple[str, str] | None = None) -> Iterator[tuple[tuple[str, str] | None, Any]]:
+    """Every message object inside ``obj`` with the element name it stands under."""
+    if isinstance(obj, list):
+        for item in obj:
+            yield from _elements(item, qname)
+    elif isinstance(obj, v2g.Message):
+        yield qname, obj
+        for field in type(obj).FIELDS:
+            if field.kind == ELEMENT:
+                yield from _elements(getattr(obj, field.name), field.qname)
+
+
+@pytest.mark.parametrize("vec", VECTORS, ids=lambda v: v["message"])
+def test_receiver_checks_the_signature_with_typed_objects(vec: dict[str, Any]) -> None:
+    """The same with typed objects, as firmware does: encode the decoded element objects."""
+    message = v2g.decode(bytes.fromhex(vec["hex"]), "iso2")
+    by_id = {obj.Id: (name, obj) for name, obj in _elements(message) if getattr(obj, "Id", None)}
+    signed_info = message.Header.Signature.SignedInfo
+    assert [r.URI for r in signed_info.Reference] == [f"#{r['id']}" for r in vec["references"]]
+    for reference in signed_info.Reference:
+        name, obj = by_id[reference.URI[1:]]
+        fragment = v2g.encode(obj, fragment=True, element=name)
+        assert hashlib.sha256(fragment).digest() == reference.DigestValue
+    signed_info_exi = v2g.encode(signed_info, fragment=True, protocol="xmldsig")
+    _verify(vec, signed_info_exi, message.Header.Signature.SignatureValue.value)
