@@ -126,6 +126,25 @@ def test_captured_payloads_decode_as_the_handshake_then_din(item: tuple[str, dic
         assert "V2G_Message" in v2g.exi_to_xml(frame.payload, "din")
 
 
+# pyPLC (OpenV2G) writes the empty EVCCID of its SessionSetupReq as a zero-length value where
+# EXIficient writes an end element; we decode both and encode EXIficient's way (docs/exi.md)
+OPENV2G_EMPTY_EVCCID = bytes.fromhex("809a02000000000000000011d00000")
+
+
+@pytest.mark.parametrize("item", STREAMS, ids=[_stream_id(i) for i in STREAMS])
+def test_captured_messages_re_encode_from_typed_objects_to_the_same_bytes(
+    item: tuple[str, dict[str, Any]],
+) -> None:
+    frames = list(iter_frames(bytes.fromhex(item[1]["hex"])))
+    assert v2g.encode(v2g.decode(frames[0].payload, "sap")) == frames[0].payload
+    for frame in frames[1:]:
+        again = v2g.encode(v2g.decode(frame.payload, "din"))
+        if frame.payload == OPENV2G_EMPTY_EVCCID:
+            assert again == bytes.fromhex("809a02000000000000000011d400")
+        else:
+            assert again == frame.payload
+
+
 # ---------------------------------------------------------------------------------------------
 # building
 
