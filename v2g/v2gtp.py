@@ -310,7 +310,7 @@ class FrameParser:
                     if len(buf) - start < HEADER_LENGTH:
                         break
                     self._header = parse_header(
-                        memoryview(buf)[start : start + HEADER_LENGTH],
+                        bytes(buf[start : start + HEADER_LENGTH]),  # a copy: buf is resized below
                         max_payload_length=self.max_payload_length,
                         extra_payload_types=self.extra_payload_types,
                         offset=self._consumed + start,
