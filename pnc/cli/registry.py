@@ -9,6 +9,7 @@ import click
 # module path, attribute: each attribute is a click.Group
 _GROUPS: list[tuple[str, str]] = [
     ("pnc.cli.pki_cmds", "pki"),
+    ("pnc.cli.v2g_cmds", "v2g_group"),
 ]
 
 
