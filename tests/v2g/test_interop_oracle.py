@@ -102,15 +102,7 @@ def test_corpus_files_stay_small() -> None:
     assert total < 20 * 1024 * 1024
 
 
-def _open_bug(vec: dict[str, Any]) -> Any:
-    # exi_to_xml writes a carriage return in text raw, and XML parsers read it back as a line feed
-    # (v2g/exi/xmlio.py _escape_text lacks "\r" -> "&#13;"); reported, remove when fixed
-    if vec["variant"] == "whitespace":
-        return pytest.param(vec, marks=pytest.mark.xfail(reason="exi_to_xml writes CR raw in text"))
-    return vec
-
-
-@pytest.mark.parametrize("vec", [_open_bug(v) for v in CORPUS], ids=vector_id)
+@pytest.mark.parametrize("vec", CORPUS, ids=vector_id)
 def test_exificient_bytes_decode_to_equivalent_xml(vec: dict[str, Any]) -> None:
     xml = v2g.exi_to_xml(bytes.fromhex(vec["hex"]), vec["protocol"], fragment=vec["fragment"])
     assert first_difference(vec["xml"], xml) is None

@@ -29,7 +29,8 @@ def _bad_char(text: str) -> str | None:
 
 
 def _escape_text(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # A raw CR would come back as LF from any XML parser (XML 1.0 §2.11): write it as a reference.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
 
 
 def _escape_attr(text: str) -> str:
