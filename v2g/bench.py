@@ -1,6 +1,6 @@
 """Codec benchmark: messages per second per protocol, with baselines measured in the same run.
 
-    python -m v2g.bench [--corpus FILE.jsonl ...] [--seconds S] [--oracle DIR]
+    python -m v2g.bench [--corpus FILE.jsonl ...] [--seconds S] [--oracle DIR [--josev]]
 
 For each protocol of the vector files (documents; default ``tests/vectors/exi.jsonl``, the public
 corpus, and ``tests/vectors/oracle/*.jsonl``, the EXIficient corpus, reported separately) it
@@ -9,7 +9,8 @@ EXI -> object (``v2g.decode``), object -> EXI (``v2g.encode``), EXI -> XML (``v2
 and XML -> EXI (``v2g.xml_to_exi``). Baselines from the same run: ``json.loads`` and ``json.dumps``
 of the same messages as plain dicts (ratios ours/json), and with ``--oracle`` (the EXIficient
 driver folder: ``oracle.py``, ``Oracle.java``, Java) EXIficient's own EXI <-> XML speed in a warm
-JVM on the same streams. Targets (issue 3, ISO 15118-2 public corpus): 25,000 msg/s decoding to
+JVM on the same streams, and with ``--josev`` the ``iso15118`` package's own codec path (EXICodec
+to and from its JSON). Targets (issue 3, ISO 15118-2 public corpus): 25,000 msg/s decoding to
 objects and 25,000 encoding. A benchmark, not a test: it asserts nothing and always exits 0
 unless it cannot run.
 """
@@ -35,6 +36,17 @@ import v2g
 TARGET_ISO2 = 25_000
 PROTOCOL_ORDER = ("sap", "din", "iso2", "iso20-cm", "iso20-ac", "iso20-dc", "iso20-wpt", "iso20-acdp")
 ORACLE_GRAMMARS = {p: p.replace("-", "") for p in PROTOCOL_ORDER}
+# the namespaces the iso15118 package's EXICodec takes to pick a grammar
+JOSEV_NAMESPACES = {
+    "sap": "urn:iso:15118:2:2010:AppProtocol",
+    "din": "urn:din:70121:2012:MsgDef",
+    "iso2": "urn:iso:15118:2:2013:MsgDef",
+    "iso20-cm": "urn:iso:std:iso:15118:-20:CommonMessages",
+    "iso20-ac": "urn:iso:std:iso:15118:-20:AC",
+    "iso20-dc": "urn:iso:std:iso:15118:-20:DC",
+    "iso20-wpt": "urn:iso:std:iso:15118:-20:WPT",
+    "iso20-acdp": "urn:iso:std:iso:15118:-20:ACDP",
+}
 
 
 @dataclass
@@ -102,15 +114,26 @@ def measure(streams: list[bytes], protocol: str, seconds: float) -> dict[str, fl
     }
 
 
-def exificient(oracle: Path, protocol: str, streams: list[bytes]) -> dict[str, float] | None:
-    """EXIficient's warm-JVM EXI -> XML and XML -> EXI rates on the same streams (Oracle xbench)."""
+def exificient(
+    oracle: Path, protocol: str, streams: list[bytes], josev: bool = False
+) -> dict[str, float] | None:
+    """Warm-JVM rates on the same streams: EXIficient's EXI -> XML and XML -> EXI (Oracle xbench),
+    or with ``josev`` the ``iso15118`` package's codec path, EXI <-> its JSON (Oracle bench; slow,
+    so on at most 10 streams)."""
+    if josev:
+        mode, grammar, streams, repeat = "bench", JOSEV_NAMESPACES[protocol], streams[:10], "10"
+    else:
+        mode, grammar, repeat = (
+            "xbench",
+            ORACLE_GRAMMARS[protocol],
+            str(max(20, 20_000 // max(1, len(streams)))),
+        )
     try:
         setup = subprocess.run([str(oracle / "setup.sh")], check=True, capture_output=True, text=True).stdout
         classpath = setup.strip().split("=", 1)[1]
-        repeat = str(max(20, 20_000 // max(1, len(streams))))
         command = ["java", "--add-opens", "java.base/java.lang=ALL-UNNAMED", "-cp", classpath, "Oracle"]
         result = subprocess.run(
-            [*command, "xbench", ORACLE_GRAMMARS[protocol], repeat],
+            [*command, mode, grammar, repeat],
             input="".join(s.hex() + "\n" for s in streams),
             check=True,
             capture_output=True,
@@ -124,6 +147,8 @@ def exificient(oracle: Path, protocol: str, streams: list[bytes]) -> dict[str, f
     if len(found) != 2:
         print(f"  (EXIficient baseline: unexpected output {result.strip()[:200]!r})")
         return None
+    if josev:
+        return {"exi_to_object": float(found[0]), "object_to_exi": float(found[1])}
     return {"exi_to_xml": float(found[0]), "xml_to_exi": float(found[1])}
 
 
@@ -135,7 +160,7 @@ def pin_one_core() -> str:
     return "not pinned (no sched_setaffinity here)"
 
 
-def report(corpus: Corpus, seconds: float, oracle: Path | None) -> None:
+def report(corpus: Corpus, seconds: float, oracle: Path | None, josev: bool) -> None:
     print(f"\n== {corpus.name}")
     header = (
         f"{'protocol':<11}{'msgs':>5}{'EXI->obj/s':>12}{'obj->EXI/s':>12}{'EXI->XML/s':>12}{'XML->EXI/s':>12}"
@@ -172,6 +197,16 @@ def report(corpus: Corpus, seconds: float, oracle: Path | None) -> None:
                     f"{r['exi_to_xml'] / java['exi_to_xml']:.2f}, XML->EXI {r['xml_to_exi'] / java['xml_to_exi']:.2f}, "
                     f"EXI->obj {r['exi_to_object'] / java['exi_to_xml']:.2f}, obj->EXI {r['object_to_exi'] / java['xml_to_exi']:.2f}"
                 )
+            package = (
+                exificient(oracle, protocol, corpus.by_protocol[protocol], josev=True) if josev else None
+            )
+            if package:
+                print(
+                    f"iso15118 package codec path (EXICodec, JSON, warm JVM) {protocol}: decode "
+                    f"{package['exi_to_object']:,.0f}/s, encode {package['object_to_exi']:,.0f}/s; ours/it: "
+                    f"decode {r['exi_to_object'] / package['exi_to_object']:,.0f}x, "
+                    f"encode {r['object_to_exi'] / package['object_to_exi']:,.0f}x"
+                )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -179,6 +214,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, nargs="*", help="JSONL vector files (one group)")
     ap.add_argument("--seconds", type=float, default=1.0, help="minimum time per measurement")
     ap.add_argument("--oracle", type=Path, help="EXIficient driver folder, for its baseline")
+    ap.add_argument(
+        "--josev", action="store_true", help="with --oracle: also the iso15118 package's codec path (slow)"
+    )
     args = ap.parse_args(argv)
     if args.corpus:
         groups = [("given corpus", list(args.corpus))]
@@ -193,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(f"v2g.bench: Python {platform.python_version()} on {platform.machine()}, {pin_one_core()}")
     for name, paths in groups:
-        report(load_corpus(name, paths), args.seconds, args.oracle)
+        report(load_corpus(name, paths), args.seconds, args.oracle, args.josev)
     return 0
 
 

@@ -15,14 +15,15 @@ import v2g
 
 ROOT = Path(__file__).resolve().parents[2]
 ORACLE_DIR = ROOT / "tests" / "vectors" / "oracle"
+WHITESPACE = ROOT / "tests" / "vectors" / "oracle_whitespace.jsonl"  # the white-space instances
 PROTOCOLS = ("sap", "din", "iso2", "iso20-cm", "iso20-ac", "iso20-dc", "iso20-wpt", "iso20-acdp", "xmldsig")
 
 
 def load() -> list[dict[str, Any]]:
-    """Every vector of every protocol file, in file order."""
+    """Every vector of every protocol file and of the white-space file, in file order."""
     out: list[dict[str, Any]] = []
-    for protocol in PROTOCOLS:
-        with (ORACLE_DIR / f"{protocol}.jsonl").open(encoding="utf-8") as f:
+    for path in [*(ORACLE_DIR / f"{p}.jsonl" for p in PROTOCOLS), WHITESPACE]:
+        with path.open(encoding="utf-8") as f:
             out += [json.loads(line) for line in f if line.strip()]
     return out
 

@@ -53,6 +53,7 @@ from xsd_instances import (
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 OUT = HERE / "oracle"
+WHITESPACE = HERE / "oracle_whitespace.jsonl"
 SOURCE = "encoded by EXIficient 1.0.x (iso15118 0.31.2 EXICodec.jar) as configured in docs/exi.md"
 
 # ----------------------------------------------------------------------------------------------
@@ -291,14 +292,22 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     oracle = load_oracle(args.oracle)
     OUT.mkdir(exist_ok=True)
+    # the white-space instances test the XML form rather than the grammars: a file of their own
+    spaces = [json.loads(line) for line in WHITESPACE.open(encoding="utf-8")] if WHITESPACE.exists() else []
     for protocol in args.only or list(ROOTS):
         stats = {"kept": 0, "encode-error": 0, "roundtrip-mismatch": 0}
         kept = build(protocol, args.schemas, oracle, stats)
         path = OUT / f"{protocol}.jsonl"
         with path.open("w", encoding="utf-8") as f:
             for rec in kept:
-                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                if rec["variant"] != "whitespace":
+                    f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        spaces = [r for r in spaces if r["protocol"] != protocol]
+        spaces += [r for r in kept if r["variant"] == "whitespace"]
         print(f"{protocol}: {stats} -> {path.relative_to(ROOT)} ({path.stat().st_size // 1024} KiB)")
+    order = {p: i for i, p in enumerate(ROOTS)}
+    spaces.sort(key=lambda r: order[r["protocol"]])
+    WHITESPACE.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in spaces), encoding="utf-8")
     return 0
 
 
