@@ -199,12 +199,12 @@ class ContractRegistry:
 
     # -- changes (each one transaction with its audit entry)
 
-    def _audit(self, tx: Transaction, action: str, record: ContractRecord, **extra: Any) -> None:
+    def _audit(self, tx: Transaction, audit_action: str, record: ContractRecord, **extra: Any) -> None:
         details = {k: v for k, v in record.summary().items() if k not in ("created_at", "updated_at")}
         tx.audit(
             at=self.clock(),
             actor=self.actor,
-            action=action,
+            action=audit_action,
             subject=f"eMAID={record.emaid}",
             serial=record.certificate_serial,
             details={**details, **extra},
