@@ -79,7 +79,9 @@ class Bench:
     ) -> ev_side.Vehicle:
         """A vehicle with an OEM provisioning certificate of this home (issued at ``issued_at``)."""
         service = self.service if issued_at is None else self.make_service(lambda: issued_at)
-        issued = service.issue_leaf(Role.OEM_PROV, pcid, profile=PROFILE[protocol], validity_days=validity_days)
+        issued = service.issue_leaf(
+            Role.OEM_PROV, pcid, profile=PROFILE[protocol], validity_days=validity_days
+        )
         assert issued.private_key is not None
         chain = (issued.certificate,) if protocol == "iso2" else (issued.certificate, *issued.chain)
         return ev_side.Vehicle(issued.private_key, chain)  # type: ignore[arg-type]
