@@ -161,7 +161,6 @@ class ContractInstaller:
     def _install(self, exi_request: bytes, context: _Context) -> InstallResult:
         try:
             context.schema = schema_of(context.schema_version)
-            install_action = _parse_action(context.action)
         except RequestError as exc:
             return self._failure(context, exc.outcome, exc.detail)
         try:
@@ -172,7 +171,7 @@ class ContractInstaller:
             )
         context.sa_chain = trust.sa_chain
         try:
-            request = parse_request(exi_request, context.schema, install_action)
+            request = parse_request(exi_request, context.schema, _parse_action(context.action))
         except SequenceError as exc:
             context.session_id, context.kind = exc.session_id, exc.kind
             return self._failure(context, exc.outcome, exc.detail)
@@ -188,6 +187,10 @@ class ContractInstaller:
     def _serve(self, request: CertificateRequest, trust: _ProfileTrust, context: _Context) -> InstallResult:
         now = self.service.clock()
         leaf = self._validate_chain(request, trust, now)
+        if request.kind is RequestKind.INSTALLATION:
+            context.pcid = leaf.common_name
+        else:
+            context.emaid = leaf.common_name
         problem = install_crypto.verify_request_signature(request, leaf.public_key_der)
         if problem is not None:
             raise _Refusal(Outcome.SIGNATURE_ERROR, f"the request's signature does not verify: {problem}")

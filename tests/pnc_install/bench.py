@@ -37,6 +37,7 @@ class Bench:
         self.service = self.make_service()
         self.installer = ContractInstaller(self.service)
         self.registry = ContractRegistry.of(self.service)
+        self._shifted: CaService | None = None
 
     def make_service(self, clock: Callable[[], dt.datetime] | None = None) -> CaService:
         extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
@@ -52,16 +53,31 @@ class Bench:
             yield bench
         finally:
             bench.service.close()
+            if bench._shifted is not None:
+                bench._shifted.close()
 
     @classmethod
     @contextlib.contextmanager
-    def create(cls, home: Path, db_url: str) -> Iterator[Bench]:
-        """A home whose ISO 15118-2 PKI is made here, with its store at ``db_url``."""
+    def create(
+        cls,
+        home: Path,
+        db_url: str | None = None,
+        profiles: tuple[ProfileName, ...] = (ProfileName.ISO15118_2,),
+    ) -> Iterator[Bench]:
+        """A home whose PKI is made here (another organisation), its store at ``db_url``."""
         service = CaService(Home(home), db_url=db_url, passphrase=PASSPHRASE.encode, actor="test-bridge")
         with fast_kdf(), service:
-            service.init(ProfileName.ISO15118_2, ocsp_url="http://127.0.0.1:1/ocsp", db_url_to_record=None)
+            for profile in profiles:
+                service.init(profile, organization="Other OEM", ocsp_url="http://127.0.0.1:1/ocsp")
         with cls.open(home, db_url) as bench:
             yield bench
+
+    def shift_clock(self, by: dt.timedelta) -> ContractInstaller:
+        """From now on the installer lives ``by`` later (its own CA service, same home and store)."""
+        later = self.service.clock() + by
+        self._shifted = self.make_service(lambda: later)
+        self.installer = ContractInstaller(self._shifted)
+        return self.installer
 
     def with_policy(self, policy: ContractPolicy) -> ContractInstaller:
         self.installer = ContractInstaller(self.service, policy=policy)
