@@ -229,7 +229,7 @@ class ContractInstaller:
         del issued  # the object holding the contract's private key
         message, signed = self._response(context, response_code(request.schema.protocol, Outcome.OK), content)
         cps = self.service.signer(entity_name(trust.profile, Role.CPS_LEAF))
-        install_crypto.sign_response(message, signed, request.schema.protocol, cps)
+        install_crypto.sign_response(message, signed, cps)
         data = v2g.encode(message)
         details = {
             "pcid": context.pcid,

@@ -1,8 +1,9 @@
 """The cryptography of an installation, as the installation service needs it: verify the request's
-XML signature, encrypt the contract key for the EV, sign the response with the CPS leaf.
+XML signature, encrypt the contract key for the EV, sign the response with the CPS leaf; thin
+adapters over :mod:`v2g.security`.
 
-TODO(S2): interim implementation for ISO 15118-2 until ``v2g.security`` (engineer S1) lands; then
-these three functions become thin calls into it and the code below goes.
+TODO(S2): the contract key encryption below is interim (ISO 15118-2 only) until
+``v2g.security``'s key encryption lands; then it becomes a call into it.
 """
 
 from __future__ import annotations
@@ -12,28 +13,20 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-import v2g
 from pki.signer import Signer
 from pnc.core.install_messages import CertificateRequest, RequestKind
-from v2g.messages import iso2, iso20_cm
-
-_CANONICAL_EXI = "http://www.w3.org/TR/canonical-exi/"
-_SIGNATURE_METHOD = {
-    256: "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
-    521: "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
-}
-_DIGEST_METHOD = {
-    256: "http://www.w3.org/2001/04/xmlenc#sha256",
-    521: "http://www.w3.org/2001/04/xmlenc#sha512",
-}
-_HASH: dict[int, Any] = {256: hashlib.sha256, 521: hashlib.sha512}
-_HASHES: dict[int, Any] = {256: hashes.SHA256, 521: hashes.SHA512}
+from v2g.security import (
+    SecurityError,
+    SignedElement,
+    create_signature,
+    elements_with_id,
+    signed,
+    verify_signature,
+)
 
 
 @dataclass(frozen=True)
@@ -43,51 +36,33 @@ class EncryptedKey:
     curve: str  # ISO 15118-20 ECDHCurve (SECP521 or X448); "P-256" for -2
 
 
-def _fragment(obj: Any, name: str) -> bytes:
-    return v2g.encode(obj, fragment=True, element=None if type(obj).ELEMENT is not None else name)
-
-
-def _signed_element(request: CertificateRequest) -> tuple[Any, str]:
+def _signed_element(request: CertificateRequest) -> SignedElement:
+    """The element the request's signature must cover ([V2G2-...]: the request body element for -2,
+    the OEM provisioning chain for -20)."""
     message = request.message
     if request.schema.protocol == "iso2":
         body = message.Body
         if request.kind is RequestKind.INSTALLATION:
-            return body.CertificateInstallationReq, "CertificateInstallationReq"
-        return body.CertificateUpdateReq, "CertificateUpdateReq"
-    return message.OEMProvisioningCertificateChain, "OEMProvisioningCertificateChain"
+            return signed(body.CertificateInstallationReq)
+        return signed(body.CertificateUpdateReq)
+    return signed(message.OEMProvisioningCertificateChain, "OEMProvisioningCertificateChain")
 
 
 def verify_request_signature(request: CertificateRequest, public_key_der: bytes) -> str | None:
-    """None when the request's signature verifies with ``public_key_der``, else what is wrong."""
-    key = serialization.load_der_public_key(public_key_der)
-    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.key_size not in _HASH:
-        return f"unsupported key {type(key).__name__}"
-    bits = key.curve.key_size
-    header = request.message.Header
-    signature = header.Signature if header is not None else None
-    if signature is None or signature.SignedInfo is None or signature.SignatureValue is None:
-        return "the request carries no signature"
-    info = signature.SignedInfo
-    element, name = _signed_element(request)
-    if info.SignatureMethod is None or info.SignatureMethod.Algorithm != _SIGNATURE_METHOD[bits]:
-        return "wrong SignatureMethod"
-    if len(info.Reference) != 1 or f"#{element.Id}" != info.Reference[0].URI:
-        return f"SignedInfo must reference exactly #{element.Id}"
-    ref = info.Reference[0]
-    if ref.DigestMethod is None or ref.DigestMethod.Algorithm != _DIGEST_METHOD[bits]:
-        return "wrong DigestMethod"
-    if ref.DigestValue != _HASH[bits](_fragment(element, name)).digest():
-        return f"the digest of {name} does not match"
-    raw = signature.SignatureValue.value or b""
-    size = (bits + 7) // 8
-    if len(raw) != 2 * size:
-        return f"SignatureValue has {len(raw)} bytes, not {2 * size}"
-    der = encode_dss_signature(int.from_bytes(raw[:size], "big"), int.from_bytes(raw[size:], "big"))
+    """None when the request's signature covers exactly its signed element and verifies with
+    ``public_key_der`` (the provisioning or old contract certificate's key), else what is wrong."""
     try:
-        key.verify(der, v2g.encode(info, fragment=True, protocol="xmldsig"), ec.ECDSA(_HASHES[bits]()))
-    except InvalidSignature:
-        return "SignatureValue does not verify over SignedInfo"
-    return None
+        element = _signed_element(request)
+        present = elements_with_id(request.message)
+    except SecurityError as exc:
+        return str(exc)
+    header = request.message.Header
+    verdict = verify_signature(
+        header.Signature if header is not None else None, [element], public_key_der, present=present
+    )
+    if verdict:
+        return None
+    return f"{verdict.reason} ({verdict.reference})" if verdict.reference else verdict.reason
 
 
 def encrypt_contract_key(
@@ -118,26 +93,7 @@ def encrypt_contract_key(
     return EncryptedKey(dh, encrypted, "P-256")
 
 
-def sign_response(message: Any, signed: list[tuple[str, Any, str]], protocol: str, signer: Signer) -> None:
-    """Put the Signature over ``signed`` into the response's header, signed by ``signer``."""
-    m = iso2 if protocol == "iso2" else iso20_cm
-    key = serialization.load_der_public_key(signer.public_key_der())
-    assert isinstance(key, ec.EllipticCurvePublicKey)
-    bits = key.curve.key_size
-    info = m.SignedInfo(
-        CanonicalizationMethod=m.CanonicalizationMethod(Algorithm=_CANONICAL_EXI),
-        SignatureMethod=m.SignatureMethod(Algorithm=_SIGNATURE_METHOD[bits]),
-        Reference=[
-            m.Reference(
-                URI="#" + ident,
-                Transforms=m.Transforms(Transform=[m.Transform(Algorithm=_CANONICAL_EXI)]),
-                DigestMethod=m.DigestMethod(Algorithm=_DIGEST_METHOD[bits]),
-                DigestValue=_HASH[bits](_fragment(obj, name)).digest(),
-            )
-            for ident, obj, name in signed
-        ],
-    )
-    r, s = decode_dss_signature(signer.sign(v2g.encode(info, fragment=True, protocol="xmldsig")))
-    size = (bits + 7) // 8
-    value = m.SignatureValue(value=r.to_bytes(size, "big") + s.to_bytes(size, "big"))
-    message.Header.Signature = m.Signature(SignedInfo=info, SignatureValue=value)
+def sign_response(message: Any, elements: list[tuple[str, Any, str]], signer: Signer) -> None:
+    """Put the Signature over ``elements`` ((Id, object, element name)) into the response's header,
+    made by ``signer`` (the CPS leaf: a key file or a PKCS#11 token)."""
+    message.Header.Signature = create_signature([signed(obj, name) for _id, obj, name in elements], signer)
