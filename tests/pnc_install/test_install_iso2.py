@@ -19,6 +19,7 @@ from ops_helpers import pki_tools
 import v2g
 from pki.certinfo import parse_certificate
 from pki.profiles import Role
+from v2g import security
 from v2g.messages import iso2
 
 OCPP201_EXI_RESPONSE_LIMIT = 7500  # characters of base64 (ocpp-pnc.md)
@@ -199,3 +200,28 @@ def test_the_independent_ev_verifier_accepts_signatures_over_exificient_encoding
             ev_side.verify("iso2", message.Header.Signature, key, _signed_elements(res))
         checked += 1
     assert checked == 2
+
+
+@pytest.mark.parametrize(
+    "name", ["ContractSignatureCertChain", "ContractSignatureEncryptedPrivateKey", "DHpublickey", "eMAID"]
+)
+def test_a_flipped_bit_in_any_signed_element_of_the_response_is_caught_by_the_ev(
+    bench: Bench, name: str
+) -> None:
+    bench.registry.add(EMAID, pcid=PCID)
+    result = bench.install(bench.request("iso2", bench.vehicle()))
+    message = v2g.decode(result.exi_response, "iso2")
+    res = message.Body.CertificateInstallationRes
+    element = getattr(res, name)
+    if name == "ContractSignatureCertChain":
+        element.Certificate = element.Certificate[:-1] + bytes([element.Certificate[-1] ^ 1])
+    elif name == "eMAID":
+        element.value = element.value[:-1] + ("A" if element.value[-1] != "A" else "B")
+    else:
+        element.value = bytes([element.value[0] ^ 1]) + element.value[1:]
+    cps_key = ev_side.public_key_of(res.SAProvisioningCertificateChain.Certificate)
+    with pytest.raises(AssertionError, match=f"digest of {name} differs"):
+        ev_side.verify("iso2", message.Header.Signature, cps_key, _signed_elements(res))
+    elements = [security.signed(obj, n) for obj, n in _signed_elements(res).values()]
+    verdict = security.verify_signature(message.Header.Signature, elements, cps_key)
+    assert not verdict.valid and verdict.reference == "#" + element.Id and name in verdict.reason
