@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ from pnc.core.install_messages import (
 from pnc.core.policy import ContractPolicy
 from pnc.core.revocation_cache import StoreRevocations
 
+_ISO20_PCID = re.compile(r"[A-Z0-9]{18}")
 _VERDICT_OUTCOME = {
     VerdictStatus.EXPIRED: Outcome.CERTIFICATE_EXPIRED,
     VerdictStatus.NOT_YET_VALID: Outcome.CERTIFICATE_NOT_YET_VALID,
@@ -189,6 +191,12 @@ class ContractInstaller:
         leaf = self._validate_chain(request, trust, now)
         if request.kind is RequestKind.INSTALLATION:
             context.pcid = leaf.common_name
+            if request.schema.protocol == "iso20-cm" and not _ISO20_PCID.fullmatch(leaf.common_name):
+                raise _Refusal(
+                    Outcome.CERT_CHAIN_ERROR,
+                    f"the provisioning certificate's PCID {leaf.common_name!r} is not 18 capital letters and "
+                    "digits, which the contract key encryption of ISO 15118-20 needs ([V2G20-2492])",
+                )
         else:
             context.emaid = leaf.common_name
         problem = install_crypto.verify_request_signature(request, leaf.public_key_der)
@@ -221,7 +229,7 @@ class ContractInstaller:
         content = Installation(
             contract_chain=(issued.certificate, *issued.chain),
             sa_chain=trust.sa_chain,
-            encrypted_key=encrypted.encrypted_key,
+            encrypted_key=encrypted.encrypted_private_key,
             dh_public_key=encrypted.dh_public_key,
             emaid=contract.emaid,
             ecdh_curve=encrypted.curve,

@@ -24,7 +24,7 @@ from pnc.core.install import ContractInstaller, InstallResult
 from pnc.core.install_messages import ISO2_MSG_DEF, ISO20_COMMON_MESSAGES
 from pnc.core.policy import ContractPolicy
 
-PCID = "WMIV1234567890ABC"
+PCID = "WMIV1234567890ABC1"
 EMAID = "DE8AACA2B3C4D5L"
 NAMESPACE = {"iso2": ISO2_MSG_DEF, "iso20-cm": ISO20_COMMON_MESSAGES}
 PROFILE = {"iso2": ProfileName.ISO15118_2, "iso20-cm": ProfileName.ISO15118_20}

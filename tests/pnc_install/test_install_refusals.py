@@ -21,7 +21,7 @@ from pki.profiles import ProfileName, Role
 from pnc.core.install import ContractInstaller, InstallResult
 
 PROTOCOLS = ["iso2", "iso20-cm"]
-OTHER_PCID = "WMIV1234567890ABD"
+OTHER_PCID = "WMIV1234567890ABD1"
 
 
 def refused(bench: Bench, protocol: str, code: str, run: Callable[[], InstallResult]) -> InstallResult:
