@@ -150,3 +150,20 @@ def verify_chain(
         f"the chain does not end in a given root: {top.issuer.rfc4514_string()!r} is none of them",
         position=given.index(top),
     )
+
+
+def certificates_of(chain: object) -> list[bytes]:
+    """The DER certificates of a typed certificate chain element (``Certificate`` then
+    ``SubCertificates``), leaf first; empty for None."""
+    if chain is None:
+        return []
+    subs = getattr(chain, "SubCertificates", None)
+    leaf = getattr(chain, "Certificate", None)
+    return ([leaf] if leaf else []) + (list(subs.Certificate) if subs is not None else [])
+
+
+def subject_common_name(certificate: Certificate) -> str:
+    """The CN of a certificate's subject ('' when it has none): the eMAID of a contract certificate,
+    the PCID of an OEM provisioning certificate."""
+    names = load_certificate(certificate).subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return str(names[0].value) if names else ""
