@@ -96,7 +96,7 @@ def vehicles(service: CaService, profile: ProfileName, count: int) -> list[bytes
     v2g_root = parse_certificate(roots[Role.V2G_ROOT])
     requests = []
     for n in range(count):
-        pcid = f"WMIBENCH{n:09d}"
+        pcid = f"WMIBENCH{n:010d}"
         registry.add(f"DEBEN{n:09d}", pcid=pcid)
         issued = service.issue_leaf(Role.OEM_PROV, pcid, profile=profile)
         assert issued.private_key is not None
@@ -170,7 +170,7 @@ def phases(
     steps: dict[str, Callable[[], object]] = {
         "decode request": lambda: parse_request(data, schema, InstallAction.INSTALL),
         "validate OEM chain (+ revocation)": lambda: validate_chain(
-            [*request.chain, *trust.oem_intermediates],
+            [*request.chain, *(trust.oem_intermediates if len(request.chain) == 1 else ())],
             trust.install_trust,
             service.clock(),
             expected_leaf_role=Role.OEM_PROV,
@@ -178,7 +178,7 @@ def phases(
             profile=trust.profile,
         ),
         "verify request signature": lambda: install_crypto.verify_request_signature(request, leaf_spki),
-        "registry lookup": lambda: installer.registry.for_pcid("WMIBENCH000000000"),
+        "registry lookup": lambda: installer.registry.for_pcid("WMIBENCH0000000000"),
         "issue contract (durable)": lambda: service.issue_leaf(
             Role.CONTRACT, "DEBEN000000000", profile=profile
         ),
@@ -186,7 +186,7 @@ def phases(
             schema.protocol,
             issued.private_key,
             leaf_spki,
-            pcid="WMIBENCH000000000",
+            pcid="WMIBENCH0000000000",
             contract_certificate=issued.certificate,
         ),
         "CPS signature": lambda: install_crypto.sign_response(

@@ -257,7 +257,9 @@ class ContractInstaller:
         self, request: CertificateRequest, trust: _ProfileTrust, now: dt.datetime
     ) -> CertInfo:
         install = request.kind is RequestKind.INSTALLATION
-        chain = [*request.chain, *(trust.oem_intermediates if install else ())]
+        # an ISO 15118-2 request carries the provisioning leaf only: its sub-CAs are the ones we know
+        known = trust.oem_intermediates if install and len(request.chain) == 1 else ()
+        chain = [*request.chain, *known]
         verdict = validate_chain(
             chain,
             trust.install_trust if install else trust.update_trust,
