@@ -97,6 +97,8 @@ def parse_certificate_request(data: bytes, protocol: str = ISO2) -> CertificateR
     except V2GError as exc:
         raise MessageError(f"the request does not decode as {protocol}: {exc}") from exc
     if protocol == ISO2:
+        if not isinstance(message, iso2.V2G_Message) or message.Body is None:
+            raise MessageError(f"the message is a {type(message).__name__}, not a V2G_Message")
         body = message.Body
         install, update = body.CertificateInstallationReq, body.CertificateUpdateReq
         session_id = (message.Header.SessionID if message.Header is not None else None) or b""
@@ -286,8 +288,15 @@ def build_certificate_response(
             SignedInstallationData=data,
             RemainingContractCertificateChains=remaining_contract_certificate_chains,
         )
-        return v2g.encode(response)
+        return _encode(response)
     raise MessageError(f"no certificate response in protocol {protocol!r}: use {ISO2!r} or {ISO20!r}")
+
+
+def _encode(message: Any) -> bytes:
+    try:
+        return v2g.encode(message)
+    except V2GError as exc:
+        raise MessageError(f"the response does not encode: {exc}") from exc
 
 
 def _now(timestamp: int | None) -> int:
@@ -302,14 +311,18 @@ def build_failed_certificate_response(
     response_code: str,
     timestamp: int | None = None,
 ) -> bytes:
-    """The EXI of an unsigned CertificateInstallationRes/UpdateRes with a FAILED ResponseCode and
+    """The EXI of an unsigned CertificateInstallationRes/UpdateRes with a failure ResponseCode and
     the minimal content the schema requires (it makes the certificate chains, key and eMAID
     mandatory): one-byte placeholder certificates, an all-zero encrypted key and DH key of the
     schema's size, eMAID ``"000000000000000"`` in ISO 15118-2; ECDHCurve SECP521 with zeroed 133-
     and 94-byte fields in ISO 15118-20. Nothing is signed and the EV uses none of it: a FAILED
-    ResponseCode ends the session."""
-    if not response_code.startswith("FAILED"):
-        raise MessageError(f"{response_code!r} is not a FAILED response code")
+    ResponseCode ends the session. ISO 15118-2 has FAILED_* codes for certificate problems
+    (FAILED_CertChainError, FAILED_NoCertificateAvailable, FAILED_ContractCanceled, ...); ISO 15118-20
+    has WARNING_* ones (WARNING_CertificateValidationError, WARNING_NoCertificateAvailable,
+    WARNING_NoContractMatchingPCIDFound, ...). A code the protocol's schema does not list is a
+    :class:`MessageError`."""
+    if not response_code.startswith(("FAILED", "WARNING")):
+        raise MessageError(f"{response_code!r} is not a FAILED (or, in ISO 15118-20, WARNING) response code")
     if protocol == ISO2:
         if action not in (INSTALL, UPDATE):
             raise MessageError(f"action {action!r} is neither {INSTALL!r} nor {UPDATE!r}")
@@ -335,7 +348,7 @@ def build_failed_certificate_response(
                 **{"CertificateUpdateRes" if action == UPDATE else "CertificateInstallationRes": body}
             ),
         )
-        return v2g.encode(message)
+        return _encode(message)
     if protocol == ISO20:
         response = iso20_cm.CertificateInstallationRes(
             Header=iso20_cm.MessageHeaderType(SessionID=session_id, TimeStamp=_now(timestamp)),
@@ -353,5 +366,5 @@ def build_failed_certificate_response(
             ),
             RemainingContractCertificateChains=0,
         )
-        return v2g.encode(response)
+        return _encode(response)
     raise MessageError(f"no certificate response in protocol {protocol!r}: use {ISO2!r} or {ISO20!r}")

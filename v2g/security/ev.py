@@ -207,21 +207,22 @@ def _signed_part(parent: Any, name: str) -> SignedElement:
 
 
 def _response_iso2(message: Any) -> _Response:
+    if not isinstance(message, iso2.V2G_Message) or message.Body is None:
+        raise MessageError(f"the message is a {type(message).__name__}, not a V2G_Message")
     body = message.Body.CertificateInstallationRes or message.Body.CertificateUpdateRes
     if body is None:
         raise MessageError("the message is neither a CertificateInstallationRes nor a CertificateUpdateRes")
     if not str(body.ResponseCode).startswith("OK"):
         raise MessageError(f"ResponseCode is {body.ResponseCode}: nothing to install")
     elements = [_signed_part(body, name) for name in RESPONSE_ELEMENTS_ISO2]
+    chain, encrypted_key, dh_public_key, emaid = (e.element for e in elements)
     return _Response(
         str(body.ResponseCode),
         certificates_of(body.SAProvisioningCertificateChain),
-        certificates_of(body.ContractSignatureCertChain),
+        certificates_of(chain),
         elements,
-        body.eMAID.value or "",
-        EncryptedContractKey(
-            "SECP256", body.DHpublickey.value or b"", body.ContractSignatureEncryptedPrivateKey.value or b""
-        ),
+        emaid.value or "",
+        EncryptedContractKey("SECP256", dh_public_key.value or b"", encrypted_key.value or b""),
     )
 
 
