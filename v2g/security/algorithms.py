@@ -37,12 +37,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
-from v2g.security.errors import SignatureError
+from v2g.security.chain import load_certificate
+from v2g.security.errors import CertificateChainError, SignatureError
 
 CANONICAL_EXI = "http://www.w3.org/TR/canonical-exi/"
 DIGEST_SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
@@ -98,20 +99,19 @@ def public_key_of(source: object) -> PublicKey:
     DER bytes, or the public key itself. Raises :class:`SignatureError` for anything else."""
     if isinstance(source, (ec.EllipticCurvePublicKey, ed448.Ed448PublicKey)):
         return source
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
+    key: object
+    if isinstance(source, (bytes, bytearray, memoryview, x509.Certificate)):
         try:
-            source = x509.load_der_x509_certificate(data)
-        except ValueError:
+            key = load_certificate(
+                source if isinstance(source, x509.Certificate) else bytes(source)
+            ).public_key()
+        except CertificateChainError as exc:
+            if isinstance(source, x509.Certificate):
+                raise SignatureError(f"the certificate: {exc.reason}") from exc
             try:
-                key = serialization.load_der_public_key(data)
-            except (ValueError, TypeError) as exc:
-                raise SignatureError("neither a DER certificate nor a DER public key") from exc
-            if isinstance(key, (ec.EllipticCurvePublicKey, ed448.Ed448PublicKey)):
-                return key
-            raise SignatureError(f"no ISO 15118 signature suite for a {type(key).__name__}") from None
-    if isinstance(source, x509.Certificate):
-        key = source.public_key()
+                key = serialization.load_der_public_key(bytes(source))
+            except (ValueError, TypeError, UnsupportedAlgorithm) as inner:
+                raise SignatureError("neither a DER certificate nor a DER public key") from inner
         if isinstance(key, (ec.EllipticCurvePublicKey, ed448.Ed448PublicKey)):
             return key
         raise SignatureError(f"no ISO 15118 signature suite for a {type(key).__name__}")

@@ -14,7 +14,7 @@ import datetime
 from collections.abc import Sequence
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.x509.oid import SignatureAlgorithmOID
 
 from v2g.security.errors import CertificateChainError
@@ -30,14 +30,22 @@ SIGNATURE_ALGORITHMS = {
 }
 
 
+PARSE_ERRORS = (ValueError, TypeError, x509.InvalidVersion, UnsupportedAlgorithm)
+
+
 def load_certificate(data: Certificate, position: int | None = None) -> x509.Certificate:
-    """A certificate from DER bytes (or as is); :class:`CertificateChainError` if it does not parse."""
-    if isinstance(data, x509.Certificate):
-        return data
+    """A certificate from DER bytes (or as is), its names, validity, extensions and key parsed now:
+    :class:`CertificateChainError` if any of it does not parse (``cryptography`` parses lazily)."""
     try:
-        return x509.load_der_x509_certificate(bytes(data))
-    except (ValueError, TypeError) as exc:
-        raise CertificateChainError("not a DER X.509 certificate", position=position) from exc
+        cert = data if isinstance(data, x509.Certificate) else x509.load_der_x509_certificate(bytes(data))
+        cert.subject.rfc4514_string()
+        cert.issuer.rfc4514_string()
+        _ = (cert.not_valid_before_utc, cert.not_valid_after_utc, cert.signature_algorithm_oid)
+        list(cert.extensions)
+        cert.public_key()
+    except PARSE_ERRORS as exc:
+        raise CertificateChainError(f"not a DER X.509 certificate ({exc})", position=position) from exc
+    return cert
 
 
 def root_certificate_id(certificate: Certificate) -> tuple[str, int]:
@@ -74,7 +82,7 @@ def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> str | None:
         cert.verify_directly_issued_by(issuer)
     except InvalidSignature:
         return f"its signature does not verify with the key of {issuer.subject.rfc4514_string()!r}"
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         return f"its signature cannot be checked with {issuer.subject.rfc4514_string()!r}: {exc}"
     return None
 

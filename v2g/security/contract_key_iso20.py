@@ -44,8 +44,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from v2g.security import curve448
 from v2g.security.algorithms import public_key_of
+from v2g.security.chain import load_certificate
 from v2g.security.contract_key_iso2 import EncryptedContractKey
-from v2g.security.errors import KeyEncryptionError, SignatureError
+from v2g.security.errors import CertificateChainError, KeyEncryptionError, SignatureError
 from v2g.security.kdf import OTHER_INFO, concat_kdf
 
 SECP521 = "SECP521"
@@ -82,12 +83,10 @@ def aad(pcid: str, contract_certificate: bytes | x509.Certificate) -> bytes:
     """[V2G20-2492]: PCID || SKI of the contract certificate in upper-case hex, ASCII."""
     if not PCID.fullmatch(pcid):
         raise KeyEncryptionError(f"PCID {pcid!r} is not 18 capital letters and digits ([V2G20-2492])")
-    cert = contract_certificate
-    if not isinstance(cert, x509.Certificate):
-        try:
-            cert = x509.load_der_x509_certificate(bytes(cert))
-        except ValueError as exc:
-            raise KeyEncryptionError("the contract certificate is not DER") from exc
+    try:
+        cert = load_certificate(contract_certificate)
+    except CertificateChainError as exc:
+        raise KeyEncryptionError(f"the contract certificate: {exc.reason}") from exc
     try:
         ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
     except x509.ExtensionNotFound as exc:

@@ -280,8 +280,12 @@ def verify_certificate_installation_res(
     else:
         raise MessageError(f"no CertificateInstallationRes in protocol {protocol!r}")
     cps_path = verify_chain(response.cps_chain, v2g_roots, at=at)
+    header = getattr(message, "Header", None)
     verdict = verify_signature(
-        message.Header.Signature, response.elements, cps_path[0], present=elements_with_id(message)
+        header.Signature if header is not None else None,
+        response.elements,
+        cps_path[0],
+        present=elements_with_id(message),
     )
     verdict.check()
     verify_chain(response.contract_chain, mo_roots, at=at)
