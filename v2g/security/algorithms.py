@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -62,9 +62,9 @@ class Suite:
     name: str
     signature_method: str
     digest_method: str
-    digest: Callable[[bytes], bytes]
+    digest: Callable[[bytes], bytes] = field(repr=False)
     signature_size: int
-    hash: hashes.HashAlgorithm | None  # the ECDSA hash; None for Ed448 (pure EdDSA)
+    hash: hashes.HashAlgorithm | None = field(repr=False)  # the ECDSA hash; None for Ed448 (pure EdDSA)
 
 
 def _sha256(data: bytes) -> bytes:

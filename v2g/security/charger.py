@@ -20,7 +20,7 @@ from typing import Any
 
 from v2g.messages import iso20_cm
 from v2g.security.chain import Certificate, certificates_of
-from v2g.security.elements import SignedElement, elements_with_id, find_element, signed
+from v2g.security.elements import elements_with_id, find_element, signed
 from v2g.security.errors import MessageError
 from v2g.security.signature import SignatureVerdict, verify_signature
 
@@ -50,17 +50,15 @@ def _header_signature(message: Any) -> Any:
     return header.Signature if header is not None else None
 
 
-def _verify(
-    message: Any, element: SignedElement | None, name: str, certificate: Certificate | None
-) -> SignatureVerdict:
+def _verify(message: Any, element: Any, name: str, certificate: Certificate | None) -> SignatureVerdict:
     if element is None:
         raise MessageError(f"the message has no {name}")
-    if not element.id:
+    if not getattr(element, "Id", None):
         return SignatureVerdict(False, f"{name} has no Id, so no signature can cover it", name)
     if certificate is None:
         raise MessageError(f"no contract certificate to check the signature of {name} with")
     return verify_signature(
-        _header_signature(message), [element], certificate, present=elements_with_id(message)
+        _header_signature(message), [signed(element, name)], certificate, present=elements_with_id(message)
     )
 
 
@@ -71,25 +69,18 @@ def verify_authorization_req(
     answers FAILED_ChallengeInvalid) and is signed with the contract key. ISO 15118-2: give the
     contract certificate of PaymentDetailsReq. ISO 15118-20: the certificate defaults to the one in
     PnC_AReqAuthorizationMode."""
-    element: SignedElement | None
     if isinstance(message, iso20_cm.AuthorizationReq):
-        mode = message.PnC_AReqAuthorizationMode
-        if mode is None:
+        element: Any = message.PnC_AReqAuthorizationMode
+        if element is None:
             raise MessageError("the AuthorizationReq is not PnC: it has no PnC_AReqAuthorizationMode")
-        element = (
-            signed(mode, "PnC_AReqAuthorizationMode")
-            if mode.Id
-            else SignedElement("", mode, ("", "PnC_AReqAuthorizationMode"))
-        )
-        challenge = mode.GenChallenge
-        if contract_certificate is None:
-            chain = certificates_of(mode.ContractCertificateChain)
-            contract_certificate = chain[0] if chain else None
         name = "PnC_AReqAuthorizationMode"
+        if contract_certificate is None:
+            chain = certificates_of(element.ContractCertificateChain)
+            contract_certificate = chain[0] if chain else None
     else:
-        element = find_element(message, "AuthorizationReq")
-        challenge = element.element.GenChallenge if element is not None else None
-        name = "AuthorizationReq"
+        found = find_element(message, "AuthorizationReq")
+        element, name = (found.element if found is not None else None), "AuthorizationReq"
+    challenge = getattr(element, "GenChallenge", None)
     if element is not None and (challenge is None or not hmac.compare_digest(challenge, gen_challenge)):
         return SignatureVerdict(False, "GenChallenge is not the one the SECC sent ([V2G2-475])", name)
     return _verify(message, element, name, contract_certificate)
@@ -99,13 +90,8 @@ def verify_metering_receipt_req(message: Any, *, contract_certificate: Certifica
     """Whether an ISO 15118-2 MeteringReceiptReq or an ISO 15118-20 MeteringConfirmationReq
     (SignedMeteringData) is signed with the contract key of ``contract_certificate``."""
     if isinstance(message, iso20_cm.MeteringConfirmationReq):
-        data = message.SignedMeteringData
-        element = signed(data, "SignedMeteringData") if data is not None and data.Id else None
-        if data is not None and element is None:
-            return SignatureVerdict(
-                False, "SignedMeteringData has no Id, so no signature can cover it", "SignedMeteringData"
-            )
-        return _verify(message, element, "SignedMeteringData", contract_certificate)
+        return _verify(message, message.SignedMeteringData, "SignedMeteringData", contract_certificate)
+    found = find_element(message, "MeteringReceiptReq")
     return _verify(
-        message, find_element(message, "MeteringReceiptReq"), "MeteringReceiptReq", contract_certificate
+        message, found.element if found is not None else None, "MeteringReceiptReq", contract_certificate
     )

@@ -14,7 +14,9 @@ Verification rejects ([V2G2-771], [V2G2-767] and the suite table in :mod:`v2g.se
 a KeyInfo, an Object or an Id on SignedInfo; a CanonicalizationMethod, SignatureMethod, DigestMethod
 or Transform that is not the suite's; more than one Transform; a reference to an element that is
 not there, to an element that is not one of those to be signed, a missing or a repeated reference;
-a digest that does not match; a SignatureValue of the wrong size or that does not verify.
+a digest that does not match; a SignatureValue of the wrong size or that does not verify. A
+Reference without Transforms is accepted (the schema makes them optional and a -20 implementation
+omits them); one with a Transform must name canonical-exi.
 """
 
 from __future__ import annotations
@@ -22,8 +24,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from cryptography.hazmat.primitives import serialization
 
 import v2g
 from v2g.errors import V2GError
@@ -251,8 +251,3 @@ def _check_references(
         if e.id not in seen:
             return _fail(f"{e.local_name} is not signed: no reference points to it", _name(e), suite)
     return None
-
-
-def spki_der(key: PublicKey) -> bytes:
-    """The SubjectPublicKeyInfo DER of a public key."""
-    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
