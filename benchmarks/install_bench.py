@@ -155,20 +155,27 @@ def phases(
     installer: ContractInstaller, service: CaService, profile: ProfileName, data: bytes, runs: int
 ) -> None:
     """One installation's steps timed alone (median of ``runs``), to see where the time goes."""
+    from pki.ceremony import entity_name
     from pki.validation import validate_chain
-    from pnc.core import install_crypto
     from pnc.core.install_messages import InstallAction, parse_request
 
     schema = next(s for s in SCHEMAS.values() if s.profile is profile)
     trust = installer._profile(profile)
     request = parse_request(data, schema, InstallAction.INSTALL)
-    leaf_spki = __import__("pki.certinfo").certinfo.parse_certificate(request.chain[0]).public_key_der
+    pcid = "WMIBENCH0000000000"
     issued = service.issue_leaf(Role.CONTRACT, "DEBEN000000000", profile=profile)
-    message = v2g.decode(
-        installer.install_contract(data, schema.namespace, "Install").exi_response, schema.protocol
+    key = issued.private_key
+    assert key is not None
+    encrypted = security.encrypt_contract_key(
+        schema.protocol,
+        key,
+        request.chain[0],
+        pcid=pcid,
+        contract_certificate=issued.certificate,
     )
+    cps = service.signer(entity_name(profile, Role.CPS_LEAF))
     steps: dict[str, Callable[[], object]] = {
-        "decode request": lambda: parse_request(data, schema, InstallAction.INSTALL),
+        "decode request, verify its signature": lambda: parse_request(data, schema, InstallAction.INSTALL),
         "validate OEM chain (+ revocation)": lambda: validate_chain(
             [*request.chain, *(trust.oem_intermediates if len(request.chain) == 1 else ())],
             trust.install_trust,
@@ -177,22 +184,26 @@ def phases(
             revocation=trust.revocations,
             profile=trust.profile,
         ),
-        "verify request signature": lambda: install_crypto.verify_request_signature(request, leaf_spki),
-        "registry lookup": lambda: installer.registry.for_pcid("WMIBENCH0000000000"),
+        "registry lookup": lambda: installer.registry.for_pcid(pcid),
         "issue contract (durable)": lambda: service.issue_leaf(
             Role.CONTRACT, "DEBEN000000000", profile=profile
         ),
-        "encrypt contract key": lambda: install_crypto.encrypt_contract_key(
+        "encrypt contract key": lambda: security.encrypt_contract_key(
             schema.protocol,
-            issued.private_key,
-            leaf_spki,
-            pcid="WMIBENCH0000000000",
+            key,
+            request.chain[0],
+            pcid=pcid,
             contract_certificate=issued.certificate,
         ),
-        "CPS signature": lambda: install_crypto.sign_response(
-            message, _signed_of(message, schema.protocol), service.signer(f"{profile.value}/cps-leaf")
+        "build, sign (CPS) and encode the response": lambda: security.build_certificate_response(
+            protocol=schema.protocol,
+            session_id=bytes(8),
+            contract_chain=(issued.certificate, *issued.chain),
+            encrypted_key=encrypted,
+            sa_provisioning_chain=trust.sa_chain,
+            signer=cps,
+            emaid="DEBEN000000000",
         ),
-        "encode response": lambda: v2g.encode(message),
     }
     total = 0.0
     for label, step in steps.items():
@@ -206,14 +217,6 @@ def phases(
         total += median
         print(f"  {label:<46} {median:7.3f} ms")
     print(f"  {'sum of the steps':<46} {total:7.3f} ms")
-
-
-def _signed_of(message: Any, protocol: str) -> list[tuple[str, Any, str]]:
-    if protocol == "iso2":
-        res = message.Body.CertificateInstallationRes
-        names = ("ContractSignatureCertChain", "ContractSignatureEncryptedPrivateKey", "DHpublickey", "eMAID")
-        return [(getattr(res, n).Id, getattr(res, n), n) for n in names]
-    return [("id1", message.SignedInstallationData, "SignedInstallationData")]
 
 
 def main() -> None:

@@ -35,9 +35,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import v2g
 from pki.ca import CaService
 from pki.ceremony import entity_name
 from pki.certinfo import CertInfo, parse_certificate
@@ -46,25 +44,26 @@ from pki.errors import AlreadyExistsError, PkiError
 from pki.profiles import ProfileName, Role, profile_for
 from pki.revocation import RevocationReason
 from pki.validation import TrustStore, Verdict, VerdictStatus, validate_chain
-from pnc.core import install_crypto
 from pnc.core.install_codes import OcppStatus, Outcome, ocpp_status, response_code
 from pnc.core.install_messages import (
     EMPTY_SESSION_ID,
     CertificateRequest,
-    InstallAction,
-    Installation,
     RequestError,
     RequestKind,
-    RootId,
     Schema,
     SequenceError,
-    iso2_response,
-    iso20_response,
+    expected_kind,
+    parse_action,
     parse_request,
     schema_of,
 )
 from pnc.core.policy import ContractPolicy
 from pnc.core.revocation_cache import StoreRevocations
+from v2g.security import (
+    build_certificate_response,
+    build_failed_certificate_response,
+    encrypt_contract_key,
+)
 
 _ISO20_PCID = re.compile(r"[A-Z0-9]{18}")
 _VERDICT_OUTCOME = {
@@ -163,6 +162,8 @@ class ContractInstaller:
     def _install(self, exi_request: bytes, context: _Context) -> InstallResult:
         try:
             context.schema = schema_of(context.schema_version)
+            action = parse_action(context.action)
+            context.kind = expected_kind(context.schema, action)
         except RequestError as exc:
             return self._failure(context, exc.outcome, exc.detail)
         try:
@@ -171,9 +172,8 @@ class ContractInstaller:
             return self._failure(
                 context, Outcome.INTERNAL_ERROR, f"the home cannot serve {context.schema.namespace}: {exc}"
             )
-        context.sa_chain = trust.sa_chain
         try:
-            request = parse_request(exi_request, context.schema, _parse_action(context.action))
+            request = parse_request(exi_request, context.schema, action)
         except SequenceError as exc:
             context.session_id, context.kind = exc.session_id, exc.kind
             return self._failure(context, exc.outcome, exc.detail)
@@ -199,9 +199,12 @@ class ContractInstaller:
                 )
         else:
             context.emaid = leaf.common_name
-        problem = install_crypto.verify_request_signature(request, leaf.public_key_der)
-        if problem is not None:
-            raise _Refusal(Outcome.SIGNATURE_ERROR, f"the request's signature does not verify: {problem}")
+        verdict = request.signature
+        if not verdict.valid:
+            where = f" ({verdict.reference})" if verdict.reference else ""
+            raise _Refusal(
+                Outcome.SIGNATURE_ERROR, f"the request's signature does not verify: {verdict.reason}{where}"
+            )
         if not _ev_trusts(request.root_ids, trust.v2g_root):
             raise _Refusal(
                 Outcome.NO_CERTIFICATE_AVAILABLE,
@@ -219,26 +222,26 @@ class ContractInstaller:
         context.emaid = contract.emaid
         context.issued = True
         assert issued.private_key is not None
-        encrypted = install_crypto.encrypt_contract_key(
+        encrypted = encrypt_contract_key(
             request.schema.protocol,
             issued.private_key,
-            leaf.public_key_der,
-            pcid=context.pcid or "",
+            leaf.der,
+            pcid=context.pcid,
             contract_certificate=issued.certificate,
         )
-        content = Installation(
-            contract_chain=(issued.certificate, *issued.chain),
-            sa_chain=trust.sa_chain,
-            encrypted_key=encrypted.encrypted_private_key,
-            dh_public_key=encrypted.dh_public_key,
-            emaid=contract.emaid,
-            ecdh_curve=encrypted.curve,
-        )
+        contract_chain = (issued.certificate, *issued.chain)
         del issued  # the object holding the contract's private key
-        message, signed = self._response(context, response_code(request.schema.protocol, Outcome.OK), content)
-        cps = self.service.signer(entity_name(trust.profile, Role.CPS_LEAF))
-        install_crypto.sign_response(message, signed, cps)
-        data = v2g.encode(message)
+        data = build_certificate_response(
+            protocol=request.schema.protocol,
+            action=request.kind.action,
+            session_id=request.session_id,
+            contract_chain=contract_chain,
+            encrypted_key=encrypted,
+            sa_provisioning_chain=trust.sa_chain,
+            signer=self.service.signer(entity_name(trust.profile, Role.CPS_LEAF)),
+            emaid=contract.emaid,
+            timestamp=int(now.timestamp()),
+        )
         details = {
             "pcid": context.pcid,
             "action": context.action,
@@ -345,21 +348,19 @@ class ContractInstaller:
 
     # -- answers
 
-    def _response(self, context: _Context, code: str, content: Installation | None) -> tuple[Any, list[Any]]:
-        assert context.schema is not None
-        if context.schema.protocol == "iso2":
-            return iso2_response(context.kind, context.session_id, code, content, context.sa_chain)
-        timestamp = int(self.service.clock().timestamp())
-        return iso20_response(context.session_id, timestamp, code, content, context.sa_chain)
-
     def _failure(self, context: _Context, outcome: Outcome, detail: str) -> InstallResult:
         data = b""
-        if context.schema is not None and context.sa_chain:
+        if context.schema is not None:
             try:
-                message, _ = self._response(context, response_code(context.schema.protocol, outcome), None)
-                data = v2g.encode(message)
+                data = build_failed_certificate_response(
+                    protocol=context.schema.protocol,
+                    action=context.kind.action,
+                    session_id=context.session_id,
+                    response_code=response_code(context.schema.protocol, outcome),
+                    timestamp=int(self.service.clock().timestamp()),
+                )
             except Exception as exc:  # an answer all the same: the charger gets Failed and no EXI
-                detail = f"{detail}; the failure response could not be encoded: {_describe(exc)}"
+                detail = f"{detail}; the failure response could not be built: {_describe(exc)}"
                 outcome = Outcome.INTERNAL_ERROR
         context.serial = None
         return self._result(context, outcome, detail, data)
@@ -404,9 +405,8 @@ class _Context:
         self.action = action
         self.schema_version = schema_version
         self.schema: Schema | None = None
-        self.kind = RequestKind.UPDATE if action == InstallAction.UPDATE.value else RequestKind.INSTALLATION
+        self.kind = RequestKind.INSTALLATION
         self.session_id = EMPTY_SESSION_ID
-        self.sa_chain: tuple[bytes, ...] = ()
         self.pcid: str | None = None
         self.emaid: str | None = None
         self.serial: str | None = None
@@ -417,16 +417,6 @@ class _Context:
         if self.issued and self.serial is not None:
             with contextlib.suppress(Exception):  # best effort; the failure itself is reported
                 service.revoke(self.serial, RevocationReason.CESSATION_OF_OPERATION)
-
-
-def _parse_action(action: str) -> InstallAction:
-    try:
-        return InstallAction(action)
-    except ValueError:
-        raise RequestError(
-            Outcome.MALFORMED_REQUEST,
-            f"unknown action {action[:40]!r}: Get15118EVCertificate has Install and Update",
-        ) from None
 
 
 def _leaf(verdict: Verdict) -> CertInfo:
@@ -460,13 +450,13 @@ def _validity_days(contract: ContractRecord, profile: ProfileName, now: dt.datet
     return days if 0 < days < default else None
 
 
-def _ev_trusts(root_ids: tuple[RootId, ...], v2g_root: CertInfo) -> bool:
+def _ev_trusts(root_ids: list[tuple[str, int]], v2g_root: CertInfo) -> bool:
     """Whether the EV lists the V2G root (by serial number, and by its CN in the issuer name: EVs
     spell distinguished names in different orders and separators). An empty list names no limit."""
     if not root_ids:
         return True
     cn = v2g_root.common_name.casefold()
-    return any(r.serial == v2g_root.serial and cn in r.issuer_name.casefold() for r in root_ids)
+    return any(serial == v2g_root.serial and cn in name.casefold() for name, serial in root_ids)
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,18 +1,16 @@
-"""The messages of contract-certificate installation: which schema a request is in, what it asks
-for, and the responses (success and failure) as typed objects of the codec.
+"""The messages of contract-certificate installation as the service sees them: which schema a
+request is in, whether it is the request the OCPP action announces, and what it asks for.
 
-- ISO 15118-2 (``urn:iso:15118:2:2013:MsgDef``): a ``V2G_Message`` whose body is a
-  CertificateInstallationReq (OEMProvisioningCert: the leaf only) or a CertificateUpdateReq
-  (ContractSignatureCertChain and eMAID); the request element itself carries the signed ``Id``.
-  The response signs ContractSignatureCertChain, ContractSignatureEncryptedPrivateKey,
-  DHpublickey and eMAID.
-- ISO 15118-20 (``urn:iso:std:iso:15118:-20:CommonMessages``): a CertificateInstallationReq whose
-  OEMProvisioningCertificateChain carries the signed ``Id``; -20 has no update message (an EV asks
-  for its next contract with a new installation). The response signs SignedInstallationData.
+Decoding, the request's signature verdict, and building the responses (signed, or the unsigned
+failure response) are :mod:`v2g.security.backend`'s; this module adds what the service decides:
 
-Failure responses are schema-valid, unsigned, and fill the elements the schema makes mandatory with
-placeholders of the right size (the EV reads the ResponseCode first); the SA provisioning chain in
-them is the real one.
+- ISO 15118-2 (``urn:iso:15118:2:2013:MsgDef``): ``Install`` takes a CertificateInstallationReq,
+  ``Update`` a CertificateUpdateReq; the other one, or any other message, is a sequence error
+  answered in the request's session.
+- ISO 15118-20 (``urn:iso:std:iso:15118:-20:CommonMessages``): there is no update message; an EV
+  asks for its next contract with a new CertificateInstallationReq, so both actions take one.
+- Bytes that do not decode, or decode to an element that is no V2G message, have no session: the
+  answer goes to session ``00``x8.
 """
 
 from __future__ import annotations
@@ -25,19 +23,12 @@ import v2g
 from pki.profiles import ProfileName
 from pnc.core.install_codes import Outcome
 from pnc.errors import PncError
-from v2g.messages import iso2, iso20_cm
+from v2g.security import CertificateRequest as ParsedRequest
+from v2g.security import MessageError, SignatureVerdict, parse_certificate_request
 
 ISO2_MSG_DEF = "urn:iso:15118:2:2013:MsgDef"
 ISO20_COMMON_MESSAGES = "urn:iso:std:iso:15118:-20:CommonMessages"
 EMPTY_SESSION_ID = bytes(8)  # a request that does not decode has no session to answer in
-
-# placeholders of failure responses, at the sizes the XSDs fix
-_NO_CERTIFICATE = b"\x00"
-_ISO2_KEY_PLACEHOLDER = bytes(48)  # privateKeyType: 48 bytes (IV + AES-128-CBC of a P-256 key)
-_ISO2_DH_PLACEHOLDER = b"\x04" + bytes(64)  # dHpublickeyType: an uncompressed P-256 point
-_ISO20_DH_PLACEHOLDER = b"\x04" + bytes(132)  # dhPublicKeyType: 133 bytes
-_ISO20_KEY_PLACEHOLDER = bytes(94)  # secp521_EncryptedPrivateKeyType: 94 bytes
-_EMAID_PLACEHOLDER = "ZZ00000000000000"[:15]
 
 
 @dataclass(frozen=True)
@@ -67,8 +58,9 @@ class RequestKind(enum.StrEnum):
     UPDATE = "CertificateUpdateReq"
 
     @property
-    def response(self) -> str:
-        return self.value[:-3] + "Res"
+    def action(self) -> str:
+        """The ``action`` of :mod:`v2g.security.backend` that builds this request's response."""
+        return InstallAction.INSTALL.value if self is RequestKind.INSTALLATION else InstallAction.UPDATE.value
 
 
 class RequestError(PncError):
@@ -80,26 +72,47 @@ class RequestError(PncError):
         self.detail = detail
 
 
-@dataclass(frozen=True)
-class RootId:
-    """One entry of the EV's ListOfRootCertificateIDs (xmldsig X509IssuerSerial)."""
+class SequenceError(RequestError):
+    """A decoded message that is not the request the action announces; answered in its session,
+    as a response to the request it is (or to the one the action announced)."""
 
-    issuer_name: str
-    serial: int
+    def __init__(self, detail: str, session_id: bytes, kind: RequestKind) -> None:
+        super().__init__(Outcome.SEQUENCE_ERROR, detail)
+        self.session_id = session_id
+        self.kind = kind
 
 
 @dataclass(frozen=True)
 class CertificateRequest:
-    """What a decoded CertificateInstallationReq or CertificateUpdateReq asks for."""
+    """A decoded CertificateInstallationReq or CertificateUpdateReq and what the service needs of it."""
 
     schema: Schema
     kind: RequestKind
-    session_id: bytes
-    message: Any  # the decoded document (its signature is verified over it)
-    chain: tuple[bytes, ...]  # OEM provisioning (installation) or old contract (update): leaf first
-    emaid: str | None  # the eMAID an update names
-    root_ids: tuple[RootId, ...]
-    prioritized_emaids: tuple[str, ...]
+    parsed: ParsedRequest
+
+    @property
+    def session_id(self) -> bytes:
+        return self.parsed.session_id or EMPTY_SESSION_ID
+
+    @property
+    def chain(self) -> tuple[bytes, ...]:
+        """OEM provisioning (installation) or old contract (update) chain, leaf first."""
+        return (self.parsed.certificate, *self.parsed.sub_certificates)
+
+    @property
+    def signature(self) -> SignatureVerdict:
+        """The request's signature checked with the key of ``chain[0]`` (the chain is ours to validate)."""
+        return self.parsed.signature
+
+    @property
+    def root_ids(self) -> list[tuple[str, int]]:
+        """ListOfRootCertificateIDs: (X509IssuerName, X509SerialNumber) of the roots the EV trusts."""
+        return self.parsed.root_certificate_ids
+
+    @property
+    def emaid(self) -> str | None:
+        """The eMAID an update names."""
+        return self.parsed.emaid
 
 
 def schema_of(schema_version: str) -> Schema:
@@ -114,237 +127,64 @@ def schema_of(schema_version: str) -> Schema:
     return schema
 
 
-def _root_ids(listed: Any) -> tuple[RootId, ...]:
-    ids = listed.RootCertificateID if listed is not None else []
-    return tuple(RootId(i.X509IssuerName or "", int(i.X509SerialNumber or 0)) for i in ids)
+def parse_action(action: str) -> InstallAction:
+    try:
+        return InstallAction(action)
+    except ValueError:
+        raise RequestError(
+            Outcome.MALFORMED_REQUEST,
+            f"unknown action {str(action)[:40]!r}: Get15118EVCertificate has Install and Update",
+        ) from None
 
 
-def _chain(certificate: bytes | None, sub: Any, what: str) -> tuple[bytes, ...]:
-    if not certificate:
-        raise RequestError(Outcome.CERT_CHAIN_ERROR, f"the {what} has no certificate")
-    return (certificate, *(sub.Certificate if sub is not None else []))
+def expected_kind(schema: Schema, action: InstallAction) -> RequestKind:
+    if schema.protocol == "iso2" and action is InstallAction.UPDATE:
+        return RequestKind.UPDATE
+    return RequestKind.INSTALLATION
 
 
 def parse_request(data: bytes, schema: Schema, action: InstallAction) -> CertificateRequest:
     """Decode ``data`` and check that it is the certificate request ``action`` announces.
 
-    Raises :class:`RequestError` with MALFORMED_REQUEST (not EXI of the schema) or SEQUENCE_ERROR
-    (another message, or an update where the action says install and vice versa); the error's
-    ``session_id`` and ``kind`` say how to answer when they are known.
+    Raises :class:`RequestError` (MALFORMED_REQUEST: not EXI of the schema) or
+    :class:`SequenceError` (another message, or an update where the action says install and vice
+    versa).
     """
+    expected = expected_kind(schema, action)
     try:
-        message = v2g.decode(data, schema.protocol)
-    except v2g.V2GError as exc:
-        raise _Unanswerable(Outcome.MALFORMED_REQUEST, f"the EXI request does not decode: {exc}") from None
-    if schema.protocol == "iso2":
-        return _parse_iso2(message, schema, action)
-    return _parse_iso20(message, schema, action)
-
-
-class _Unanswerable(RequestError):
-    """A RequestError before the session and the request kind are known."""
-
-
-class SequenceError(RequestError):
-    """A decoded message that is not the request the action announces; answered in its session."""
-
-    def __init__(self, detail: str, session_id: bytes, kind: RequestKind) -> None:
-        super().__init__(Outcome.SEQUENCE_ERROR, detail)
-        self.session_id = session_id
-        self.kind = kind
-
-
-_EXPECTED = {InstallAction.INSTALL: RequestKind.INSTALLATION, InstallAction.UPDATE: RequestKind.UPDATE}
-
-
-def _parse_iso2(message: Any, schema: Schema, action: InstallAction) -> CertificateRequest:
-    if not isinstance(message, iso2.V2G_Message) or message.Header is None or message.Body is None:
-        raise _Unanswerable(Outcome.MALFORMED_REQUEST, "not an ISO 15118-2 V2G_Message")
-    session_id = message.Header.SessionID or EMPTY_SESSION_ID
-    body = message.Body
-    expected = _EXPECTED[action]
-    found = (
-        RequestKind.INSTALLATION
-        if body.CertificateInstallationReq is not None
-        else RequestKind.UPDATE
-        if body.CertificateUpdateReq is not None
-        else None
-    )
-    if found is not expected:
-        name = found.value if found else _body_element(body)
+        parsed = parse_certificate_request(bytes(data), schema.protocol)
+    except MessageError as exc:
+        raise _not_a_request(data, schema, expected, str(exc)) from None
+    kind = RequestKind.INSTALLATION if parsed.action == InstallAction.INSTALL.value else RequestKind.UPDATE
+    if kind is not expected:
         raise SequenceError(
-            f"the action {action.value} needs a {expected.value}, the EXI request is a {name}",
-            session_id,
-            found or expected,
+            f"the action {action.value} needs a {expected.value}, the EXI request is a {kind.value}",
+            parsed.session_id or EMPTY_SESSION_ID,
+            kind,
         )
-    if found is RequestKind.INSTALLATION:
-        req = body.CertificateInstallationReq
-        assert req is not None
-        return CertificateRequest(
-            schema=schema,
-            kind=found,
-            session_id=session_id,
-            message=message,
-            chain=_chain(req.OEMProvisioningCert, None, "OEMProvisioningCert"),
-            emaid=None,
-            root_ids=_root_ids(req.ListOfRootCertificateIDs),
-            prioritized_emaids=(),
-        )
-    upd = body.CertificateUpdateReq
-    assert upd is not None
-    chain = upd.ContractSignatureCertChain
-    return CertificateRequest(
-        schema=schema,
-        kind=RequestKind.UPDATE,
-        session_id=session_id,
-        message=message,
-        chain=_chain(
-            chain.Certificate if chain else None,
-            chain.SubCertificates if chain else None,
-            "ContractSignatureCertChain",
-        ),
-        emaid=upd.eMAID,
-        root_ids=_root_ids(upd.ListOfRootCertificateIDs),
-        prioritized_emaids=(),
-    )
+    return CertificateRequest(schema, kind, parsed)
 
 
-def _body_element(body: Any) -> str:
-    present = [f.name for f in body.FIELDS if getattr(body, f.name) is not None]
-    return present[0] if present else "empty Body"
-
-
-def _parse_iso20(message: Any, schema: Schema, action: InstallAction) -> CertificateRequest:
+def _not_a_request(data: bytes, schema: Schema, expected: RequestKind, reason: str) -> RequestError:
+    """Why ``data`` is no certificate request: it does not decode (no session), or it is another
+    message (a sequence error in its session)."""
+    try:
+        message: Any = v2g.decode(bytes(data), schema.protocol)
+    except v2g.V2GError:
+        return RequestError(Outcome.MALFORMED_REQUEST, f"the EXI request does not decode: {reason}")
     header = getattr(message, "Header", None)
-    session_id = (header.SessionID if header is not None else None) or EMPTY_SESSION_ID
-    if not isinstance(message, iso20_cm.CertificateInstallationReq):
-        raise SequenceError(
-            f"the EXI request is a {type(message).__name__}, not a CertificateInstallationReq",
-            session_id,
-            RequestKind.INSTALLATION,
+    if header is None:  # a global element of the schema that is no V2G message
+        return RequestError(
+            Outcome.MALFORMED_REQUEST, f"the EXI request is a {type(message).__name__}, not a V2G message"
         )
-    del action  # ISO 15118-20 installs a new contract for Install and Update alike
-    chain = message.OEMProvisioningCertificateChain
-    return CertificateRequest(
-        schema=schema,
-        kind=RequestKind.INSTALLATION,
-        session_id=session_id,
-        message=message,
-        chain=_chain(
-            chain.Certificate if chain else None,
-            chain.SubCertificates if chain else None,
-            "OEMProvisioningCertificateChain",
-        ),
-        emaid=None,
-        root_ids=_root_ids(message.ListOfRootCertificateIDs),
-        prioritized_emaids=tuple(message.PrioritizedEMAIDs.EMAID) if message.PrioritizedEMAIDs else (),
-    )
-
-
-# -- responses
-
-
-@dataclass(frozen=True)
-class Installation:
-    """The content of a successful response, before it is signed."""
-
-    contract_chain: tuple[bytes, ...]  # contract leaf, MO Sub-CA 2, MO Sub-CA 1
-    sa_chain: tuple[bytes, ...]  # CPS leaf and its sub-CAs (SAProvisioningCertificateChain)
-    encrypted_key: bytes
-    dh_public_key: bytes
-    emaid: str
-    ecdh_curve: str = "SECP521"  # ISO 15118-20 only: SECP521 or X448
-
-
-def _iso2_chain(chain: tuple[bytes, ...], ident: str | None = None) -> iso2.CertificateChainType:
-    return iso2.CertificateChainType(
-        Id=ident,
-        Certificate=chain[0],
-        SubCertificates=iso2.SubCertificatesType(Certificate=list(chain[1:])) if chain[1:] else None,
-    )
-
-
-def iso2_response(
-    kind: RequestKind, session_id: bytes, code: str, content: Installation | None, sa_chain: tuple[bytes, ...]
-) -> tuple[iso2.V2G_Message, list[tuple[str, Any, str]]]:
-    """The -2 CertificateInstallationRes or CertificateUpdateRes, and the (Id, object, element
-    name) of the elements its signature must cover (none for a failure)."""
-    if content is None:
-        fields: dict[str, Any] = {
-            "ContractSignatureCertChain": iso2.CertificateChainType(Id="id1", Certificate=_NO_CERTIFICATE),
-            "ContractSignatureEncryptedPrivateKey": iso2.ContractSignatureEncryptedPrivateKeyType(
-                Id="id2", value=_ISO2_KEY_PLACEHOLDER
-            ),
-            "DHpublickey": iso2.DiffieHellmanPublickeyType(Id="id3", value=_ISO2_DH_PLACEHOLDER),
-            "eMAID": iso2.EMAIDType(Id="id4", value=_EMAID_PLACEHOLDER),
-        }
+    session_id = getattr(header, "SessionID", None) or EMPTY_SESSION_ID
+    body = getattr(message, "Body", None)
+    if body is not None:
+        present = [f.name for f in body.FIELDS if getattr(body, f.name) is not None]
+        name = present[0] if present else "V2G_Message with an empty Body"
     else:
-        fields = {
-            "ContractSignatureCertChain": _iso2_chain(content.contract_chain, "id1"),
-            "ContractSignatureEncryptedPrivateKey": iso2.ContractSignatureEncryptedPrivateKeyType(
-                Id="id2", value=content.encrypted_key
-            ),
-            "DHpublickey": iso2.DiffieHellmanPublickeyType(Id="id3", value=content.dh_public_key),
-            "eMAID": iso2.EMAIDType(Id="id4", value=content.emaid),
-        }
-    sa = _iso2_chain(sa_chain)
-    if kind is RequestKind.INSTALLATION:
-        installation = iso2.CertificateInstallationRes(
-            ResponseCode=code, SAProvisioningCertificateChain=sa, **fields
-        )
-        body = iso2.BodyType(CertificateInstallationRes=installation)
-    else:
-        update = iso2.CertificateUpdateRes(ResponseCode=code, SAProvisioningCertificateChain=sa, **fields)
-        body = iso2.BodyType(CertificateUpdateRes=update)
-    message = iso2.V2G_Message(Header=iso2.MessageHeaderType(SessionID=session_id), Body=body)
-    signed = [] if content is None else [(obj.Id, obj, name) for name, obj in fields.items()]
-    return message, signed
-
-
-def iso20_response(
-    session_id: bytes, timestamp: int, code: str, content: Installation | None, sa_chain: tuple[bytes, ...]
-) -> tuple[iso20_cm.CertificateInstallationRes, list[tuple[str, Any, str]]]:
-    """The -20 CertificateInstallationRes and the element its signature covers (SignedInstallationData)."""
-    if content is None:
-        data = iso20_cm.SignedInstallationDataType(
-            Id="id1",
-            ContractCertificateChain=iso20_cm.ContractCertificateChainType(
-                Certificate=_NO_CERTIFICATE,
-                SubCertificates=iso20_cm.SubCertificatesType(Certificate=[_NO_CERTIFICATE]),
-            ),
-            ECDHCurve="SECP521",
-            DHPublicKey=_ISO20_DH_PLACEHOLDER,
-            SECP521_EncryptedPrivateKey=_ISO20_KEY_PLACEHOLDER,
-        )
-    else:
-        key_field = (
-            "X448_EncryptedPrivateKey" if content.ecdh_curve == "X448" else "SECP521_EncryptedPrivateKey"
-        )
-        data = iso20_cm.SignedInstallationDataType(
-            Id="id1",
-            ContractCertificateChain=iso20_cm.ContractCertificateChainType(
-                Certificate=content.contract_chain[0],
-                SubCertificates=iso20_cm.SubCertificatesType(Certificate=list(content.contract_chain[1:])),
-            ),
-            ECDHCurve=content.ecdh_curve,
-            DHPublicKey=content.dh_public_key,
-            **{key_field: content.encrypted_key},
-        )
-    res = iso20_cm.CertificateInstallationRes(
-        Header=iso20_cm.MessageHeaderType(SessionID=session_id, TimeStamp=timestamp),
-        ResponseCode=code,
-        EVSEProcessing="Finished",
-        CPSCertificateChain=iso20_cm.CertificateChainType(
-            Certificate=sa_chain[0],
-            SubCertificates=iso20_cm.SubCertificatesType(Certificate=list(sa_chain[1:]))
-            if sa_chain[1:]
-            else None,
-        ),
-        SignedInstallationData=data,
-        RemainingContractCertificateChains=0,
-    )
-    signed = [] if content is None else [("id1", data, "SignedInstallationData")]
-    return res, signed
+        name = type(message).__name__
+    return SequenceError(f"the EXI request is a {name}, not a {expected.value}", session_id, expected)
 
 
 __all__ = [
@@ -353,14 +193,12 @@ __all__ = [
     "SCHEMAS",
     "CertificateRequest",
     "InstallAction",
-    "Installation",
     "RequestError",
     "RequestKind",
-    "RootId",
     "Schema",
     "SequenceError",
-    "iso2_response",
-    "iso20_response",
+    "expected_kind",
+    "parse_action",
     "parse_request",
     "schema_of",
 ]

@@ -92,7 +92,7 @@ def test_signed_installation_data_with_a_flipped_bit_is_caught_by_the_ev(bench: 
     verdict = security.verify_signature(
         res.Header.Signature, [security.signed(data, "SignedInstallationData")], cps_key
     )
-    assert not verdict.valid and verdict.reference == "#id1"
+    assert not verdict.valid and verdict.reference == "#" + data.Id
 
 
 def test_a_pcid_without_its_check_character_cannot_get_an_iso20_contract(bench: Bench) -> None:

@@ -36,7 +36,7 @@ def test_bytes_that_are_not_a_message_of_the_schema(bench: Bench, protocol: str,
     before, audit = bench.snapshot(), bench.audit_actions()
     result = bench.install(data, protocol)
     exi = unprocessable(bench, result, "malformed-request", "FAILED")
-    assert "does not decode" in result.detail or "not an ISO 15118-2" in result.detail
+    assert "does not decode" in result.detail or "not a V2G message" in result.detail
     response = v2g.decode(exi, protocol)
     assert response.Header.SessionID == bytes(8)  # no session to answer in
     assert bench.snapshot() == before and bench.audit_actions() == audit
@@ -96,8 +96,9 @@ def test_home_without_the_requested_profile(ca_template_ed448: Any, tmp_path: An
     shutil.copytree(ca_template_ed448, home)  # ISO 15118-20 only
     with Bench.open(home) as bench:
         result = bench.install(b"\x80\x98\x02", "iso2")
-    unprocessable(bench, result, "internal-error", None)
+    exi = unprocessable(bench, result, "internal-error", "FAILED")
     assert "cannot serve urn:iso:15118:2:2013:MsgDef" in result.detail
+    assert v2g.decode(exi, "iso2").Body.CertificateInstallationRes.ResponseCode == "FAILED"
 
 
 def test_signer_failure_after_issuance_revokes_the_certificate(bench: Bench) -> None:
