@@ -47,8 +47,13 @@ def _check_like_an_ev(
     ev_side.verify(
         "iso2", message.Header.Signature, ev_side.public_key_of(sa.Certificate), _signed_elements(res)
     )
-    # both chains, by openssl, against the roots the EV trusts
+    # and everything again by v2g.security's EV helper (chains, signature, key decryption)
     roots = bench.service.roots("iso15118-2")
+    installed = security.verify_certificate_installation_res(
+        exi, recipient_key=ev.key, v2g_roots=[roots[Role.V2G_ROOT]], mo_roots=[roots[Role.MO_ROOT]]
+    )
+    assert installed.signature.grammar == "xmldsig" and installed.certificate == contract.Certificate
+    # both chains, by openssl, against the roots the EV trusts
     for name, root, chain in (
         ("sa", roots[Role.V2G_ROOT], sa_chain),
         ("mo", roots[Role.MO_ROOT], contract_chain),

@@ -44,11 +44,16 @@ def _check_like_an_ev(bench: Bench, exi: bytes, ev: ev_side.Vehicle, tmp_path: P
         ev_side.public_key_of(cps.Certificate),
         {data.Id: (data, "SignedInstallationData")},
     )
-    verdict = security.verify_signature(
-        res.Header.Signature, [security.signed(data, "SignedInstallationData")], cps.Certificate
-    )
-    assert verdict.valid, verdict.reason
     roots = bench.service.roots("iso15118-20")
+    installed = security.verify_certificate_installation_res(
+        exi,
+        recipient_key=ev.key,
+        v2g_roots=[roots[Role.V2G_ROOT]],
+        mo_roots=[roots[Role.MO_ROOT]],
+        protocol="iso20-cm",
+        pcid=PCID,
+    )
+    assert installed.certificate == contract_chain[0] and installed.response_code == "OK"
     for name, root, chain in (
         ("cps", roots[Role.V2G_ROOT], cps_chain),
         ("mo", roots[Role.MO_ROOT], contract_chain),
