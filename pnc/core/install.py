@@ -5,7 +5,8 @@ OCPP 2.0.1 Get15118EVCertificate): an EXI request in, an EXI response and the OC
 its ``iso15118SchemaVersion`` and ``action``) and
 
 1. decodes it for the schema (``urn:iso:15118:2:2013:MsgDef`` -> ISO 15118-2,
-   ``urn:iso:std:iso:15118:-20:CommonMessages`` -> ISO 15118-20);
+   ``urn:iso:std:iso:15118:-20:CommonMessages`` -> ISO 15118-20) and checks it is the request the
+   action announces (:mod:`pnc.core.install_messages`, over :mod:`v2g.security.backend`);
 2. validates the OEM provisioning chain (installation) or the old contract chain (update) to a root
    of the home's profile (OEM roots; MO and V2G roots for an update), with revocation from the
    CA's own store;
@@ -15,13 +16,17 @@ its ``iso15118SchemaVersion`` and ``action``) and
 6. issues the contract certificate from MO Sub-CA 2 with a fresh key pair (eMAID as CN) through
    the CA service, which stores and audits it;
 7. encrypts the contract's private key for the EV and builds the response with the contract chain,
-   the CPS provisioning chain, the DH public key and the eMAID, signed with the CPS leaf key;
-8. records the installation in the registry (serial, audit entry) and encodes the response.
+   the CPS provisioning chain, the DH public key and the eMAID, signed with the CPS leaf key
+   (:mod:`v2g.security`);
+8. records the installation in the registry (serial, audit entry).
 
 A refusal answers with a valid EXI response carrying the ResponseCode of :mod:`pnc.core.install_codes`
 and writes nothing but an audit entry; nothing raises out of :meth:`install_contract`. The EV's
 contract private key exists only in memory for the duration of the call: it is never stored,
-logged or put into an audit entry, and the copies of its bytes this module makes are zeroed.
+logged or put into an audit entry; this module holds it only as the key object the CA service
+returns and drops that as soon as the key is encrypted (Python cannot zero the memory that
+``cryptography`` and ``int`` objects hold; the encryption in :mod:`v2g.security` makes the only
+byte copy).
 
 Sans-IO apart from the CA service (store and signer) it is given: the OCPP and REST adapters call it
 from a worker thread.
