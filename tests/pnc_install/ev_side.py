@@ -9,7 +9,7 @@ certificate requests and checks responses with the codec's typed objects, ``hash
   DHpublickey, the single-step KDF of NIST SP 800-56A with SHA-256, OtherInfo 01 55 56, 128-bit
   key; AES-128-CBC, IV = the first 16 bytes, no padding, plaintext = the 32-byte private scalar.
 
-A second implementation of the EV side (next to ``v2g.security``'s helpers) is what makes the
+A second implementation of the EV side (next to the EV functions of ``v2g.security``) is what makes the
 success tests worth something: the service's output is checked by code that shares none of it.
 """
 

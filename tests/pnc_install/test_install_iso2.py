@@ -47,7 +47,7 @@ def _check_like_an_ev(
     ev_side.verify(
         "iso2", message.Header.Signature, ev_side.public_key_of(sa.Certificate), _signed_elements(res)
     )
-    # and everything again by v2g.security's EV helper (chains, signature, key decryption)
+    # and everything again by v2g.security's EV side (chains, signature, key decryption)
     roots = bench.service.roots("iso15118-2")
     installed = security.verify_certificate_installation_res(
         exi, recipient_key=ev.key, v2g_roots=[roots[Role.V2G_ROOT]], mo_roots=[roots[Role.MO_ROOT]]
