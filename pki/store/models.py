@@ -12,8 +12,10 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -21,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -141,3 +144,29 @@ class AuditEntry(Base):
     subject: Mapped[str | None] = mapped_column(String(512))
     serial_hex: Mapped[str | None] = mapped_column(String(42), index=True)
     details: Mapped[str] = mapped_column(Text, default="{}")  # JSON object
+
+
+class Contract(Base):
+    """A charging contract of the registry (pki/contracts.py): binds an eMAID to the PCID of the
+    vehicle it is installed in, with a status and an end of validity. At most one active contract
+    per PCID (a partial unique index)."""
+
+    __tablename__ = "contracts"
+    __table_args__ = (
+        Index(
+            "uq_contracts_active_pcid",
+            "pcid",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    emaid: Mapped[str] = mapped_column(String(15), unique=True)  # canonical, with check character
+    pcid: Mapped[str | None] = mapped_column(String(18), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # active | blocked | expired
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)  # last day of validity (UTC), inclusive
+    certificate_serial: Mapped[str | None] = mapped_column(String(42))  # last one installed
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

@@ -10,6 +10,7 @@ import click
 _GROUPS: list[tuple[str, str]] = [
     ("pnc.cli.pki_cmds", "pki"),
     ("pnc.cli.v2g_cmds", "v2g_group"),
+    ("pnc.cli.contracts_cmds", "contracts"),
 ]
 
 
