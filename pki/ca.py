@@ -232,8 +232,14 @@ class CaService:
         profile: ProfileName | str | None = None,
         csr: bytes | None = None,
         validity_days: int | None = None,
+        record_also: Callable[[Transaction, str], object] | None = None,
     ) -> IssuedCertificate:
-        """Issue a SECC, contract, OEM provisioning or charging-station certificate."""
+        """Issue a SECC, contract, OEM provisioning or charging-station certificate.
+
+        ``record_also(tx, serial)`` writes what the caller keeps about the issuance (the contract
+        registry's installation record) in the same durable transaction as the certificate, so
+        both exist or neither does, for the price of one commit.
+        """
         if role not in ISSUABLE_LEAF_ROLES:
             raise PkiError(
                 f"'pnc pki issue' makes {', '.join(sorted(ISSUABLE_LEAF_ROLES))} certificates, not {role}"
@@ -303,6 +309,8 @@ class CaService:
                     issued_at=self.clock(),
                 )
                 self.audit(tx, "issue", subject=subject_text, serial=serial, details=details)
+                if record_also is not None:
+                    record_also(tx, serial)
 
             try:
                 self.store.submit(record)  # durable when it returns (group commit)
@@ -338,9 +346,15 @@ class CaService:
     # -- revocation
 
     def revoke(
-        self, serial: str, reason: RevocationReason | str, *, at: dt.datetime | None = None
+        self,
+        serial: str,
+        reason: RevocationReason | str,
+        *,
+        at: dt.datetime | None = None,
+        record_also: Callable[[Transaction], object] | None = None,
     ) -> CertificateRecord:
-        """Revoke a certificate; committed before this returns."""
+        """Revoke a certificate; committed before this returns (with ``record_also(tx)``, the
+        caller's own bookkeeping of the revocation, in the same transaction)."""
         canonical = parse_serial(serial)
         why = parse_reason(reason) if isinstance(reason, str) else reason
         when = (at or self.clock()).replace(microsecond=0)
@@ -355,6 +369,8 @@ class CaService:
                 serial=canonical,
                 details={"reason": why.value, "revoked_at": when.isoformat()},
             )
+            if record_also is not None:
+                record_also(tx)
 
         self.store.submit(revoke)  # durable when it returns
         for listener in self._revoke_listeners:

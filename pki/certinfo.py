@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 import warnings
@@ -178,8 +179,17 @@ def to_der(data: bytes | str) -> bytes:
 
 
 def parse_certificate(der_or_pem: bytes | str) -> CertInfo:
-    """Parse one certificate (DER or PEM); :class:`CertificateParseError` says what is wrong."""
-    der = to_der(der_or_pem)
+    """Parse one certificate (DER or PEM); :class:`CertificateParseError` says what is wrong.
+
+    Results are cached by DER (a :class:`CertInfo` is immutable): the sub-CAs of the chains an
+    installation or Authorize presents are the same few certificates again and again, and parsing
+    is most of what validating them costs.
+    """
+    return _parse_der(to_der(der_or_pem))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_der(der: bytes) -> CertInfo:
     try:
         cert = x509.Certificate.load(der, strict=True)
         tbs = cert["tbs_certificate"]

@@ -319,6 +319,26 @@ class ContractRegistry:
         self._audit(tx, "contract-install", new, **details)
         return new
 
+    def undo_installation(
+        self, tx: Transaction, emaid: str, serial: str, previous_serial: str | None
+    ) -> None:
+        """In ``tx``: the installation that issued ``serial`` failed before the EV got it, so the
+        contract names its previous certificate again (if nothing newer replaced ``serial``)."""
+        key = canonical_emaid(emaid)
+        old = self._fetch(tx, key)
+        if old.certificate_serial != serial:
+            return
+        now = self.clock().replace(microsecond=0)
+        tx.session.execute(
+            update(_CONTRACTS)
+            .where(_CONTRACTS.c.emaid == key)
+            .values(certificate_serial=previous_serial, updated_at=now)
+        )
+        new = ContractRecord(
+            old.emaid, old.pcid, old.status, old.valid_to, previous_serial, old.created_at, now
+        )
+        self._audit(tx, "contract-install-undone", new, undone_serial=serial)
+
 
 _VERB = {ContractStatus.ACTIVE: "activate", ContractStatus.BLOCKED: "block", ContractStatus.EXPIRED: "expire"}
 

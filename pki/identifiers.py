@@ -16,6 +16,7 @@ the rule that failed.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from functools import cache
@@ -106,6 +107,12 @@ def emaid_check_character(s14: str) -> str:
         raise IdentifierError(
             RULE_EMAID_CHECK, f"{_show(s14)}: needs exactly 14 ASCII letters or digits (no separators)"
         )
+    return _check_character(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _check_character(text: str) -> str:
+    # memoized: Authorize and installations check the same few eMAIDs again and again
     p1, p2 = _powers(_P1, 2), _powers(_P2, 3)
     t1: _Vector = (0, 0)
     t2: _Vector = (0, 0)

@@ -18,6 +18,7 @@ It never raises for bad certificates; only the callback's own errors pass throug
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -241,7 +242,16 @@ def _build_path(
 def _signature_problem(cert: CertInfo, issuer: CertInfo) -> str | None:
     if cert.tbs_signature_oid != cert.signature_oid:
         return f"the signature algorithm {cert.signature_oid} differs from the TBS one {cert.tbs_signature_oid} (RFC 5280 §4.1.1.2)"
-    return signature_problem(issuer.public_key_der, cert.signature_oid, cert.signature, cert.tbs)
+    return _link_problem(issuer.public_key_der, cert.der, cert.signature_oid, cert.signature, cert.tbs)
+
+
+@functools.lru_cache(maxsize=4096)
+def _link_problem(
+    issuer_spki: bytes, der: bytes, signature_oid: str, signature: bytes, tbs: bytes
+) -> str | None:
+    """The signature check of one link, cached: the key is the issuer's key and the whole
+    certificate (``der``), of which the other arguments are parts."""
+    return signature_problem(issuer_spki, signature_oid, signature, tbs)
 
 
 def _profile_problem(

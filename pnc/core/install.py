@@ -161,7 +161,7 @@ class ContractInstaller:
         try:
             return self._install(exi_request, context)
         except Exception as exc:  # the last line of defence: an answer, never an escaping exception
-            context.revoke_issued(self.service)
+            context.revoke_issued(self.service, self.registry)
             return self._failure(context, Outcome.INTERNAL_ERROR, f"internal error: {_describe(exc)}")
 
     def _install(self, exi_request: bytes, context: _Context) -> InstallResult:
@@ -217,14 +217,25 @@ class ContractInstaller:
                 f"(serial {trust.v2g_root.serial_hex}), the root of the SA provisioning chain",
             )
         contract = self._contract(request, leaf, now, context)
+        details = {
+            "pcid": context.pcid,
+            "action": context.action,
+            "schema": request.schema.namespace,
+            "request": request.kind.value,
+        }
         issued = self.service.issue_leaf(
             Role.CONTRACT,
             contract.emaid,
             profile=trust.profile,
             validity_days=_validity_days(contract, trust.profile, now),
+            # the registry's installation record commits with the certificate (one disk flush)
+            record_also=lambda tx, serial: self.registry.record_installation(
+                tx, contract.emaid, serial, details
+            ),
         )
-        issued_serial = context.serial = issued.serial
+        context.serial = issued.serial
         context.emaid = contract.emaid
+        context.previous_serial = contract.certificate_serial
         context.issued = True
         assert issued.private_key is not None
         encrypted = encrypt_contract_key(
@@ -246,16 +257,6 @@ class ContractInstaller:
             signer=self.service.signer(entity_name(trust.profile, Role.CPS_LEAF)),
             emaid=contract.emaid,
             timestamp=int(now.timestamp()),
-        )
-        details = {
-            "pcid": context.pcid,
-            "action": context.action,
-            "schema": request.schema.namespace,
-            "request": request.kind.value,
-        }
-        serial = issued_serial
-        self.service.store.submit(  # durable when it returns; shares commits with concurrent installations
-            lambda tx: self.registry.record_installation(tx, contract.emaid, serial, details)
         )
         return self._result(context, Outcome.OK, "contract certificate installed", data)
 
@@ -415,13 +416,20 @@ class _Context:
         self.pcid: str | None = None
         self.emaid: str | None = None
         self.serial: str | None = None
+        self.previous_serial: str | None = None
         self.issued = False
 
-    def revoke_issued(self, service: CaService) -> None:
-        """After a failure past issuance: the certificate the EV never received is revoked."""
-        if self.issued and self.serial is not None:
+    def revoke_issued(self, service: CaService, registry: ContractRegistry) -> None:
+        """After a failure past issuance: the certificate the EV never received is revoked, and
+        its contract names the certificate it had before (same transaction)."""
+        if self.issued and self.serial is not None and self.emaid is not None:
+            serial, emaid, previous = self.serial, self.emaid, self.previous_serial
             with contextlib.suppress(Exception):  # best effort; the failure itself is reported
-                service.revoke(self.serial, RevocationReason.CESSATION_OF_OPERATION)
+                service.revoke(
+                    serial,
+                    RevocationReason.CESSATION_OF_OPERATION,
+                    record_also=lambda tx: registry.undo_installation(tx, emaid, serial, previous),
+                )
 
 
 def _leaf(verdict: Verdict) -> CertInfo:

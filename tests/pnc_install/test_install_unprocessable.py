@@ -112,7 +112,7 @@ def test_signer_failure_after_issuance_revokes_the_certificate(bench: Bench) -> 
     (contract,) = bench.service.list_certificates(role="contract")
     assert contract.status == "revoked" and contract.reason == "cessationOfOperation"
     assert bench.registry.get(EMAID).certificate_serial is None
-    assert bench.audit_actions()[-2:] == ["issue", "revoke"]
+    assert bench.audit_actions()[-4:] == ["issue", "contract-install", "revoke", "contract-install-undone"]
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)

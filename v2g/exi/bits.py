@@ -141,6 +141,10 @@ class BitWriter:
             self.write_unsigned(value)
 
     def write_chars(self, text: str) -> None:
+        if text.isascii():
+            # the common case: each code point < 128 is one octet, so the string is its ASCII bytes
+            self.write_bytes(text.encode("ascii"))
+            return
         for ch in text:
             self.write_unsigned(ord(ch))
 

@@ -11,6 +11,7 @@ certificate profiles (DC=MO, the eMAID form, key sizes): the backend (``pki``) d
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Sequence
 
 from cryptography import x509
@@ -37,14 +38,23 @@ def load_certificate(data: Certificate, position: int | None = None) -> x509.Cer
     """A certificate from DER bytes (or as is), its names, validity, extensions and key parsed now:
     :class:`CertificateChainError` if any of it does not parse (``cryptography`` parses lazily)."""
     try:
-        cert = data if isinstance(data, x509.Certificate) else x509.load_der_x509_certificate(bytes(data))
-        cert.subject.rfc4514_string()
-        cert.issuer.rfc4514_string()
-        _ = (cert.not_valid_before_utc, cert.not_valid_after_utc, cert.signature_algorithm_oid)
-        list(cert.extensions)
-        cert.public_key()
+        return _loaded(data) if isinstance(data, x509.Certificate) else _loaded_der(bytes(data))
     except PARSE_ERRORS as exc:
         raise CertificateChainError(f"not a DER X.509 certificate ({exc})", position=position) from exc
+
+
+@functools.lru_cache(maxsize=1024)
+def _loaded_der(der: bytes) -> x509.Certificate:
+    # the same sub-CA and root certificates come by again and again; a Certificate is immutable
+    return _loaded(x509.load_der_x509_certificate(der))
+
+
+def _loaded(cert: x509.Certificate) -> x509.Certificate:
+    cert.subject.rfc4514_string()
+    cert.issuer.rfc4514_string()
+    _ = (cert.not_valid_before_utc, cert.not_valid_after_utc, cert.signature_algorithm_oid)
+    list(cert.extensions)
+    cert.public_key()
     return cert
 
 
