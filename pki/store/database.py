@@ -22,7 +22,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, P
 from pki.errors import StoreError
 
 # The newest migration in pki/store/migrations/versions (a test keeps the two in step).
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_MIGRATION_LOCK = 0x706E635F706B69  # "pnc_pki": the advisory lock key of migrations
 

@@ -170,3 +170,51 @@ class Contract(Base):
     certificate_serial: Mapped[str | None] = mapped_column(String(42))  # last one installed
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class Station(Base):
+    """A charging station known to the bridge (pnc/core/stations.py): its OCPP identity, the security
+    profile it must connect with (1 Basic Auth, 2 TLS + Basic Auth, 3 mutual TLS) and, for profiles
+    1 and 2, the hash of its Basic Auth password (never the password)."""
+
+    __tablename__ = "stations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(48), unique=True)  # OCPP identity (the URL path)
+    security_profile: Mapped[int] = mapped_column(Integer)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class ApiKey(Base):
+    """A key of the operator REST API: a public id, the hash of its secret, a role
+    (operator | security | readonly); revoked keys stay for the audit trail."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class SignJob(Base):
+    """One SignCertificate request of a station, from Accepted to the station's answer to
+    CertificateSigned, so that nothing stays "accepted but never signed" across restarts."""
+
+    __tablename__ = "sign_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(48), index=True)
+    certificate_type: Mapped[str] = mapped_column(String(32))  # V2GCertificate | ChargingStationCertificate
+    csr_der: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending|signed|delivered|rejected|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    serial_hex: Mapped[str | None] = mapped_column(String(42))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
