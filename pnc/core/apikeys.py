@@ -252,26 +252,36 @@ class ApiKeys:
 
     def verify(self, token: str) -> ApiPrincipal:
         """The caller a token belongs to; InvalidApiKey when it is malformed, unknown, revoked or wrong."""
+        return self.verify_cached(token) or self._verify_stored(token)
+
+    def verify_cached(self, token: str) -> ApiPrincipal | None:
+        """Like :meth:`verify` without touching the store: None when the key is not cached (then
+        call :meth:`verify`, in a worker thread from async code)."""
         key_id, secret = split_token(token)
-        presented = _hash(secret)
-        now = self._monotonic()
         with self._lock:
             cached = self._cache.get(key_id)
-        if cached is None or cached[2] < now:
-            with self._read() as conn:
-                row = conn.execute(
-                    select(_KEYS.c.secret_hash, _KEYS.c.role, _KEYS.c.revoked_at).where(
-                        _KEYS.c.key_id == key_id
-                    )
-                ).first()
-            if row is None or row.revoked_at is not None:
-                with self._lock:
-                    self._cache.pop(key_id, None)
-                raise InvalidApiKey(f"API key {key_id} is unknown or revoked")
-            cached = (row.secret_hash, ApiRole(row.role), now + self.cache_seconds)
+        if cached is None or cached[2] < self._monotonic():
+            return None
+        return self._check(key_id, secret, cached)
+
+    def _verify_stored(self, token: str) -> ApiPrincipal:
+        key_id, secret = split_token(token)
+        with self._read() as conn:
+            row = conn.execute(
+                select(_KEYS.c.secret_hash, _KEYS.c.role, _KEYS.c.revoked_at).where(_KEYS.c.key_id == key_id)
+            ).first()
+        if row is None or row.revoked_at is not None:
             with self._lock:
-                self._cache[key_id] = cached
-        if not hmac.compare_digest(cached[0].encode("ascii"), presented.encode("ascii")):
+                self._cache.pop(key_id, None)
+            raise InvalidApiKey(f"API key {key_id} is unknown or revoked")
+        cached = (row.secret_hash, ApiRole(row.role), self._monotonic() + self.cache_seconds)
+        with self._lock:
+            self._cache[key_id] = cached
+        return self._check(key_id, secret, cached)
+
+    @staticmethod
+    def _check(key_id: str, secret: str, cached: tuple[str, ApiRole, float]) -> ApiPrincipal:
+        if not hmac.compare_digest(cached[0].encode("ascii"), _hash(secret).encode("ascii")):
             raise InvalidApiKey(f"wrong secret for API key {key_id}")
         return ApiPrincipal(key_id, cached[1])
 
