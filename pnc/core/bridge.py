@@ -42,6 +42,7 @@ from pnc.core.home_trust import HomeTrust, RevocationEpoch
 from pnc.core.install import ContractInstaller
 from pnc.core.ocsp_client import HttpOcspFetcher, OcspClient, OcspFetcher
 from pnc.core.policy import load_policy
+from pnc.core.signing import SignAnswer, SigningService
 
 T = TypeVar("T")
 
@@ -105,6 +106,8 @@ class BridgeCore:
         self.certificate_status = CertificateStatusService(
             trust=self.trust, ocsp=self.ocsp, responder=lambda: self.responder, offload=self.offload
         )
+        self.signing = SigningService(service)
+        self._sign_listeners: list[Callable[[tuple[int, ...]], None]] = []
         self._closed = False
 
     async def offload(self, work: Callable[[], T]) -> T:
@@ -153,8 +156,21 @@ class BridgeCore:
         return await self.certificate_status.answer(payload)
 
     async def sign_certificate(self, station_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """SignCertificateRequest of ``station_id`` -> ``{"status": "Accepted"|"Rejected", ...}``."""
-        raise NotImplementedError("SignCertificate lands in the next commit")
+        """SignCertificateRequest of ``station_id`` -> ``{"status": "Accepted"|"Rejected", ...}``;
+        Accepted has recorded sign jobs (status pending) that the :class:`SignJobRunner` finishes."""
+        return (await self.sign_answer(station_id, payload)).payload
+
+    async def sign_answer(self, station_id: str, payload: dict[str, Any]) -> SignAnswer:
+        """SignCertificate with the jobs recorded (for the REST API)."""
+        answer = await self.offload(lambda: self.signing.request(station_id, payload))
+        if answer.job_ids:
+            for listener in self._sign_listeners:
+                listener(answer.job_ids)
+        return answer
+
+    def add_sign_listener(self, listener: Callable[[tuple[int, ...]], None]) -> None:
+        """Call ``listener(job_ids)`` on the event loop after each accepted SignCertificate."""
+        self._sign_listeners.append(listener)
 
     # -- lifecycle
 
