@@ -53,6 +53,9 @@ class BridgeSettings:
     ocsp_timeout: float = 3.0  # seconds per foreign OCSP fetch
     ocsp_allowed_hosts: frozenset[str] | None = None  # None: any host; else only these (SSRF guard)
     extra_trust_anchors: tuple[bytes, ...] = ()  # DER roots (e.g. Hubject V2G/MO roots) besides the home's
+    # DER sub-CAs of those PKIs (chaining to an anchor): Authorize with hash data and
+    # GetCertificateStatus verify their OCSP answers with them
+    extra_ca_certificates: tuple[bytes, ...] = ()
     sign_retry_delays: tuple[float, ...] = (5.0, 30.0, 120.0)
     contract_cache_ttl: float = 2.0  # seconds a registry answer is reused by Authorize
     worker_threads: int = 4  # the pool for store and CPU work
@@ -78,7 +81,7 @@ class BridgeCore:
         )
         self.installer = ContractInstaller(service, policy=load_policy(service.home.path))
         self.registry = self.installer.registry
-        self.trust = HomeTrust(service, settings.extra_trust_anchors)
+        self.trust = HomeTrust(service, settings.extra_trust_anchors, settings.extra_ca_certificates)
         self.epoch = RevocationEpoch(service)
         self._own_fetcher = ocsp_fetcher is None
         self.fetcher: OcspFetcher = ocsp_fetcher if ocsp_fetcher is not None else HttpOcspFetcher()

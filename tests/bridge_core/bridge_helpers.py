@@ -249,3 +249,45 @@ class Station:
         if isinstance(answer, BaseException):
             raise answer
         return dict(answer)
+
+
+class BlackHole:
+    """A TCP server on loopback that accepts connections and never answers (a hung responder)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/ocsp"
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self._held.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self._held:
+            conn.close()
+
+
+class RedirectFetcher:
+    """The real HTTP fetcher, sending every request to ``target`` instead (to aim certificates
+    whose AIA names one responder at a misbehaving one); counts the fetches."""
+
+    def __init__(self, target: str | None = None) -> None:
+        from pnc.core.ocsp_client import HttpOcspFetcher
+
+        self.inner = HttpOcspFetcher()
+        self.target = target
+        self.urls: list[str] = []
+
+    async def fetch(self, url: str, request_der: bytes, timeout: float) -> bytes:
+        self.urls.append(url)
+        return await self.inner.fetch(self.target or url, request_der, timeout)
