@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
-import importlib.util
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -20,46 +18,44 @@ from sqlalchemy import text
 
 from pki.ca import CaService
 from pki.responder import OcspResponder
+from pnc.core.bridge import BridgeCore
 from pnc.core.stations import StationRegistry
 from pnc.ocsp_http import OcspApp
 from pnc.server.auth import Gatekeeper
 from pnc.server.connections import LocalConnections
-from pnc.server.context import AppContext, CoreFacade, StationCaller
-from pnc.server.errors import ServerError
+from pnc.server.context import AppContext, StationCaller
 from pnc.server.metrics import Metrics
 from pnc.server.ocpp.endpoint import OcppEndpoint
+from pnc.server.rest import build_router
 from pnc.server.settings import ServeSettings
+
+if TYPE_CHECKING:
+    from pnc.server.routing import RedisRouter
 
 LOG = logging.getLogger("pnc.server")
 
 
-def _default_core(service: CaService, settings: ServeSettings) -> CoreFacade:
-    try:
-        bridge = importlib.import_module("pnc.core.bridge")
-    except ModuleNotFoundError:
-        raise ServerError("this installation has no Plug & Charge core (pnc.core.bridge)") from None
-    core: CoreFacade = bridge.BridgeCore(
-        service, bridge.BridgeSettings(require_registered_contract=settings.require_registered_contract)
-    )
-    return core
-
-
-def _router(connections: LocalConnections, settings: ServeSettings) -> StationCaller:
-    """The local registry, wrapped by the Redis router when ``redis_url`` is set."""
+def _router(connections: LocalConnections, settings: ServeSettings) -> RedisRouter | None:
+    """The Redis router wrapping the local registry when ``redis_url`` is set (it hears of every
+    connection and disconnection here to record which process holds which station)."""
     if settings.redis_url is None:
-        return connections
-    routing = importlib.import_module("pnc.server.routing")
-    router: StationCaller = routing.RedisRouter(connections, settings.redis_url, settings.process_id)
+        return None
+    from pnc.server.routing import RedisRouter  # the redis extra
+
+    router = RedisRouter(connections, settings.redis_url, settings.process_id)
+    connections.add_listener(router.station_connected, router.station_disconnected)
     return router
 
 
-def create_app(service: CaService, settings: ServeSettings, *, core: CoreFacade | None = None) -> FastAPI:
+def create_app(service: CaService, settings: ServeSettings, *, core: BridgeCore | None = None) -> FastAPI:
     """The bridge application over ``service`` (its store, CAs and signers)."""
     metrics = Metrics()
     stations = StationRegistry.of(service)
-    core = core if core is not None else _default_core(service, settings)
+    if core is None:
+        core = BridgeCore(service, settings.bridge)
     connections = LocalConnections(metrics)
-    caller = _router(connections, settings)
+    router = _router(connections, settings)
+    caller: StationCaller = router if router is not None else connections
     ctx = AppContext(
         service=service, core=core, stations=stations, connections=caller, settings=settings, metrics=metrics
     )
@@ -70,25 +66,21 @@ def create_app(service: CaService, settings: ServeSettings, *, core: CoreFacade 
 
         open_upstream = UpstreamOpener(settings)
     endpoint = OcppEndpoint(ctx, connections, gatekeeper, open_upstream=open_upstream)
-    ocsp = LazyOcspApp(lambda: OcspResponder.from_service(service))
+    ocsp = LazyOcspApp(lambda: core.responder)  # the core's responder: its keys are loaded once
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.loop = asyncio.get_running_loop()
-        for part in (caller,):
-            start = getattr(part, "start", None)
-            if start is not None and part is not connections:
-                await start()
+        if router is not None:
+            await router.start()
         try:
             yield
         finally:
             await connections.close_all()
-            if caller is not connections:
-                stop = getattr(caller, "stop", None)
-                if stop is not None:
-                    await stop()
+            if router is not None:
+                await router.stop()
             gatekeeper.close()
-            core.close()
+            await core.aclose()
 
     app = FastAPI(
         title="pnc OCPP bridge",
@@ -115,9 +107,7 @@ def create_app(service: CaService, settings: ServeSettings, *, core: CoreFacade 
     async def metrics_text() -> PlainTextResponse:
         return PlainTextResponse(metrics.render(), media_type=Metrics.CONTENT_TYPE)
 
-    if importlib.util.find_spec("pnc.server.rest") is not None:
-        rest = importlib.import_module("pnc.server.rest")
-        app.include_router(rest.build_router(ctx), prefix="/v1")
+    app.include_router(build_router(ctx))
     app.state.ocsp = ocsp
     app.mount("/ocsp", ocsp)
     app.mount("/ocpp", endpoint)

@@ -7,6 +7,8 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pnc.core.bridge import BridgeSettings
+
 # The Plug & Charge calls of a charger the bridge answers itself (also in proxy mode, by default).
 PNC_ACTIONS: frozenset[str] = frozenset(
     {"Authorize", "Get15118EVCertificate", "GetCertificateStatus", "SignCertificate"}
@@ -48,8 +50,9 @@ class ServeSettings:
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES  # longer OCPP messages get a CallError
     call_timeout: float = 30.0  # bridge -> charger calls
     ws_ping_interval: float | None = 30.0  # websocket pings; None: none
-    # the Plug & Charge use cases
-    require_registered_contract: bool = False  # design.md "Authorization policy"
+    # the Plug & Charge use cases (require_registered_contract, OCSP timeout and hosts, extra trust
+    # anchors, signing retries)
+    bridge: BridgeSettings = field(default_factory=BridgeSettings)
     # scale-out
     db_url: str | None = None
     redis_url: str | None = None
@@ -58,6 +61,10 @@ class ServeSettings:
     @property
     def tls(self) -> bool:
         return self.tls_cert is not None
+
+    @property
+    def require_registered_contract(self) -> bool:
+        return self.bridge.require_registered_contract
 
     @property
     def proxy(self) -> bool:

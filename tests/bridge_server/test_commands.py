@@ -11,7 +11,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from harness import charger, run
 from ocpp.v201 import call
-from test_ocpp_standalone import NoCore
 
 from pki.ca import CaService
 from pki.profiles import ProfileName, Role
@@ -100,7 +99,7 @@ def test_operations_reach_the_charger_and_refusals_send_nothing(
                 await on_server(commands.trigger_message(caller, station, "SignTheMoon"))
         return out
 
-    with bridge(core=NoCore()) as b:
+    with bridge() as b:
         out = run(scenario(b))
     assert "not by itself" in out["install leaf"]
     assert "not by itself" in out["install sub-CA"]

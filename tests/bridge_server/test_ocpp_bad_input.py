@@ -12,7 +12,6 @@ import pytest
 from conftest import BridgeFactory
 from harness import basic, raw_exchange, run
 from sqlalchemy import text
-from test_ocpp_standalone import NoCore
 from websockets.asyncio.client import connect
 
 from pki.ca import CaService
@@ -118,7 +117,7 @@ def test_every_bad_frame_gets_its_call_error_and_the_connection_stays_up(
                 assert alive[:2] == [3, "alive"], f"not alive after {name}: {alive}"
         return answers
 
-    with bridge(core=NoCore()) as b:
+    with bridge() as b:
         answers = run(scenario(b.url(station)))
         health = httpx.get(f"{b.server.http_url}/healthz", timeout=10)
         metrics = httpx.get(f"{b.server.http_url}/metrics", timeout=10).text
@@ -146,7 +145,7 @@ def test_descriptions_name_the_field(bridge: BridgeFactory, station: str) -> Non
                 ),
             ]
 
-    with bridge(core=NoCore()) as b:
+    with bridge() as b:
         missing, too_long = run(scenario(b.url(station)))
     assert missing[3] == "Authorize: required field 'idToken' missing"
     assert too_long[3] == "Authorize: idToken/idToken violates maxLength 36"
@@ -163,7 +162,7 @@ def test_frames_beyond_the_transport_limit_close_the_connection(bridge: BridgeFa
                 await ws.recv()
             return ws.close_code
 
-    with bridge(core=NoCore()) as b:
+    with bridge() as b:
         assert run(scenario(b.url(station))) == 1009
 
 
@@ -174,5 +173,5 @@ def test_a_client_without_an_ocpp_subprotocol_is_closed_at_once(bridge: BridgeFa
                 await ws.recv()
             return ws.subprotocol, ws.close_code
 
-    with bridge(core=NoCore()) as b:
+    with bridge() as b:
         assert run(scenario(b.url(station))) == (None, 1002)

@@ -20,15 +20,6 @@ from pnc.server.errors import CommandRefused, StationCallError, StationNotConnec
 PASSWORD = "charger-password-0001"
 
 
-class NoCore:
-    """These tests make no Plug & Charge call."""
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "close":
-            return lambda: None
-        raise AssertionError(f"the core was called ({name})")
-
-
 @pytest.fixture
 def stations(service: Any) -> StationRegistry:
     registry = StationRegistry.of(service)
@@ -80,7 +71,7 @@ def test_every_standalone_call_gets_a_valid_answer(bridge: BridgeFactory, statio
         async with charger(url, password=PASSWORD) as (cp, _ws):
             return [await cp.call(c, suppress=False) for c in STANDALONE_CALLS]
 
-    with bridge(core=NoCore(), heartbeat_interval=123) as b:
+    with bridge(heartbeat_interval=123) as b:
         answers = run(scenario(b.url("CS-1")))
         metrics = b.ctx.metrics
     boot = answers[0]
@@ -122,7 +113,7 @@ def test_the_bridge_calls_the_charger_and_gets_its_answer(
             [info] = connections.connected()
             assert (info.station_id, info.ocpp_version, info.security_profile) == ("CS-1", "2.0.1", 1)
 
-    with bridge(core=NoCore()) as b:
+    with bridge() as b:
         run(scenario(b))
     assert b.ctx.metrics.messages.value("sent", "TriggerMessage", "2.0.1", "CallResult") == 1
 
@@ -149,5 +140,5 @@ def test_a_charger_that_does_not_answer_times_out(bridge: BridgeFactory, station
                 and sent[2] == "GetVariables"
             )
 
-    with bridge(core=NoCore()) as b:
+    with bridge() as b:
         run(scenario(b))

@@ -16,7 +16,6 @@ from harness import basic, charger, free_socket, run
 from ocpp.routing import on
 from ocpp.v201 import ChargePoint, call, call_result
 from ocpp.v201.enums import Action
-from test_ocpp_standalone import NoCore
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import InvalidStatus
@@ -94,7 +93,6 @@ def test_frames_are_relayed_both_ways_and_pnc_calls_answered_here(bridge: Bridge
         upstream = Upstream()
         async with serve(upstream.handler, "127.0.0.1", port, subprotocols=["ocpp2.0.1"]):  # type: ignore[list-item]
             with bridge(
-                core=NoCore(),
                 upstream=f"ws://127.0.0.1:{port}/csms/ocpp",
                 upstream_actions=frozenset({"Heartbeat"}),
                 allow_unknown_stations=True,
@@ -145,15 +143,13 @@ def test_refusals_and_absence_of_the_upstream_reach_the_charger(bridge: BridgeFa
 
     async def scenario() -> None:
         async with upstream_csms() as (_upstream, url):
-            with bridge(core=NoCore(), upstream=url, allow_unknown_stations=True) as b:
+            with bridge(upstream=url, allow_unknown_stations=True) as b:
                 assert await attempt(b.url("CS-REFUSED")) == 401
                 assert await attempt(b.url("CS-FINE")) == 101
         dead = free_socket()
         dead_url = f"ws://127.0.0.1:{dead.getsockname()[1]}/ocpp"
         dead.close()
-        with bridge(
-            core=NoCore(), upstream=dead_url, allow_unknown_stations=True, upstream_connect_timeout=2.0
-        ) as b:
+        with bridge(upstream=dead_url, allow_unknown_stations=True, upstream_connect_timeout=2.0) as b:
             assert await attempt(b.url("CS-FINE")) == 502
             assert b.ctx.metrics.connections_refused.value("upstream-unavailable") == 1
 
@@ -163,7 +159,7 @@ def test_refusals_and_absence_of_the_upstream_reach_the_charger(bridge: BridgeFa
 def test_when_the_upstream_closes_the_charger_is_disconnected(bridge: BridgeFactory) -> None:
     async def scenario() -> None:
         async with upstream_csms() as (upstream, url):
-            with bridge(core=NoCore(), upstream=url, allow_unknown_stations=True) as b:
+            with bridge(upstream=url, allow_unknown_stations=True) as b:
                 async with connect(b.url("CS-1"), subprotocols=["ocpp2.0.1"]) as ws:
                     await ws.send('[2,"b1","Heartbeat",{}]')
                     assert json.loads(await ws.recv())[:2] == [3, "b1"]

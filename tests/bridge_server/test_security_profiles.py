@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from harness import basic, charger, run, server_certificate, with_client_certificate
 from ocpp.v201 import call
-from test_ocpp_standalone import NoCore
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 
@@ -83,7 +82,7 @@ def test_profile_1_and_2_over_plain_and_tls(
             "invalid identity": await attempt(b.url("CS%3A1")),
         }
 
-    with bridge(core=NoCore()) as b:
+    with bridge() as b:
         assert run(plain(b)) == {
             "p1 right password": 101,
             "p1 wrong password": 401,
@@ -109,7 +108,7 @@ def test_profile_1_and_2_over_plain_and_tls(
             out["p1 over tls counts as"] = b.ctx.connections.connected()[0].security_profile
         return out
 
-    with bridge(core=NoCore(), tls_cert=cert, tls_key=key) as b:
+    with bridge(tls_cert=cert, tls_key=key) as b:
         assert run(over_tls(b)) == {
             "p2 right password": 101,
             "p2 wrong password": 401,
@@ -129,7 +128,7 @@ def test_the_refusal_says_why(bridge: BridgeFactory, registry: StationRegistry) 
                 pass
         return tls_needed.value.response, unauthorized.value.response
 
-    with bridge(core=NoCore()) as b:
+    with bridge() as b:
         tls_needed, unauthorized = run(scenario(b))
     assert b"registered for security profile 2: connect over TLS" in tls_needed.body
     assert unauthorized.headers["WWW-Authenticate"].startswith("Basic")
@@ -163,7 +162,7 @@ def test_profile_3_mutual_tls(
             out["connected with"] = b.ctx.connections.connected()[0].security_profile
         return out
 
-    with bridge(core=NoCore(), tls_cert=cert, tls_key=key) as b:
+    with bridge(tls_cert=cert, tls_key=key) as b:
         assert run(scenario(b)) == {
             "own certificate": 101,
             "no certificate": 403,
@@ -206,7 +205,7 @@ def test_a_client_certificate_of_another_ca_fails_the_handshake(
                 await ws.send('[2,"1","Heartbeat",{}]')
                 await ws.recv()
 
-    with bridge(core=NoCore(), tls_cert=cert, tls_key=key) as b:
+    with bridge(tls_cert=cert, tls_key=key) as b:
         run(scenario(b))
 
 
@@ -214,6 +213,6 @@ def test_unknown_stations_when_allowed(bridge: BridgeFactory, registry: StationR
     async def scenario(b: Any) -> tuple[int, int]:
         return await attempt(b.url("CS-NEW")), await attempt(b.url("CS-P1"))
 
-    with bridge(core=NoCore(), allow_unknown_stations=True) as b:
+    with bridge(allow_unknown_stations=True) as b:
         # the unknown one needs nothing; a registered one still needs its password
         assert run(scenario(b)) == (101, 401)

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
-from pnc.errors import PncError
+from pnc.core.errors import PayloadError
 from pnc.server.context import AppContext, ConnectionInfo
 from pnc.server.errors import CommandRefused, StationCallError, StationNotConnected, StationTimeout
 from pnc.server.ocpp.frames import (
@@ -211,7 +211,7 @@ class Session:
             outcome = reply.error_code
             text = reply.frame(call.unique_id)
             answer = None
-        except PncError as exc:  # the core cannot answer this payload (PayloadError)
+        except PayloadError as exc:  # the core cannot answer this payload
             outcome = PROPERTY_CONSTRAINT_VIOLATION
             text = encode_call_error(call.unique_id, outcome, f"{call.action}: {exc}")
             answer = None
