@@ -8,14 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pnc.core.bridge import BridgeSettings
-
-# The Plug & Charge calls of a charger the bridge answers itself (also in proxy mode, by default).
-PNC_ACTIONS: frozenset[str] = frozenset(
-    {"Authorize", "Get15118EVCertificate", "GetCertificateStatus", "SignCertificate"}
-)
-
-DEFAULT_PORT = 9000
-DEFAULT_MAX_FRAME_BYTES = 64 * 1024
+from pnc.server.defaults import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT, PNC_ACTIONS
 
 
 def default_process_id() -> str:
@@ -46,7 +39,7 @@ class ServeSettings:
     allow_unknown_stations: bool = (
         False  # accept stations `pnc stations add` does not know (profile 1, no password)
     )
-    heartbeat_interval: int = 300  # BootNotificationResponse.interval, seconds
+    heartbeat_interval: int = DEFAULT_HEARTBEAT_INTERVAL  # BootNotificationResponse.interval, seconds
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES  # longer OCPP messages get a CallError
     call_timeout: float = 30.0  # bridge -> charger calls
     ws_ping_interval: float | None = 30.0  # websocket pings; None: none
