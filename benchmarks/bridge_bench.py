@@ -32,7 +32,6 @@ import argparse
 import asyncio
 import base64
 import contextlib
-import hashlib
 import json
 import os
 import random
@@ -119,11 +118,9 @@ class Workload:
 def prepare_home(home: Path, contracts: int, vehicles: int) -> Workload:
     """A fresh home (ISO 15118-2), ``contracts`` contract certificates with their Authorize
     payloads, and the EXI installation requests of ``vehicles`` vehicles."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
     from benchmarks.install_bench import vehicles as make_vehicles
     from pki.ca import CaService
+    from pki.certid import CertId
     from pki.contracts import ContractRegistry
     from pki.home import Home
     from pki.profiles import ProfileName, Role
@@ -156,24 +153,10 @@ def prepare_home(home: Path, contracts: int, vehicles: int) -> Workload:
             work.authorize_chain.append(
                 json.dumps({"idToken": {"idToken": record.emaid, "type": "eMAID"}, "certificate": chain})
             )
-            hash_data = []
-            for cert_der, issuer_der in zip(
-                (issued.certificate, *issued.chain[:-1]), issued.chain, strict=True
-            ):
-                cert = x509.load_der_x509_certificate(cert_der)
-                issuer = x509.load_der_x509_certificate(issuer_der)
-                key_der = issuer.public_key().public_bytes(
-                    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-                )
-                hash_data.append(
-                    {
-                        "hashAlgorithm": "SHA256",
-                        "issuerNameHash": hashlib.sha256(issuer.subject.public_bytes()).hexdigest(),
-                        "issuerKeyHash": hashlib.sha256(_subject_public_key_bits(key_der)).hexdigest(),
-                        "serialNumber": format(cert.serial_number, "x"),
-                        "responderURL": "http://127.0.0.1:1/ocsp",
-                    }
-                )
+            hash_data = [
+                {**CertId.of(cert, issuer).to_ocpp(), "responderURL": "http://127.0.0.1:1/ocsp"}
+                for cert, issuer in zip((issued.certificate, *issued.chain[:-1]), issued.chain, strict=True)
+            ]
             work.authorize_hash.append(
                 json.dumps(
                     {
@@ -193,14 +176,6 @@ def prepare_home(home: Path, contracts: int, vehicles: int) -> Workload:
                 )
             )
     return work
-
-
-def _subject_public_key_bits(spki_der: bytes) -> bytes:
-    """The BIT STRING contents of a SubjectPublicKeyInfo (what OCSP's issuerKeyHash hashes)."""
-    from asn1crypto import keys
-
-    info = keys.PublicKeyInfo.load(spki_der)
-    return bytes(info["public_key"].contents[1:])
 
 
 # -- servers
