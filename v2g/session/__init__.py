@@ -44,7 +44,7 @@ from v2g.session.loopback import Transcript, run
 from v2g.session.protocols import PROTOCOLS, AppProtocol
 from v2g.session.secc import SeccSession
 from v2g.session.tables import TABLES, Table, Transition
-from v2g.session.vehicle import Battery, EvCredentials, EvPolicy
+from v2g.session.vehicle import Battery, Contract, EvCredentials, EvPolicy
 
 __all__ = [
     "PROTOCOLS",
@@ -59,6 +59,7 @@ __all__ = [
     "ChargingStatus",
     "ChargingStopped",
     "ConfigError",
+    "Contract",
     "ContractInstalled",
     "EnergyRequested",
     "EvCredentials",

@@ -180,12 +180,11 @@ class SeccSession:
             raise UsageError(f"a refusal needs a FAILED (or -20 WARNING) ResponseCode, not {response_code!r}")
         self.decision = Decision(accepted, response_code)
 
-    def certificate_installation_response(
-        self, exi_response: bytes | None, now: float | None = None
-    ) -> list[ev.Event]:
+    def certificate_installation_response(self, exi_response: bytes | None, now: float | None = None) -> None:
         """The backend's answer to :class:`~v2g.session.events.CertificateInstallationRequested`:
         the EXI of the CertificateInstallationRes/UpdateRes (OCPP ``exiResponse``, base64-decoded),
-        or None when the backend had none (the EV gets a FAILED response)."""
+        or None when the backend had none (the EV gets a FAILED response). The response is in
+        ``data_to_send()``; events it causes come with the next ``tick`` or ``receive_data``."""
         self._clock(now)
         held = self._held
         if held is None or held.request.name not in ("CertificateInstallationReq", "CertificateUpdateReq"):
@@ -195,7 +194,6 @@ class SeccSession:
         self._held = None
         response = self._handler.certificate_response(held.request, exi_response)
         self._respond(held.request, response)
-        return self._take()
 
     def request_stop(self) -> None:
         """Ask the EV to stop charging: EVSENotification StopCharging (-20: Terminate) in the

@@ -20,6 +20,17 @@ from v2g.session.protocols import protocols
 
 
 @dataclass
+class Contract:
+    """A contract the EV holds: eMAID, certificate chain (DER, leaf first) and private key. A
+    :class:`v2g.security.ev.InstalledContract` (what an installation yields) has the same fields."""
+
+    emaid: str
+    certificate: bytes
+    sub_certificates: list[bytes]
+    private_key: Any = field(repr=False)
+
+
+@dataclass
 class EvCredentials:
     """Plug & Charge material of the EV (DER certificates; keys as ``cryptography`` objects or a
     :class:`v2g.security.Signer`).
