@@ -353,6 +353,6 @@ def _handler_for(session: EvccSession, protocol: AppProtocol) -> Any:
         from v2g.session.ev_iso2 import Iso2Ev
 
         return Iso2Ev(session)
-    import importlib
+    from v2g.session.ev_iso20 import Iso20Ev
 
-    return importlib.import_module("v2g.session.ev_iso20").Iso20Ev(session, protocol)
+    return Iso20Ev(session, protocol)

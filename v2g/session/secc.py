@@ -342,9 +342,9 @@ def _handler_for(session: SeccSession, protocol: AppProtocol) -> Any:
         from v2g.session.secc_iso2 import Iso2Handler
 
         return Iso2Handler(session)
-    import importlib
+    from v2g.session.secc_iso20 import Iso20Handler
 
-    return importlib.import_module("v2g.session.secc_iso20").Iso20Handler(session)
+    return Iso20Handler(session)
 
 
 __all__ = ["HOLD", "TABLES", "Decision", "Held", "Hold", "Request", "SeccSession", "SessionData"]

@@ -9,6 +9,7 @@ from typing import Any
 
 import v2g
 from v2g import v2gtp
+from v2g.errors import V2GError
 from v2g.session.errors import PeerError
 from v2g.session.fill import minimal
 from v2g.session.secc import HOLD, Hold, Request, SeccSession
@@ -181,3 +182,13 @@ class MessageHandler:
 
 
 __all__ = ["HOLD", "Hold", "MessageHandler", "Whole", "certificates", "field_class", "same"]
+
+
+def subject_cn(certificate: bytes) -> str | None:
+    """The subject CN of a DER certificate (the eMAID of a contract), None if it does not parse."""
+    try:
+        from v2g.security import subject_common_name
+
+        return subject_common_name(certificate)
+    except (ImportError, V2GError):
+        return None

@@ -76,7 +76,7 @@ class EvPolicy:
     """
 
     evcc_id: bytes = bytes.fromhex("0A0B0C0D0E0F")
-    protocols: tuple[str, ...] = ("iso20-dc", "iso2", "din")
+    protocols: tuple[str, ...] = ()  # () = by energy mode: iso20-dc, iso2, din (DC); iso20-ac, iso2 (AC)
     energy_mode: str = "DC_extended"
     payment: str = "Contract"
     credentials: EvCredentials | None = None
@@ -102,9 +102,15 @@ class EvPolicy:
     retry_interval: float = 0.1
 
     def __post_init__(self) -> None:
-        protocols(self.protocols)
         if self.energy_mode not in AC_MODES + DC_MODES:
             raise ConfigError(f"unknown EnergyTransferMode {self.energy_mode!r}")
+        if not self.protocols:
+            self.protocols = ("iso20-ac", "iso2") if self.ac else ("iso20-dc", "iso2", "din")
+        for protocol in protocols(self.protocols):
+            if (protocol.name in ("iso20-dc", "din") and self.ac) or (
+                protocol.name == "iso20-ac" and not self.ac
+            ):
+                raise ConfigError(f"an EV charging with {self.energy_mode} cannot offer {protocol.name}")
         if self.payment not in ("Contract", "ExternalPayment"):
             raise ConfigError(f"payment is Contract or ExternalPayment, not {self.payment!r}")
         if self.install_certificate not in ("missing", "always", "never"):
