@@ -88,14 +88,14 @@ from pnc.core.ocsp_client import OcspClient, Offload
 from pnc.core.payloads import list_field, object_field, require_object, required_text, text_field
 
 EMAID_TYPE = "eMAID"  # IdTokenEnumType of contract identifiers
-MAX_ID_TOKEN = 36  # IdTokenType.idToken (OCPP 2.0.1)
+MAX_ID_TOKEN = 255  # IdTokenType.idToken: 36 in OCPP 2.0.1, 255 in 2.1: the adapters enforce theirs
 MAX_TOKEN_TYPE = 20  # an enum in 2.0.1, a string of at most 20 characters in 2.1
 MAX_CERTIFICATE_CHARS = 10_000  # 5500 in OCPP 2.0.1, 10000 in 2.1: the adapters enforce theirs
 MAX_CHAIN_CERTIFICATES = 4  # leaf, two sub-CAs and (tolerated) the root
 MAX_HASH_DATA = 4
 MAX_HASH_TEXT = 128
 MAX_SERIAL = 40
-MAX_URL = 512
+MAX_URL = 2000  # responderURL: 512 in OCPP 2.0.1, 2000 in 2.1: the adapters enforce theirs
 MAX_CACHED_CHAINS = 50_000
 CONTRACT_CACHE_TTL = 2.0
 

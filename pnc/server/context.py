@@ -11,13 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pki.ca import CaService
 from pnc.core.bridge import BridgeCore
 from pnc.core.stations import StationRegistry
 from pnc.server.metrics import Metrics
 from pnc.server.settings import ServeSettings
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -70,11 +72,19 @@ DisconnectListener = Callable[[str], Awaitable[None]]
 class CoreFacade(Protocol):
     """The Plug & Charge use cases the adapters call (:class:`pnc.core.bridge.BridgeCore`): OCPP
     2.0.1 JSON payloads (camelCase dicts) in and out; a payload the core cannot answer raises
-    :class:`pnc.errors.PncError` (``PayloadError``)."""
+    :class:`pnc.errors.PncError` (``PayloadError``). ``exi_response_limit`` is 7500 characters for
+    OCPP 2.0.1 (the default) and 17000 for 2.1. ``service`` and ``offload`` serve the adapters'
+    own store work (audit entries of what they refuse)."""
+
+    service: CaService
+
+    async def offload(self, work: Callable[[], _T]) -> _T: ...
 
     async def authorize(self, payload: dict[str, Any]) -> dict[str, Any]: ...
 
-    async def get_15118_ev_certificate(self, payload: dict[str, Any]) -> dict[str, Any]: ...
+    async def get_15118_ev_certificate(
+        self, payload: dict[str, Any], *, exi_response_limit: int = ...
+    ) -> dict[str, Any]: ...
 
     async def get_certificate_status(self, payload: dict[str, Any]) -> dict[str, Any]: ...
 

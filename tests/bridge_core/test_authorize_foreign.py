@@ -261,7 +261,7 @@ def _entry(home: Home) -> dict[str, str]:
         ({"hashAlgorithm": "SHA1"}, "iso15118CertificateHashData[0].hashAlgorithm"),
         ({"hashAlgorithm": None}, "iso15118CertificateHashData[0].hashAlgorithm"),
         ({"responderURL": None}, "iso15118CertificateHashData[0].responderURL"),
-        ({"responderURL": "http://x/" + "a" * 600}, "iso15118CertificateHashData[0].responderURL"),
+        ({"responderURL": "http://x/" + "a" * 2000}, "iso15118CertificateHashData[0].responderURL"),
     ],
 )
 def test_malformed_hash_data_is_a_payload_error_never_a_match(

@@ -3,7 +3,10 @@ CallError answers it (OCPP 2.0.1 Part 4, 4.1-4.2).
 
 A CALL is ``[2, messageId, action, payload]``, a CALLRESULT ``[3, messageId, payload]``, a
 CALLERROR ``[4, messageId, errorCode, errorDescription, errorDetails]``; messageId is a string of
-at most 36 characters. What cannot be read gets:
+at most 36 characters. OCPP 2.1 (Part 4, 4.1) adds a CALLRESULTERROR
+``[5, messageId, errorCode, errorDescription, errorDetails]`` (the answer to a CALLRESULT its receiver
+could not process) and a SEND ``[6, messageId, action, payload]`` (a message without an answer); a
+version reads them only when its ``message_types`` include them. What cannot be read gets:
 
 - ``RpcFrameworkError`` (4.2.3: "Content of the call is not a valid RPC Request, for example:
   MessageId could not be read") with messageId ``"-1"`` when the id cannot be read (not JSON, not
@@ -30,6 +33,9 @@ from typing import Any
 from ocpp.messages import get_validator  # type: ignore[import-untyped]
 
 CALL, CALL_RESULT, CALL_ERROR = 2, 3, 4
+CALL_RESULT_ERROR, SEND = 5, 6  # OCPP 2.1 only
+RPC_TYPES_201: frozenset[int] = frozenset({CALL, CALL_RESULT, CALL_ERROR})
+RPC_TYPES_21: frozenset[int] = RPC_TYPES_201 | {CALL_RESULT_ERROR, SEND}
 MESSAGE_ID_MAX = 36
 UNKNOWN_ID = "-1"
 
@@ -59,7 +65,7 @@ _SCHEMA_CODES = {
     "minimum": PROPERTY_CONSTRAINT_VIOLATION,
 }
 _ACTION_NAME = re.compile(r"[A-Za-z0-9]{1,64}")  # schema files are looked up by action name
-_ID_PREFIX = re.compile(r'\s*\[\s*[234]\s*,\s*"([^"\\]{1,36})"')
+_ID_PREFIX = re.compile(r'\s*\[\s*[2-6]\s*,\s*"([^"\\]{1,36})"')
 _DESCRIPTION_MAX = 255
 
 
@@ -84,7 +90,26 @@ class CallError:
     details: dict[str, Any]
 
 
-Frame = Call | CallResult | CallError
+@dataclass(frozen=True, slots=True)
+class CallResultError:
+    """OCPP 2.1: the peer could not process the CALLRESULT with this messageId."""
+
+    unique_id: str
+    error_code: str
+    description: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """OCPP 2.1: a message that gets no answer (e.g. NotifyPeriodicEventStream)."""
+
+    unique_id: str
+    action: str
+    payload: dict[str, Any]
+
+
+Frame = Call | CallResult | CallError | CallResultError | Send
 
 
 class CallErrorReply(Exception):
@@ -128,14 +153,22 @@ def encode_call_error(
     return _dumps([CALL_ERROR, unique_id, error_code, description[:_DESCRIPTION_MAX], details or {}])
 
 
+def encode_call_result_error(
+    unique_id: str, error_code: str, description: str, details: dict[str, Any] | None = None
+) -> str:
+    """OCPP 2.1 CALLRESULTERROR."""
+    return _dumps([CALL_RESULT_ERROR, unique_id, error_code, description[:_DESCRIPTION_MAX], details or {}])
+
+
 def _message_id(value: Any) -> str | None:
     if isinstance(value, str) and 0 < len(value) <= MESSAGE_ID_MAX:
         return value
     return None
 
 
-def parse_frame(text: str | bytes, max_bytes: int) -> Frame:
-    """The frame in ``text``, or :class:`CallErrorReply` saying how to answer it."""
+def parse_frame(text: str | bytes, max_bytes: int, message_types: frozenset[int] = RPC_TYPES_201) -> Frame:
+    """The frame in ``text``, or :class:`CallErrorReply` saying how to answer it; ``message_types``
+    are the MessageTypeIds the version has (OCPP 2.1 adds CALLRESULTERROR and SEND)."""
     size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
         head = text[:80] if isinstance(text, str) else text[:80].decode("utf-8", "replace")
@@ -166,11 +199,18 @@ def parse_frame(text: str | bytes, max_bytes: int) -> Frame:
         raise CallErrorReply(
             RPC_FRAMEWORK_ERROR, "MessageTypeId is not a number", unique_id=unique_id, reason="not-rpc"
         )
-    if kind == CALL:
+    if kind not in message_types:
+        raise CallErrorReply(
+            MESSAGE_TYPE_NOT_SUPPORTED,
+            f"MessageTypeId {kind} is not supported",
+            unique_id=unique_id,
+            reason="message-type",
+        )
+    if kind in (CALL, SEND):
         if len(message) != 4 or not isinstance(message[2], str) or not message[2]:
             raise CallErrorReply(
                 RPC_FRAMEWORK_ERROR,
-                "a CALL is [2, messageId, action, payload]",
+                f"a {'CALL' if kind == CALL else 'SEND'} is [{kind}, messageId, action, payload]",
                 unique_id=unique_id,
                 reason="not-rpc",
             )
@@ -178,6 +218,8 @@ def parse_frame(text: str | bytes, max_bytes: int) -> Frame:
             raise CallErrorReply(
                 FORMAT_VIOLATION, "the payload is not a JSON object", unique_id=unique_id, reason="schema"
             )
+        if kind == SEND:
+            return Send(unique_id, message[2], message[3])
         return Call(unique_id, message[2], message[3])
     if kind == CALL_RESULT:
         if len(message) != 3 or not isinstance(message[2], dict):
@@ -188,15 +230,18 @@ def parse_frame(text: str | bytes, max_bytes: int) -> Frame:
                 reason="not-rpc",
             )
         return CallResult(unique_id, message[2])
-    if kind == CALL_ERROR:
+    if kind in (CALL_ERROR, CALL_RESULT_ERROR):
         if len(message) != 5 or not isinstance(message[2], str) or not isinstance(message[3], str):
+            name = "CALLERROR" if kind == CALL_ERROR else "CALLRESULTERROR"
             raise CallErrorReply(
                 RPC_FRAMEWORK_ERROR,
-                "a CALLERROR is [4, messageId, errorCode, errorDescription, errorDetails]",
+                f"a {name} is [{kind}, messageId, errorCode, errorDescription, errorDetails]",
                 unique_id=unique_id,
                 reason="not-rpc",
             )
         details = message[4] if isinstance(message[4], dict) else {}
+        if kind == CALL_RESULT_ERROR:
+            return CallResultError(unique_id, message[2], message[3], details)
         return CallError(unique_id, message[2], message[3], details)
     raise CallErrorReply(
         MESSAGE_TYPE_NOT_SUPPORTED,
@@ -259,14 +304,21 @@ __all__ = [
     "CALL",
     "CALL_ERROR",
     "CALL_RESULT",
+    "CALL_RESULT_ERROR",
+    "RPC_TYPES_21",
+    "RPC_TYPES_201",
+    "SEND",
     "Call",
     "CallError",
     "CallErrorReply",
     "CallResult",
+    "CallResultError",
     "Frame",
+    "Send",
     "encode_call",
     "encode_call_error",
     "encode_call_result",
+    "encode_call_result_error",
     "has_schema",
     "parse_frame",
     "validate",

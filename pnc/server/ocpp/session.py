@@ -7,8 +7,14 @@ fetch, an installation, signing) never holds up the frames behind it, least of a
 answer to a call the bridge is waiting for (the deadlock of mobilityhouse/ocpp#130).
 
 Proxy mode: frames are relayed unchanged both ways, except the charger's calls of the locally
-answered actions (the Plug & Charge calls by default) and the charger's answers to the bridge's own
-calls. The bridge's message ids are ``pnc-`` + 32 hex digits and never one the upstream CSMS has
+answered actions (the Plug & Charge calls by default; the version's dialect decides, e.g. an OCPP 1.6
+DataTransfer of the Plug & Charge vendorId) and the charger's answers to the bridge's own calls.
+
+What differs between OCPP versions beyond their schemas (the bridge's calls in OCPP 2.0.1 terms
+going out as 1.6 DataTransfer, metrics labels, CallError spellings) is asked of the protocol's
+:class:`pnc.server.ocpp.dialect.Dialect`. OCPP 2.1's SEND frames get no answer; its CALLRESULTERROR
+frames are logged, and the bridge sends one when a 2.1 charger's answer to its call breaks the
+schema. The bridge's message ids are ``pnc-`` + 32 hex digits and never one the upstream CSMS has
 in flight towards the charger.
 """
 
@@ -29,6 +35,7 @@ from pnc.server.errors import CommandRefused, StationCallError, StationNotConnec
 from pnc.server.ocpp.frames import (
     CALL,
     CALL_RESULT,
+    CALL_RESULT_ERROR,
     INTERNAL_ERROR,
     NOT_IMPLEMENTED,
     NOT_SUPPORTED,
@@ -38,9 +45,12 @@ from pnc.server.ocpp.frames import (
     CallError,
     CallErrorReply,
     CallResult,
+    CallResultError,
+    Send,
     encode_call,
     encode_call_error,
     encode_call_result,
+    encode_call_result_error,
     parse_frame,
     validate,
 )
@@ -112,6 +122,7 @@ class Session:
         self._max_bytes = ctx.settings.max_frame_bytes
         self._local_actions = ctx.settings.upstream_actions if upstream is not None else None
         self._standalone = protocol.standalone(info.station_id, ctx.settings.heartbeat_interval)
+        self._dialect = protocol.dialect
         self._slots = asyncio.Semaphore(max_in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
         self._pending: dict[str, asyncio.Future[CallResult | CallError]] = {}
@@ -161,25 +172,41 @@ class Session:
         with contextlib.suppress(TransportClosed):
             await self._send(text)
 
+    def _error_frame(self, reply: CallErrorReply, unique_id: str | None = None) -> str:
+        """The CallError of ``reply`` with the code spelled as the version spells it."""
+        return encode_call_error(
+            unique_id or reply.unique_id,
+            self._dialect.error_code(reply.error_code),
+            reply.description,
+            reply.details,
+        )
+
     async def _on_frame(self, data: str | bytes) -> None:
         if isinstance(data, bytes):
             try:
                 data = data.decode("utf-8")
             except UnicodeDecodeError:
                 self._metrics.frames_rejected.inc("not-utf8")
-                await self._reply(encode_call_error("-1", RPC_FRAMEWORK_ERROR, "message is not UTF-8 text"))
+                await self._reply(
+                    self._error_frame(CallErrorReply(RPC_FRAMEWORK_ERROR, "message is not UTF-8 text"))
+                )
                 return
         try:
-            frame = parse_frame(data, self._max_bytes)
+            frame = parse_frame(data, self._max_bytes, self.protocol.message_types)
         except CallErrorReply as reply:
             if self.upstream is not None and reply.reason != "oversized":
                 await self._to_upstream(data)  # the upstream CSMS answers what it gets, as without the bridge
                 return
             self._metrics.frames_rejected.inc(reply.reason)
-            await self._reply(reply.frame())
+            await self._reply(self._error_frame(reply))
+            return
+        if isinstance(frame, Send | CallResultError):
+            await self._on_unanswered(frame, data)
             return
         if isinstance(frame, Call):
-            if self._local_actions is not None and frame.action not in self._local_actions:
+            if self._local_actions is not None and not self._dialect.is_local(
+                frame.action, frame.payload, self._local_actions
+            ):
                 self._relayed[frame.unique_id] = (frame.action, time.perf_counter())
                 await self._to_upstream(data)
                 return
@@ -198,35 +225,53 @@ class Session:
         else:
             self._metrics.frames_rejected.inc("unmatched-answer")
 
+    async def _on_unanswered(self, frame: Send | CallResultError, data: str) -> None:
+        """OCPP 2.1 frames that get no answer: relayed in proxy mode, counted (and logged) here."""
+        version = self.protocol.version
+        if isinstance(frame, Send):
+            self._metrics.messages.inc("received", frame.action, version, "Send")
+        else:
+            LOG.warning(
+                "station %s could not process the answer %s: %s %s",
+                self.station_id,
+                frame.unique_id,
+                frame.error_code,
+                frame.description[:200],
+            )
+            self._metrics.messages.inc("received", "CallResultError", version, frame.error_code)
+        if self.upstream is not None:
+            await self._to_upstream(data)
+
     # -- the charger's calls answered here
 
     async def _answer(self, call: Call) -> None:
         start = time.perf_counter()
-        outcome = "CallResult"
         protocol = self.protocol
+        answer: dict[str, Any] | None = None
         try:
             answer = await self._answer_payload(call)
+            outcome = self._dialect.outcome(call.action, answer)
             text = encode_call_result(call.unique_id, answer)
         except CallErrorReply as reply:
-            outcome = reply.error_code
-            text = reply.frame(call.unique_id)
-            answer = None
+            outcome = self._dialect.error_code(reply.error_code)
+            text = self._error_frame(reply, call.unique_id)
         except PayloadError as exc:  # the core cannot answer this payload
-            outcome = PROPERTY_CONSTRAINT_VIOLATION
-            text = encode_call_error(call.unique_id, outcome, f"{call.action}: {exc}")
-            answer = None
+            refused = CallErrorReply(PROPERTY_CONSTRAINT_VIOLATION, f"{call.action}: {exc}")
+            outcome = self._dialect.error_code(refused.error_code)
+            text = self._error_frame(refused, call.unique_id)
         except Exception:
             LOG.exception("answering %s of station %s failed", call.action, self.station_id)
-            outcome = INTERNAL_ERROR
-            text = encode_call_error(call.unique_id, outcome, f"{call.action} could not be answered")
-            answer = None
+            failed = CallErrorReply(INTERNAL_ERROR, f"{call.action} could not be answered")
+            outcome = self._dialect.error_code(failed.error_code)
+            text = self._error_frame(failed, call.unique_id)
+        label = self._dialect.label(call.action, call.payload)
         try:
             await self._reply(text)
         finally:
             self._slots.release()
-            self._metrics.messages.inc("received", call.action, protocol.version, outcome)
+            self._metrics.messages.inc("received", label, protocol.version, outcome)
             self._metrics.latency.observe(
-                "received", call.action, protocol.version, value=time.perf_counter() - start
+                "received", label, protocol.version, value=time.perf_counter() - start
             )
         if answer is not None and self.answer_hook is not None:
             try:
@@ -265,10 +310,21 @@ class Session:
                 return unique_id
 
     async def call(self, action: str, payload: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
-        """Call the charger (one call at a time, OCPP-J 4.1.1) and return its CallResult payload."""
-        version = self.protocol.version
+        """Call the charger (one call at a time, OCPP-J 4.1.1) and return its CallResult payload.
+
+        ``action`` and ``payload`` are the version's, except that the Plug & Charge calls are
+        always given and answered in OCPP 2.0.1 terms; the dialect puts them on the wire."""
         if action not in self.protocol.known_actions or action in self.protocol.charger_actions:
-            raise CommandRefused(f"{action} is not a call a CSMS sends to a charging station")
+            raise CommandRefused(
+                f"{action} is not a call a CSMS sends to a charging station (OCPP {self.protocol.version})"
+            )
+        return await self._dialect.call(self._call_wire, self.station_id, action, payload, timeout)
+
+    async def _call_wire(
+        self, action: str, payload: dict[str, Any], timeout: float, label: str
+    ) -> dict[str, Any]:
+        """One call as it goes on the wire (``label`` names it in the metrics)."""
+        version = self.protocol.version
         try:
             validate(version, CALL, action, payload)
         except CallErrorReply as reply:
@@ -284,26 +340,30 @@ class Session:
                 await self._send(encode_call(unique_id, action, payload))
                 frame = await asyncio.wait_for(future, timeout)
             except TransportClosed:
-                self._count_sent(action, "closed", start)
+                self._count_sent(label, "closed", start)
                 raise StationTimeout(self.station_id, action, timeout, "the connection closed") from None
             except TimeoutError:
-                self._count_sent(action, "timeout", start)
+                self._count_sent(label, "timeout", start)
                 raise StationTimeout(self.station_id, action, timeout) from None
             finally:
                 self._pending.pop(unique_id, None)
         if isinstance(frame, CallError):
-            self._count_sent(action, frame.error_code, start)
+            self._count_sent(label, frame.error_code, start)
             raise StationCallError(
                 self.station_id, action, frame.error_code, frame.description, frame.details
             )
         try:
             validate(version, CALL_RESULT, action, frame.payload, unique_id)
         except CallErrorReply as reply:
-            self._count_sent(action, "invalid-answer", start)
+            self._count_sent(label, "invalid-answer", start)
+            if CALL_RESULT_ERROR in self.protocol.message_types:  # OCPP 2.1: tell the charger
+                await self._reply(
+                    encode_call_result_error(unique_id, reply.error_code, reply.description, reply.details)
+                )
             raise StationCallError(
                 self.station_id, action, reply.error_code, f"invalid answer: {reply.description}"
             ) from None
-        self._count_sent(action, "CallResult", start)
+        self._count_sent(label, "CallResult", start)
         return frame.payload
 
     def _count_sent(self, action: str, outcome: str, start: float) -> None:

@@ -1,0 +1,262 @@
+"""OCPP 2.1 (subprotocol ``ocpp2.1``): the same Plug & Charge flows as 2.0.1 through the ``ocpp``
+package's v21 schemas and ChargePoint, with what 2.1 changed in them.
+
+Plug & Charge messages, 2.1 against 2.0.1 (the schemas of the ``ocpp`` package):
+
+- Authorize: ``certificate`` up to 10000 characters (5500), ``idToken`` up to 255 (36), the token
+  ``type`` a free string (an enum), ``responderURL`` up to 2000 (512); the answer may carry tariff
+  and allowed energy transfer fields, which the bridge does not send. The core answers as for 2.0.1.
+- Get15118EVCertificate: ``exiRequest`` up to 11000 characters (5600) and ``exiResponse`` up to
+  17000 (7500), so ISO 15118-20 installations with long chains fit; the new request fields
+  ``maximumContractCertificateChains`` and ``prioritizedEMAIDs`` are accepted (the bridge installs
+  the one contract of the PCID and sends no ``remainingContracts``).
+- GetCertificateStatus: ``responderURL`` up to 2000 characters, ``ocspResult`` up to 18000 (5500).
+- SignCertificate / CertificateSigned: ``V2G20Certificate``, ``hashRootCertificate`` and
+  ``requestId`` (:mod:`pnc.server.ocpp.sign21`).
+- InstallCertificate / GetInstalledCertificateIds: the new type ``OEMRootCertificate``;
+  ``certificate`` up to 10000 characters. TriggerMessage: ``SignV2G20Certificate`` and
+  ``CustomTrigger``. StatusInfo.additionalInfo up to 1024 characters (512).
+- OCPP-J: SEND frames (no answer) and CALLRESULTERROR (see :mod:`pnc.server.ocpp.session`).
+
+Standalone answers to the other calls come from ``@on`` handlers of an ``ocpp.v21.ChargePoint``, as
+for 2.0.1; 2.1's new calls from the charger get valid minimal answers (no DER control, battery
+swap, dynamic schedules, periodic event streams or VAT validation behind the bridge).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ocpp.routing import on  # type: ignore[import-untyped]
+from ocpp.v21 import ChargePoint, call_result  # type: ignore[import-untyped]
+from ocpp.v21.enums import Action  # type: ignore[import-untyped]
+
+from pnc.core.get_certificate import EXI_RESPONSE_LIMIT_21
+from pnc.server.context import CoreFacade
+from pnc.server.ocpp import sign21, v201
+from pnc.server.ocpp.dialect import CoreRoute, Dialect, WireCall
+
+VERSION = "2.1"
+SUBPROTOCOL = "ocpp2.1"
+
+KNOWN_ACTIONS: frozenset[str] = frozenset(a.value for a in Action)
+
+# OCPP 2.1 Part 2: what a charging station sends to the CSMS (2.0.1's and the new ones)
+CHARGER_ACTIONS: frozenset[str] = v201.CHARGER_ACTIONS | {
+    "BatterySwap",
+    "ClosePeriodicEventStream",
+    "GetCertificateChainStatus",
+    "NotifyDERAlarm",
+    "NotifyDERStartStop",
+    "NotifyPriorityCharging",
+    "NotifySettlement",
+    "OpenPeriodicEventStream",
+    "PullDynamicScheduleUpdate",
+    "ReportDERControl",
+    "VatNumberValidation",
+}
+assert CHARGER_ACTIONS <= KNOWN_ACTIONS
+
+
+async def _authorize(core: CoreFacade, station_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return await core.authorize(payload)
+
+
+async def _get_15118_ev_certificate(
+    core: CoreFacade, station_id: str, payload: dict[str, Any]
+) -> dict[str, Any]:
+    return await core.get_15118_ev_certificate(payload, exi_response_limit=EXI_RESPONSE_LIMIT_21)
+
+
+async def _get_certificate_status(
+    core: CoreFacade, station_id: str, payload: dict[str, Any]
+) -> dict[str, Any]:
+    return await core.get_certificate_status(payload)
+
+
+CORE_ROUTES: dict[str, CoreRoute] = {
+    "Authorize": _authorize,
+    "Get15118EVCertificate": _get_15118_ev_certificate,
+    "GetCertificateStatus": _get_certificate_status,
+    "SignCertificate": sign21.sign_certificate,
+}
+
+
+class Dialect21(Dialect):
+    """The bridge's calls in 2.0.1 terms are valid 2.1 calls; CertificateSigned names ISO 15118-20
+    V2G certificates ``V2G20Certificate``."""
+
+    async def call(
+        self, wire: WireCall, station_id: str, action: str, payload: dict[str, Any], timeout: float
+    ) -> dict[str, Any]:
+        if action == "CertificateSigned":
+            payload = sign21.certificate_signed(payload)
+        return await wire(action, payload, timeout, action)
+
+
+DIALECT = Dialect21()
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _on(action: Any) -> Callable[[_F], _F]:
+    """``ocpp.routing.on`` without the package's schema validation (the session validates first)."""
+    decorator: Callable[[_F], _F] = on(action, skip_schema_validation=True)
+    return decorator
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class StandaloneCsms21(ChargePoint):  # type: ignore[misc]
+    """Valid minimal OCPP 2.1 CSMS answers to the charger's calls that are not Plug & Charge."""
+
+    def __init__(self, station_id: str, heartbeat_interval: int) -> None:
+        super().__init__(station_id, connection=None)
+        self.heartbeat_interval = heartbeat_interval
+
+    answer = v201.StandaloneCsms.answer  # the @on handler of the action, camelCase in and out
+
+    @_on(Action.boot_notification)
+    def on_boot_notification(self, **_: Any) -> Any:
+        return call_result.BootNotification(
+            current_time=_now(), interval=self.heartbeat_interval, status="Accepted"
+        )
+
+    @_on(Action.heartbeat)
+    def on_heartbeat(self, **_: Any) -> Any:
+        return call_result.Heartbeat(current_time=_now())
+
+    @_on(Action.status_notification)
+    def on_status_notification(self, **_: Any) -> Any:
+        return call_result.StatusNotification()
+
+    @_on(Action.notify_event)
+    def on_notify_event(self, **_: Any) -> Any:
+        return call_result.NotifyEvent()
+
+    @_on(Action.meter_values)
+    def on_meter_values(self, **_: Any) -> Any:
+        return call_result.MeterValues()
+
+    @_on(Action.transaction_event)
+    def on_transaction_event(self, **_: Any) -> Any:
+        return call_result.TransactionEvent()
+
+    @_on(Action.security_event_notification)
+    def on_security_event_notification(self, **_: Any) -> Any:
+        return call_result.SecurityEventNotification()
+
+    @_on(Action.firmware_status_notification)
+    def on_firmware_status_notification(self, **_: Any) -> Any:
+        return call_result.FirmwareStatusNotification()
+
+    @_on(Action.log_status_notification)
+    def on_log_status_notification(self, **_: Any) -> Any:
+        return call_result.LogStatusNotification()
+
+    @_on(Action.notify_report)
+    def on_notify_report(self, **_: Any) -> Any:
+        return call_result.NotifyReport()
+
+    @_on(Action.notify_monitoring_report)
+    def on_notify_monitoring_report(self, **_: Any) -> Any:
+        return call_result.NotifyMonitoringReport()
+
+    @_on(Action.notify_charging_limit)
+    def on_notify_charging_limit(self, **_: Any) -> Any:
+        return call_result.NotifyChargingLimit()
+
+    @_on(Action.cleared_charging_limit)
+    def on_cleared_charging_limit(self, **_: Any) -> Any:
+        return call_result.ClearedChargingLimit()
+
+    @_on(Action.notify_customer_information)
+    def on_notify_customer_information(self, **_: Any) -> Any:
+        return call_result.NotifyCustomerInformation()
+
+    @_on(Action.notify_display_messages)
+    def on_notify_display_messages(self, **_: Any) -> Any:
+        return call_result.NotifyDisplayMessages()
+
+    @_on(Action.publish_firmware_status_notification)
+    def on_publish_firmware_status_notification(self, **_: Any) -> Any:
+        return call_result.PublishFirmwareStatusNotification()
+
+    @_on(Action.report_charging_profiles)
+    def on_report_charging_profiles(self, **_: Any) -> Any:
+        return call_result.ReportChargingProfiles()
+
+    @_on(Action.reservation_status_update)
+    def on_reservation_status_update(self, **_: Any) -> Any:
+        return call_result.ReservationStatusUpdate()
+
+    @_on(Action.notify_ev_charging_needs)
+    def on_notify_ev_charging_needs(self, **_: Any) -> Any:
+        # no smart charging here: the EV's needs are not turned into a charging profile
+        return call_result.NotifyEVChargingNeeds(status="Rejected")
+
+    @_on(Action.notify_ev_charging_schedule)
+    def on_notify_ev_charging_schedule(self, **_: Any) -> Any:
+        return call_result.NotifyEVChargingSchedule(status="Accepted")
+
+    @_on(Action.data_transfer)
+    def on_data_transfer(self, **_: Any) -> Any:
+        return call_result.DataTransfer(status="UnknownVendorId")
+
+    # -- new in 2.1
+
+    @_on(Action.battery_swap)
+    def on_battery_swap(self, **_: Any) -> Any:
+        return call_result.BatterySwap()
+
+    @_on(Action.notify_der_alarm)
+    def on_notify_der_alarm(self, **_: Any) -> Any:
+        return call_result.NotifyDERAlarm()
+
+    @_on(Action.notify_der_start_stop)
+    def on_notify_der_start_stop(self, **_: Any) -> Any:
+        return call_result.NotifyDERStartStop()
+
+    @_on(Action.report_der_control)
+    def on_report_der_control(self, **_: Any) -> Any:
+        return call_result.ReportDERControl()
+
+    @_on(Action.notify_priority_charging)
+    def on_notify_priority_charging(self, **_: Any) -> Any:
+        return call_result.NotifyPriorityCharging()
+
+    @_on(Action.notify_settlement)
+    def on_notify_settlement(self, **_: Any) -> Any:
+        return call_result.NotifySettlement()
+
+    @_on(Action.open_periodic_event_stream)
+    def on_open_periodic_event_stream(self, **_: Any) -> Any:
+        return call_result.OpenPeriodicEventStream(status="Rejected")  # nobody here reads them
+
+    @_on(Action.close_periodic_event_stream)
+    def on_close_periodic_event_stream(self, **_: Any) -> Any:
+        return call_result.ClosePeriodicEventStream()
+
+    @_on(Action.pull_dynamic_schedule_update)
+    def on_pull_dynamic_schedule_update(self, **_: Any) -> Any:
+        return call_result.PullDynamicScheduleUpdate(status="Rejected")  # no dynamic schedules here
+
+    @_on(Action.vat_number_validation)
+    def on_vat_number_validation(self, vat_number: str, **_: Any) -> Any:
+        return call_result.VatNumberValidation(vat_number=vat_number, status="Rejected")
+
+
+__all__ = [
+    "CHARGER_ACTIONS",
+    "CORE_ROUTES",
+    "DIALECT",
+    "KNOWN_ACTIONS",
+    "SUBPROTOCOL",
+    "VERSION",
+    "Dialect21",
+    "StandaloneCsms21",
+]
