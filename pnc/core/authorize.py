@@ -74,13 +74,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import bindparam, select
+
 from pki.certid import CertId
 from pki.certinfo import CertInfo, load_pem_chain
 from pki.contracts import ContractRecord, ContractRegistry, ContractStatus, canonical_emaid
-from pki.errors import CertificateParseError, IdentifierError, NotFoundError, OcspError
+from pki.errors import CertificateParseError, IdentifierError, OcspError
 from pki.profiles import ProfileName, Role
 from pki.revocation import CertStatus, RevocationReason, RevocationStatus
 from pki.store import Store
+from pki.store.models import Base, Certificate, Revocation
 from pki.validation import Verdict, VerdictStatus, validate_chain
 from pnc.core.errors import OcspUnavailable, PayloadError
 from pnc.core.home_trust import HomeTrust, OwnCa, RevocationEpoch
@@ -314,7 +317,7 @@ class Authorizer:
         now = self.clock()
         check = self._cached_chain(key, now)
         if check is None:
-            check = await self._offload(lambda: self._check_chain(key, pem))
+            check = await self._offload(lambda: self._check_chain(key, pem, prefetch=True))
         if check.failure is not None:
             return check.failure
         emaid = check.emaid
@@ -338,8 +341,9 @@ class Authorizer:
             return None
         return check
 
-    def _check_chain(self, key: bytes, pem: str) -> _ChainCheck:
-        """Parse and validate (a worker thread's job); cache what may be cached."""
+    def _check_chain(self, key: bytes, pem: str, *, prefetch: bool = False) -> _ChainCheck:
+        """Parse and validate (a worker thread's job); cache what may be cached. With
+        ``prefetch`` the contract of a valid chain is read too (one trip to the thread pool)."""
         epoch = self.epoch.current()
         check = self._validate(pem, epoch)
         if check.cacheable:
@@ -347,6 +351,8 @@ class Authorizer:
                 if len(self._chains) >= MAX_CACHED_CHAINS:
                     self._chains.clear()
                 self._chains[key] = check
+        if prefetch and check.failure is None and check.emaid is not None:
+            self._contract_now(check.emaid)
         return check
 
     def _validate(self, pem: str, epoch: tuple[int, int]) -> _ChainCheck:
@@ -426,15 +432,12 @@ class Authorizer:
         hit = self._own.get(key)
         if hit is not None and hit.epoch == epoch:
             return hit
-        try:
-            record = self.store.certificate(format(serial, "x"))
-        except NotFoundError:
-            record = None
-        if record is None or record.issuer != own.name:
+        with self.store.engine.connect() as conn:
+            row = conn.execute(_OWN_CERTIFICATE, {"serial": format(serial, "x"), "ca": own.id}).first()
+        if row is None:
             return _OwnStatus(False)  # not cached: another process may issue it any moment
-        status = _OwnStatus(
-            True, record.revoked_at, record.reason, record.not_before, record.not_after, epoch
-        )
+        not_before, not_after, revoked_at, reason = row
+        status = _OwnStatus(True, revoked_at, reason, not_before, not_after, epoch)
         with self._lock:
             if len(self._own) >= MAX_CACHED_CHAINS:
                 self._own.clear()
@@ -556,12 +559,29 @@ class Authorizer:
         hit = self._contracts.get(emaid)
         if hit is not None and hit[1] > time.monotonic():
             return hit[0]
-        record: ContractRecord | None = await self._offload(lambda: self.registry.find(emaid))
+        record: ContractRecord | None = await self._offload(lambda: self._contract_now(emaid, fresh=True))
+        return record
+
+    def _contract_now(self, emaid: str, *, fresh: bool = False) -> ContractRecord | None:
+        """The registry's record (a worker thread's job), cached for ``contract_cache_ttl``."""
+        hit = self._contracts.get(emaid)
+        if not fresh and hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        record = self.registry.find(emaid)
         if len(self._contracts) >= MAX_CACHED_CHAINS:
             self._contracts.clear()
         self._contracts[emaid] = (record, time.monotonic() + self.contract_cache_ttl)
         return record
 
+
+_CERTS = Base.metadata.tables[Certificate.__tablename__]
+_REVOCATIONS = Base.metadata.tables[Revocation.__tablename__]
+# what Authorize needs of one certificate of one of our CAs: one indexed look-up, no ORM
+_OWN_CERTIFICATE = (
+    select(_CERTS.c.not_before, _CERTS.c.not_after, _REVOCATIONS.c.revoked_at, _REVOCATIONS.c.reason)
+    .select_from(_CERTS.outerjoin(_REVOCATIONS, _REVOCATIONS.c.certificate_id == _CERTS.c.id))
+    .where(_CERTS.c.serial_hex == bindparam("serial"), _CERTS.c.issuer_ca_id == bindparam("ca"))
+)
 
 _TIME_DEPENDENT = frozenset({VerdictStatus.EXPIRED, VerdictStatus.NOT_YET_VALID})
 
