@@ -465,47 +465,47 @@ class Authorizer:
     async def _with_hash_data(self, request: AuthorizeRequest) -> AuthorizeResult:
         emaid = _emaid_of_token(request.id_token)
         now = self.clock()
-
-        async def one(entry: HashEntry) -> AuthorizeResult | None:
+        outcomes: list[AuthorizeResult | None] = [None] * len(request.hash_data)
+        token = self.epoch.fresh()
+        missing: list[tuple[int, OwnCa, CertId]] = []
+        foreign: list[tuple[int, HashEntry]] = []
+        for index, entry in enumerate(request.hash_data):
             own = self.trust.own_issuer(entry.cert_id)
-            if own is not None:
-                return await self._own_entry(own, entry.cert_id, now, emaid)
-            try:
-                answer = await self.ocsp.answer(entry.cert_id, entry.responder_url)
-            except OcspUnavailable as exc:
-                return _chain_error(
-                    f"no revocation status for serial {entry.cert_id.serial_hex}: {exc.detail}", emaid
-                )
-            single = answer.single
-            return _ocsp_outcome(
-                single.cert_status, single.revoked_at, now, f"serial {entry.cert_id.serial_hex}", emaid
-            )
+            if own is None:
+                foreign.append((index, entry))
+                continue
+            status = self._own.get((own.id, entry.cert_id.serial))
+            if status is None or token is None or status.epoch != token:
+                missing.append((index, own, entry.cert_id))
+            else:
+                outcomes[index] = _own_outcome(own, entry.cert_id, status, now, emaid)
+        if missing:  # one trip to the thread pool for every entry of ours the cache lacks
 
-        results = await asyncio.gather(*(one(e) for e in request.hash_data))
-        failure = next((r for r in results if r is not None), None)
+            def look_up() -> list[_OwnStatus]:
+                epoch = self.epoch.current()
+                return [self._own_status(own, cert_id.serial, epoch) for _, own, cert_id in missing]
+
+            statuses = await self._offload(look_up)
+            for (index, own, cert_id), status in zip(missing, statuses, strict=True):
+                outcomes[index] = _own_outcome(own, cert_id, status, now, emaid)
+        if foreign:
+
+            async def ask(entry: HashEntry) -> AuthorizeResult | None:
+                what = f"serial {entry.cert_id.serial_hex}"
+                try:
+                    answer = await self.ocsp.answer(entry.cert_id, entry.responder_url)
+                except OcspUnavailable as exc:
+                    return _chain_error(f"no revocation status for {what}: {exc.detail}", emaid)
+                single = answer.single
+                return _ocsp_outcome(single.cert_status, single.revoked_at, now, what, emaid)
+
+            answers = await asyncio.gather(*(ask(entry) for _, entry in foreign))
+            for (index, _), outcome in zip(foreign, answers, strict=True):
+                outcomes[index] = outcome
+        failure = next((r for r in outcomes if r is not None), None)
         if failure is not None:
             return failure
         return await self._contract_decision(emaid, "the hash data's certificates are good")
-
-    async def _own_entry(
-        self, own: OwnCa, cert_id: CertId, now: dt.datetime, emaid: str
-    ) -> AuthorizeResult | None:
-        key = (own.id, cert_id.serial)
-        token = self.epoch.fresh()
-        status = self._own.get(key)
-        if status is None or token is None or status.epoch != token:
-            status = await self._offload(lambda: self._own_status(own, cert_id.serial, self.epoch.current()))
-        what = f"serial {cert_id.serial_hex} of {own.name}"
-        if not status.found:
-            return _chain_error(f"{own.name} never issued serial {cert_id.serial_hex}", emaid)
-        assert status.not_before is not None and status.not_after is not None
-        if now > status.not_after:
-            return _expired(f"{what} expired {status.not_after:%Y-%m-%d %H:%M:%S}Z", emaid)
-        if now < status.not_before:
-            return _chain_error(f"{what} is valid from {status.not_before:%Y-%m-%d %H:%M:%S}Z", emaid)
-        if status.revoked_at is not None and status.revoked_at <= now:
-            return _revoked(f"{what} was revoked ({status.reason})", emaid)
-        return None
 
     # -- the contract
 
@@ -572,6 +572,23 @@ class Authorizer:
             self._contracts.clear()
         self._contracts[emaid] = (record, time.monotonic() + self.contract_cache_ttl)
         return record
+
+
+def _own_outcome(
+    own: OwnCa, cert_id: CertId, status: _OwnStatus, now: dt.datetime, emaid: str
+) -> AuthorizeResult | None:
+    """A hash-data entry of one of our CAs, judged from the store's record."""
+    what = f"serial {cert_id.serial_hex} of {own.name}"
+    if not status.found:
+        return _chain_error(f"{own.name} never issued serial {cert_id.serial_hex}", emaid)
+    assert status.not_before is not None and status.not_after is not None
+    if now > status.not_after:
+        return _expired(f"{what} expired {status.not_after:%Y-%m-%d %H:%M:%S}Z", emaid)
+    if now < status.not_before:
+        return _chain_error(f"{what} is valid from {status.not_before:%Y-%m-%d %H:%M:%S}Z", emaid)
+    if status.revoked_at is not None and status.revoked_at <= now:
+        return _revoked(f"{what} was revoked ({status.reason})", emaid)
+    return None
 
 
 _CERTS = Base.metadata.tables[Certificate.__tablename__]
