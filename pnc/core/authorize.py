@@ -299,8 +299,11 @@ class Authorizer:
         """Drop cached registry answers (one eMAID, or all): call after changing the registry."""
         if emaid is None:
             self._contracts.clear()
-        else:
-            self._contracts.pop(emaid, None)
+            return
+        try:
+            self._contracts.pop(canonical_emaid(emaid), None)
+        except IdentifierError:
+            self._contracts.clear()  # a spelling the registry would not take: forget everything
 
     async def authorize(self, payload: Mapping[str, Any]) -> AuthorizeResult:
         request = parse_authorize(payload)
@@ -345,8 +348,16 @@ class Authorizer:
         """Parse and validate (a worker thread's job); cache what may be cached. With
         ``prefetch`` the contract of a valid chain is read too (one trip to the thread pool)."""
         epoch = self.epoch.current()
-        check = self._validate(pem, epoch)
-        if check.cacheable:
+        cached = self._chains.get(key)
+        if (
+            cached is not None
+            and cached.epoch == epoch
+            and cached.valid_from <= self.clock() <= cached.valid_until
+        ):
+            check = cached  # only the epoch needed reading: nothing was revoked since
+        else:
+            check = self._validate(pem, epoch)
+        if check.cacheable and check is not cached:
             with self._lock:
                 if len(self._chains) >= MAX_CACHED_CHAINS:
                     self._chains.clear()
