@@ -316,6 +316,7 @@ class Authorizer:
     # -- certificate
 
     async def _with_certificate(self, request: AuthorizeRequest, pem: str) -> AuthorizeResult:
+        token_emaid = _emaid_of_token(request.id_token)  # a malformed token costs no validation
         key = hashlib.sha256(pem.encode("utf-8", "surrogatepass")).digest()
         now = self.clock()
         check = self._cached_chain(key, now)
@@ -325,7 +326,7 @@ class Authorizer:
             return check.failure
         emaid = check.emaid
         assert emaid is not None
-        if _emaid_of_token(request.id_token) != emaid:
+        if token_emaid != emaid:
             return _chain_error(
                 f"the contract certificate is for eMAID {emaid}, the idToken is {request.id_token!r}", emaid
             )
