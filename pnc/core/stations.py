@@ -53,7 +53,7 @@ _STATIONS = Base.metadata.tables[Station.__tablename__]
 SECURITY_PROFILES = (1, 2, 3)
 STATION_ID_MAX = 48
 PASSWORD_MIN, PASSWORD_MAX = 16, 40  # OCPP 2.0.1 SecurityCtrlr.BasicAuthPassword
-_STATION_ID = re.compile(r"[A-Za-z0-9*\-_=+|@.]{1,48}")
+_STATION_ID = re.compile(r"[A-Za-z0-9*\-_=+|@.]{1,48}", re.ASCII)  # as pki.identifiers
 _PASSWORD = re.compile(r"[\x21-\x7e]{16,40}")
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
@@ -66,7 +66,9 @@ class StationError(PncError):
 
 
 def validate_station_id(station_id: str) -> str:
-    """``station_id`` if it is a valid OCPP station identity, else :class:`StationError`."""
+    """``station_id`` if it is a valid OCPP station identity (the rule of
+    :func:`pki.identifiers.validate_station_id`, which the CA applies to the CN of charging-station
+    certificates), else :class:`StationError`."""
     if not isinstance(station_id, str) or not _STATION_ID.fullmatch(station_id):
         shown = station_id[:60] if isinstance(station_id, str) else type(station_id).__name__
         raise StationError(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pki.ca import CaService
+from pnc.core.bridge import BridgeCore
 from pnc.core.stations import StationRegistry
 from pnc.server.metrics import Metrics
 from pnc.server.settings import ServeSettings
@@ -87,7 +88,7 @@ class AppContext:
     """The shared parts of one bridge process."""
 
     service: CaService
-    core: CoreFacade
+    core: BridgeCore
     stations: StationRegistry
     connections: StationCaller  # the local registry, or the Redis router wrapping it
     settings: ServeSettings

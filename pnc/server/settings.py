@@ -7,13 +7,8 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# The Plug & Charge calls of a charger the bridge answers itself (also in proxy mode, by default).
-PNC_ACTIONS: frozenset[str] = frozenset(
-    {"Authorize", "Get15118EVCertificate", "GetCertificateStatus", "SignCertificate"}
-)
-
-DEFAULT_PORT = 9000
-DEFAULT_MAX_FRAME_BYTES = 64 * 1024
+from pnc.core.bridge import BridgeSettings
+from pnc.server.defaults import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT, PNC_ACTIONS
 
 
 def default_process_id() -> str:
@@ -44,12 +39,13 @@ class ServeSettings:
     allow_unknown_stations: bool = (
         False  # accept stations `pnc stations add` does not know (profile 1, no password)
     )
-    heartbeat_interval: int = 300  # BootNotificationResponse.interval, seconds
+    heartbeat_interval: int = DEFAULT_HEARTBEAT_INTERVAL  # BootNotificationResponse.interval, seconds
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES  # longer OCPP messages get a CallError
     call_timeout: float = 30.0  # bridge -> charger calls
     ws_ping_interval: float | None = 30.0  # websocket pings; None: none
-    # the Plug & Charge use cases
-    require_registered_contract: bool = False  # design.md "Authorization policy"
+    # the Plug & Charge use cases (require_registered_contract, OCSP timeout and hosts, extra trust
+    # anchors, signing retries)
+    bridge: BridgeSettings = field(default_factory=BridgeSettings)
     # scale-out
     db_url: str | None = None
     redis_url: str | None = None
@@ -58,6 +54,10 @@ class ServeSettings:
     @property
     def tls(self) -> bool:
         return self.tls_cert is not None
+
+    @property
+    def require_registered_contract(self) -> bool:
+        return self.bridge.require_registered_contract
 
     @property
     def proxy(self) -> bool:
