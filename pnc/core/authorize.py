@@ -49,6 +49,9 @@ effective status: an active contract past its valid-to is expired); an eMAID the
 list is Accepted (the MO's signature is the authorization), or ContractCancelled + Unknown with
 ``require_registered_contract``. Registry answers are cached for ``contract_cache_ttl`` seconds.
 
+**Both.** A request with a certificate and hash data is answered for the certificate (it proves
+more); the hash data is not looked at.
+
 **Other requests.** An ``eMAID`` token without certificate or hash data (the charger validated the
 contract offline) gets the registry's status without certificateStatus: Accepted, Blocked, Expired
 or Unknown. Other token types get ``Unknown``: the bridge keeps no RFID token list (in proxy mode

@@ -42,6 +42,7 @@ from pnc.core.home_trust import HomeTrust, RevocationEpoch
 from pnc.core.install import ContractInstaller
 from pnc.core.ocsp_client import HttpOcspFetcher, OcspClient, OcspFetcher
 from pnc.core.policy import load_policy
+from pnc.core.signing import SignAnswer, SigningService
 
 T = TypeVar("T")
 
@@ -52,6 +53,9 @@ class BridgeSettings:
     ocsp_timeout: float = 3.0  # seconds per foreign OCSP fetch
     ocsp_allowed_hosts: frozenset[str] | None = None  # None: any host; else only these (SSRF guard)
     extra_trust_anchors: tuple[bytes, ...] = ()  # DER roots (e.g. Hubject V2G/MO roots) besides the home's
+    # DER sub-CAs of those PKIs (chaining to an anchor): Authorize with hash data and
+    # GetCertificateStatus verify their OCSP answers with them
+    extra_ca_certificates: tuple[bytes, ...] = ()
     sign_retry_delays: tuple[float, ...] = (5.0, 30.0, 120.0)
     contract_cache_ttl: float = 2.0  # seconds a registry answer is reused by Authorize
     worker_threads: int = 4  # the pool for store and CPU work
@@ -77,7 +81,7 @@ class BridgeCore:
         )
         self.installer = ContractInstaller(service, policy=load_policy(service.home.path))
         self.registry = self.installer.registry
-        self.trust = HomeTrust(service, settings.extra_trust_anchors)
+        self.trust = HomeTrust(service, settings.extra_trust_anchors, settings.extra_ca_certificates)
         self.epoch = RevocationEpoch(service)
         self._own_fetcher = ocsp_fetcher is None
         self.fetcher: OcspFetcher = ocsp_fetcher if ocsp_fetcher is not None else HttpOcspFetcher()
@@ -105,6 +109,8 @@ class BridgeCore:
         self.certificate_status = CertificateStatusService(
             trust=self.trust, ocsp=self.ocsp, responder=lambda: self.responder, offload=self.offload
         )
+        self.signing = SigningService(service)
+        self._sign_listeners: list[Callable[[tuple[int, ...]], None]] = []
         self._closed = False
 
     async def offload(self, work: Callable[[], T]) -> T:
@@ -153,8 +159,21 @@ class BridgeCore:
         return await self.certificate_status.answer(payload)
 
     async def sign_certificate(self, station_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """SignCertificateRequest of ``station_id`` -> ``{"status": "Accepted"|"Rejected", ...}``."""
-        raise NotImplementedError("SignCertificate lands in the next commit")
+        """SignCertificateRequest of ``station_id`` -> ``{"status": "Accepted"|"Rejected", ...}``;
+        Accepted has recorded sign jobs (status pending) that the :class:`SignJobRunner` finishes."""
+        return (await self.sign_answer(station_id, payload)).payload
+
+    async def sign_answer(self, station_id: str, payload: dict[str, Any]) -> SignAnswer:
+        """SignCertificate with the jobs recorded (for the REST API)."""
+        answer = await self.offload(lambda: self.signing.request(station_id, payload))
+        if answer.job_ids:
+            for listener in self._sign_listeners:
+                listener(answer.job_ids)
+        return answer
+
+    def add_sign_listener(self, listener: Callable[[tuple[int, ...]], None]) -> None:
+        """Call ``listener(job_ids)`` on the event loop after each accepted SignCertificate."""
+        self._sign_listeners.append(listener)
 
     # -- lifecycle
 

@@ -4,10 +4,13 @@ CertificateInstallationReq (or -UpdateReq) base64-encoded; the installation serv
 
 Request: ``iso15118SchemaVersion`` (the EXI namespace, at most 50 characters), ``action``
 (``Install`` or ``Update``), ``exiRequest`` (base64; at most 5600 characters in OCPP 2.0.1, 11000 in
-2.1). Answer: ``{"status": "Accepted"|"Failed", "exiResponse": base64}``, plus ``statusInfo`` with
-the reason when Failed. A refused request (bad chain, unknown vehicle, garbage EXI ...) is
-``Failed`` *with* an EXI response carrying the ISO 15118 ResponseCode, which the charger passes to
-the EV.
+2.1). Answer: ``{"status": "Accepted"|"Failed", "exiResponse": base64}``, plus ``statusInfo``
+(reasonCode = the outcome, e.g. ``UnknownVehicle``, ``CertChainError``; additionalInfo = why) whenever
+no contract was installed. The OCPP status follows :func:`pnc.core.install_codes.ocpp_status`: a
+request that was processed and refused (bad chain, unknown vehicle, cancelled contract ...) is
+``Accepted`` with an EXI response carrying the ISO 15118 FAILED_ ResponseCode, which the charger
+passes to the EV; ``Failed`` means it could not be processed (not EXI of the schema, an unknown
+schema, an internal error), still with an EXI failure response where a schema was known.
 
 The response must fit the schema: ``exiResponse`` is at most 7500 characters in OCPP 2.0.1 and 17000
 in 2.1 (``exi_response_limit``). The responses of this CA fit 2.0.1 (an ISO 15118-2 installation is

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pki.ca import CaService
 from pki.certid import CertId
 from pki.certinfo import CertInfo, parse_certificate
+from pki.errors import TrustAnchorError
 from pki.keys import HASH_ALGORITHMS, digest, public_key_bits
 from pki.profiles import CA_ROLES, Role
-from pki.validation import TrustStore
+from pki.validation import TrustStore, validate_chain
 
 # Contract chains end at an MO root, or at the V2G root (ISO 15118-2 allows both).
 CONTRACT_ANCHOR_ROLES = (Role.MO_ROOT, Role.V2G_ROOT)
@@ -76,9 +77,12 @@ class KnownIssuers:
 
 class HomeTrust:
     """The home's CAs and the trust anchors for contract chains (plus ``extra_anchors``, DER roots
-    such as Hubject's V2G and MO roots)."""
+    such as Hubject's V2G and MO roots, and ``extra_cas``, sub-CAs of those PKIs whose OCSP answers
+    must be verified before any chain of theirs was seen: hash data names issuers by hash only)."""
 
-    def __init__(self, service: CaService, extra_anchors: Iterable[bytes] = ()) -> None:
+    def __init__(
+        self, service: CaService, extra_anchors: Iterable[bytes] = (), extra_cas: Iterable[bytes] = ()
+    ) -> None:
         records = [ca for ca in service.store.cas() if Role(ca.role) in CA_ROLES]
         self.own_cas = tuple(OwnCa(ca.id, ca.name, parse_certificate(ca.certificate_der)) for ca in records)
         self._own_by_der = {ca.certificate.der: ca for ca in self.own_cas}
@@ -94,6 +98,16 @@ class HomeTrust:
             ca.certificate_der for ca in records if Role(ca.role) in CONTRACT_INTERMEDIATE_ROLES
         )
         self.known = KnownIssuers([*(ca.certificate for ca in self.own_cas), *self.extra_anchors])
+        extras = [parse_certificate(der) for der in extra_cas]
+        for extra in extras:
+            verdict = validate_chain(
+                [extra.der, *(c.der for c in extras if c is not extra)], self.contract_trust, service.clock()
+            )
+            if not verdict.ok or not extra.is_ca:
+                raise TrustAnchorError(
+                    f"extra CA certificate {extra.subject} is no CA chaining to a trust anchor: {verdict}"
+                )
+            self.known.add(extra)
 
     def own_ca_of_der(self, der: bytes) -> OwnCa | None:
         """The home's CA with this certificate."""

@@ -26,7 +26,7 @@ from pnc.server.connections import LocalConnections
 from pnc.server.context import AppContext, StationCaller
 from pnc.server.metrics import Metrics
 from pnc.server.ocpp.endpoint import OcppEndpoint
-from pnc.server.rest import build_router
+from pnc.server.rest import PREFIX, build_router
 from pnc.server.settings import ServeSettings
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ def create_app(service: CaService, settings: ServeSettings, *, core: BridgeCore 
     async def metrics_text() -> PlainTextResponse:
         return PlainTextResponse(metrics.render(), media_type=Metrics.CONTENT_TYPE)
 
-    app.include_router(build_router(ctx))
+    app.include_router(build_router(ctx), prefix=PREFIX)
     app.state.ocsp = ocsp
     app.mount("/ocsp", ocsp)
     app.mount("/ocpp", endpoint)

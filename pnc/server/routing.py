@@ -205,6 +205,7 @@ class RedisRouter:
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._snapshot: list[RemoteConnection] = []
         self._claim: Any = None
+        self._listening = False
         self._release: Any = None
 
     # -- names
@@ -232,6 +233,11 @@ class RedisRouter:
         except (RedisError, OSError) as exc:
             await self._close_clients()
             raise RoutingError(f"cannot reach Redis at {_safe_url(self.redis_url)}: {exc}") from None
+        if not self._listening:  # hear of connections at once (the refresh loop is the safety net)
+            add_listener = getattr(self.local, "add_listener", None)
+            if add_listener is not None:
+                add_listener(on_connect=self.station_connected, on_disconnect=self.station_disconnected)
+            self._listening = True
         await self._refresh_once()
         await self._snapshot_once()
         self._tasks = [
@@ -289,6 +295,8 @@ class RedisRouter:
     async def station_connected(self, info: ConnectionLike) -> None:
         """Record that ``info.station_id`` is connected here (a ConnectListener). A new
         connection is the truth: it takes the entry over from any other process."""
+        if self._redis is None:  # not started (or stopped): start() claims what is connected then
+            return
         try:
             await self._client().set(
                 self._key(info.station_id), _entry(self.process_id, info), px=int(self.ttl * 1000)
@@ -298,6 +306,8 @@ class RedisRouter:
 
     async def station_disconnected(self, station_id: str) -> None:
         """Forget that ``station_id`` is connected here (a DisconnectListener)."""
+        if self._redis is None:
+            return
         try:
             await self._release(keys=[self._key(station_id)], args=[self.process_id], client=self._client())
         except (RedisError, OSError) as exc:  # the entry expires after ttl

@@ -200,3 +200,94 @@ class ForeignPki:
 
     def roots(self) -> tuple[bytes, ...]:
         return (self.home.ca_der(Role.MO_ROOT), self.home.ca_der(Role.V2G_ROOT))
+
+
+SECC_ID = "DEICES" + "0123456789ABCDEF0123456789ABCDEF"
+EVSE_ID = "DE*ICE*E45B*78C"
+ORG = "Test CA"  # the organisation of the template home
+
+
+def make_csr(
+    cn: str,
+    *,
+    o: str | None = ORG,
+    c: str | None = "DE",
+    dc: str | None = "CPO",
+    curve: Any = None,
+    key: Any = None,
+) -> str:
+    """A PEM CSR with the given subject, signed with a fresh key (P-256 unless ``curve``)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    if key is None:
+        key = ec.generate_private_key(curve or ec.SECP256R1())
+    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, cn)]
+    if o is not None:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, o))
+    if c is not None:
+        attributes.append(x509.NameAttribute(NameOID.COUNTRY_NAME, c))
+    if dc is not None:
+        attributes.append(x509.NameAttribute(NameOID.DOMAIN_COMPONENT, dc))
+    algorithm = hashes.SHA512() if isinstance(curve, ec.SECP521R1) else hashes.SHA256()
+    csr = x509.CertificateSigningRequestBuilder().subject_name(x509.Name(attributes)).sign(key, algorithm)
+    return csr.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+class Station:
+    """The test's charging station: answers CertificateSigned as told and records what it got."""
+
+    def __init__(self, *answers: Any) -> None:
+        self.answers = list(answers)  # each: a dict to answer, or an exception to raise
+        self.received: list[tuple[str, dict[str, Any]]] = []
+
+    async def deliver(self, station_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        self.received.append((station_id, payload))
+        answer = self.answers.pop(0) if self.answers else {"status": "Accepted"}
+        if isinstance(answer, BaseException):
+            raise answer
+        return dict(answer)
+
+
+class BlackHole:
+    """A TCP server on loopback that accepts connections and never answers (a hung responder)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/ocsp"
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self._held.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self._held:
+            conn.close()
+
+
+class RedirectFetcher:
+    """The real HTTP fetcher, sending every request to ``target`` instead (to aim certificates
+    whose AIA names one responder at a misbehaving one); counts the fetches."""
+
+    def __init__(self, target: str | None = None) -> None:
+        from pnc.core.ocsp_client import HttpOcspFetcher
+
+        self.inner = HttpOcspFetcher()
+        self.target = target
+        self.urls: list[str] = []
+
+    async def fetch(self, url: str, request_der: bytes, timeout: float) -> bytes:
+        self.urls.append(url)
+        return await self.inner.fetch(self.target or url, request_der, timeout)

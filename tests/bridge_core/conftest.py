@@ -16,6 +16,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent
 sys.path.insert(0, str(TESTS / "pki_ops"))
+sys.path.insert(0, str(TESTS / "pnc_install"))
 sys.path.insert(0, str(HERE))
 
 

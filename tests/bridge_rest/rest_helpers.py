@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from pki.ca import CaService
 from pnc.core.apikeys import ApiKeys, ApiRole
-from pnc.server.rest import build_router
+from pnc.server.rest import PREFIX, build_router
 
 
 @dataclass
@@ -43,7 +43,7 @@ class Api:
 
 def rest_app(ctx: Any) -> FastAPI:
     app = FastAPI(title="pnc bridge (REST under test)")
-    app.include_router(build_router(ctx))
+    app.include_router(build_router(ctx), prefix=PREFIX)
     return app
 
 

@@ -18,7 +18,7 @@ from pki.ca import CaService
 from pki.home import Home
 from pki.profiles import Role
 from pnc.core.apikeys import ApiKeys
-from pnc.server.rest import build_router
+from pnc.server.rest import PREFIX, build_router
 
 EMAID = "DE8AACA2B3C4D5L"
 
@@ -122,7 +122,7 @@ def test_a_key_revoked_by_another_process_is_refused_after_the_cache_time(pnc: P
     service = CaService(Home(pnc.home), actor="pnc-serve")
     keys = ApiKeys(service.store, actor="pnc-serve", clock=service.clock, cache_seconds=0.0)
     app = FastAPI()
-    app.include_router(build_router(RestOnly(service), keys=keys))
+    app.include_router(build_router(RestOnly(service), keys=keys), prefix=PREFIX)
     with service, TestClient(app) as client:
         key_id, token = ApiKeys.of(service).create("readonly")
         assert client.get("/v1/contracts", headers={"X-API-Key": token}).status_code == 200

@@ -39,6 +39,7 @@ class Chargers:
     def __init__(self) -> None:
         self.stations: dict[str, Station] = {}
         self.calls: list[tuple[str, str, dict[str, Any]]] = []
+        self.listeners: list[tuple[Any, Any]] = []
 
     async def call(
         self, station_id: str, action: str, payload: dict[str, Any], timeout: float = 30.0
@@ -54,6 +55,20 @@ class Chargers:
 
     def connected(self) -> list[Info]:
         return [Info(s) for s in self.stations]
+
+    # the listener interface of pnc.server.connections.LocalConnections
+    def add_listener(self, on_connect: Any = None, on_disconnect: Any = None) -> None:
+        self.listeners.append((on_connect, on_disconnect))
+
+    async def plug(self, station_id: str, station: Station) -> None:
+        self.stations[station_id] = station
+        for on_connect, _ in self.listeners:
+            await on_connect(Info(station_id))
+
+    async def unplug(self, station_id: str) -> None:
+        del self.stations[station_id]
+        for _, on_disconnect in self.listeners:
+            await on_disconnect(station_id)
 
 
 async def accepting(action: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -120,6 +135,20 @@ def test_a_call_on_one_process_reaches_a_station_on_the_other_with_its_answer(
             assert await ra.call("CS-A", "X", {}, 5) == {"status": "Accepted", "echo": {"action": "X"}}
             assert a.calls[-1][0] == "CS-A" and len(b.calls) == 1  # local stations stay local
             assert await ra.locate("CS-B") == "proc-b"
+
+    _run(main())
+
+
+def test_the_router_hears_of_connections_and_disconnections_at_once(redis_url: str, ns: str) -> None:
+    async def main() -> None:
+        _a, ra, b, rb = _pair(redis_url, ns)  # refresh every 10 s: only the listeners can be this quick
+        async with ra, rb:
+            await b.plug("CS-B", accepting)
+            assert await ra.locate("CS-B") == "proc-b"
+            assert (await ra.call("CS-B", "TriggerMessage", {}, 5))["status"] == "Accepted"
+            await b.unplug("CS-B")
+            assert await ra.locate("CS-B") is None
+        await b.plug("CS-LATE", accepting)  # after stop: nothing recorded, nothing raised
 
     _run(main())
 

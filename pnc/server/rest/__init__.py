@@ -1,6 +1,7 @@
 """The operator REST API under ``/v1`` (FastAPI; OpenAPI at ``/docs``).
 
-:func:`build_router` makes the router for one bridge process; ``pnc serve`` mounts it at ``/v1``.
+:func:`build_router` makes the router for one bridge process; ``pnc serve`` includes it with the
+prefix :data:`PREFIX` (``app.include_router(build_router(ctx), prefix=PREFIX)``).
 Every route needs an API key (``pnc apikey create``) with a role: ``readonly`` for reads,
 ``operator`` for the Plug & Charge calls, station commands and contract changes, ``security`` for
 everything (certificate revocation included). Every mutating call is audited with the key id as
@@ -22,10 +23,9 @@ PREFIX = "/v1"
 
 
 def build_router(ctx: RestContext, *, keys: ApiKeys | None = None) -> APIRouter:
-    """The ``/v1`` router of a bridge process (include it with ``app.include_router(router)``)."""
+    """The REST router of a bridge process, to be included under :data:`PREFIX`."""
     auth = Authenticator(keys or ApiKeys.of(ctx.service))
     router = APIRouter(
-        prefix=PREFIX,
         route_class=route_class(ctx.metrics),
         responses=ERROR_RESPONSES,
         # documents the two ways to present a key (the Authenticator does the checking)

@@ -5,11 +5,12 @@ chargers connect to it. Same JSON as the OCPP 2.0.1 messages; answered by the sa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from fastapi import APIRouter, Depends
 
 from pnc.core.apikeys import ApiPrincipal, ApiRole
+from pnc.core.get_certificate import EvCertificateAnswer
 from pnc.server.rest.auth import Authenticator
 from pnc.server.rest.context import RestContext
 from pnc.server.rest.models import (
@@ -21,6 +22,13 @@ from pnc.server.rest.models import (
     EvCertificateResponse,
 )
 from pnc.server.rest.routing_support import audit
+
+
+@runtime_checkable
+class InstallAnswers(Protocol):
+    """A core that says what an installation did (:class:`pnc.core.bridge.BridgeCore`)."""
+
+    async def ev_certificate_answer(self, payload: dict[str, Any]) -> EvCertificateAnswer: ...
 
 
 def routes(ctx: RestContext, auth: Authenticator, router: APIRouter) -> None:
@@ -53,15 +61,21 @@ def routes(ctx: RestContext, auth: Authenticator, router: APIRouter) -> None:
         """Runs the installation service on the EV's base64 EXI request and answers the base64
         EXI response. A refused request answers ``Failed`` with an EXI response carrying the
         ISO 15118 response code (the EV needs it), and ``statusInfo`` saying why."""
-        answer = await ctx.core.get_15118_ev_certificate(body.payload())
-        if answer.get("status") == "Accepted":
+        core = ctx.core
+        if not isinstance(core, InstallAnswers):
+            return await core.get_15118_ev_certificate(body.payload())
+        answer = await core.ev_certificate_answer(body.payload())
+        result = answer.result
+        if result is not None and result.serial is not None:  # a contract certificate was issued
             await audit(
                 ctx,
                 principal,
                 "api-ev-certificate",
+                subject=f"eMAID={result.emaid}",
+                serial=result.serial,
                 details={"action": body.action, "iso15118SchemaVersion": body.iso15118_schema_version},
             )
-        return answer
+        return answer.payload
 
     @router.post(
         "/certificate-status",
