@@ -82,7 +82,12 @@ class EvData:
 class EvccSession:
     """One V2G communication session seen from the vehicle."""
 
-    def __init__(self, policy: EvPolicy | None = None, *, now: float = 0.0) -> None:
+    def __init__(
+        self, policy: EvPolicy | None = None, *, now: float = 0.0, setup_started: float | None = None
+    ) -> None:
+        """``now``: the connection is up, the supportedAppProtocolReq goes out. ``setup_started``:
+        when communication setup began (plug-in, SLAC; default ``now``), the start of
+        V2G_EVCC_CommunicationSetup_Timeout, which runs until SessionSetupRes."""
         self.policy = policy or EvPolicy()
         self._offered = protocols(self.policy.protocols)
         self._parser = v2gtp.FrameParser()
@@ -103,7 +108,8 @@ class EvccSession:
         self._phase: dict[
             str, tuple[float, float, str, str]
         ] = {}  # timer -> (deadline, limit, request, until)
-        self._setup_deadline: float | None = now + timing.EVCC_COMMUNICATION_SETUP_TIMEOUT
+        started = now if setup_started is None else setup_started
+        self._setup_deadline: float | None = started + timing.EVCC_COMMUNICATION_SETUP_TIMEOUT
         self._stop_requested = False
         self._sap_request = build_request(self._offered)
         self._transmit(

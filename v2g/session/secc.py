@@ -246,13 +246,13 @@ class SeccSession:
                 request, "FAILED_SequenceError", f"{request.name} arrived while a response was pending"
             )
             return
-        if request.name != "SessionSetupReq" and self._handler.session_id_of(request) != self.session_id:
-            self._refuse(request, "FAILED_UnknownSession", f"{request.name} carries an unknown SessionID")
-            return
         if request.name not in self.table.allowed(self.state):
             self._refuse(
                 request, "FAILED_SequenceError", f"{request.name} is not allowed in state {self.state}"
             )
+            return
+        if request.name != "SessionSetupReq" and self._handler.session_id_of(request) != self.session_id:
+            self._refuse(request, "FAILED_UnknownSession", f"{request.name} carries an unknown SessionID")
             return
         self._events.append(ev.RequestReceived(request.name, request.message))
         result = self._handler.handle(request)
