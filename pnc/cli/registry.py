@@ -11,6 +11,9 @@ _GROUPS: list[tuple[str, str]] = [
     ("pnc.cli.pki_cmds", "pki"),
     ("pnc.cli.v2g_cmds", "v2g_group"),
     ("pnc.cli.contracts_cmds", "contracts"),
+    ("pnc.cli.stations_cmds", "stations"),
+    ("pnc.cli.serve_cmd", "serve"),
+    ("pnc.cli.apikey_cmds", "apikey"),
 ]
 
 

@@ -97,6 +97,7 @@ class InstallResult:
     pcid: str | None = None
     emaid: str | None = None
     serial: str | None = None
+    previous_serial: str | None = None  # the contract's certificate before this one (an update)
 
     @property
     def ok(self) -> bool:
@@ -384,6 +385,7 @@ class ContractInstaller:
             pcid=context.pcid,
             emaid=context.emaid,
             serial=context.serial,
+            previous_serial=context.previous_serial if context.serial is not None else None,
         )
 
     def _audit_refusal(self, context: _Context, refusal: _Refusal) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 from security_pki import EMAID
+from session_pki import Backend, charger_app, credentials
 
-from pnc import Backend, charger_app, credentials
 from v2g.session import (
     AuthorizationRequested,
     Authorized,

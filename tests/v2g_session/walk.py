@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from session_pki import Backend, credentials
+
 import v2g.session.evcc as evcc_module
-from pnc import Backend, credentials
 from v2g.session import (
     CertificateInstallationRequested,
     EvccSession,

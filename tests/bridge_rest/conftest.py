@@ -1,0 +1,56 @@
+"""Fixtures of the REST API tests: the CA fixtures of tests/pki_ops (a home template with both
+profiles, a fresh PostgreSQL schema per test, fast key files) and a Redis URL."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+TESTS = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(TESTS / "pki_ops"))
+sys.path.insert(0, str(TESTS / "pnc_install"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_ops = _load("_pnc_bridge_rest_ops_conftest", TESTS / "pki_ops" / "conftest.py")
+ca_template = _ops.ca_template
+postgres_schema_url = _ops.postgres_schema_url
+fast_key_files = _ops.fast_key_files
+db_url = _ops.db_url
+pnc = _ops.pnc
+pnc_db = _ops.pnc_db
+
+from ops_helpers import require_or_skip  # noqa: E402
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis of PNC_TEST_REDIS_URL (flushed by nobody: tests use their own key prefix)."""
+    url = os.environ.get("PNC_TEST_REDIS_URL") or None
+    if url is None:
+        require_or_skip("redis", "PNC_TEST_REDIS_URL is not set")
+        raise AssertionError("unreachable")
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except Exception as exc:
+        require_or_skip("redis", f"cannot reach {url}: {exc}")
+    finally:
+        client.close()
+    return url
