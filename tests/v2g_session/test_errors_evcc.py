@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from flight import rewrite
+from session_pki import Backend, charger_app, credentials
 
 import v2g
-from pnc import Backend, charger_app, credentials
 from v2g import v2gtp
 from v2g.messages import iso2, sap
 from v2g.session import (

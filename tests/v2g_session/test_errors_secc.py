@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from flight import body_of, decode_frame, name_of, rewrite
+from session_pki import Backend, charger_app, credentials
 from walk import Walk, path_to, paths
 
 import v2g
-from pnc import Backend, charger_app, credentials
 from v2g import v2gtp
 from v2g.messages import din, iso2, iso20_cm
 from v2g.session import (
