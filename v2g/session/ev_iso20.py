@@ -221,7 +221,7 @@ class Iso20Ev:
         return iso20_dc.DC_WeldingDetectionReq(EVProcessing="Finished")
 
     def req_SessionStopReq(self) -> Any:
-        return iso20_cm.SessionStopReq(ChargingSession="Terminate")
+        return iso20_cm.SessionStopReq(ChargingSession="Pause" if self.p.pause else "Terminate")
 
     # -- responses ---------------------------------------------------------------------------------
     def on_response(self, request: str, request_body: Any, message: Any, body: Any, label: str) -> None:
