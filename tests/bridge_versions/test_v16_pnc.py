@@ -18,7 +18,7 @@ from cryptography.x509.oid import NameOID
 from harness import run
 from ocpp.v16 import call as call16
 from sqlalchemy import text
-from versions_helpers import PASSWORD, VENDOR, BridgeFactory, charger16, sign_runner
+from versions_helpers import PASSWORD, VENDOR, BridgeFactory, charger16, signed
 
 import v2g
 from pki.ca import CaService
@@ -117,10 +117,10 @@ def test_sign_certificate_v2g_in_data_transfer_comes_back_in_data_transfer(
     bridge: BridgeFactory, service: CaService, station: str
 ) -> None:
     async def scenario(b: Any) -> tuple[tuple[str, Any], list[tuple[str, dict[str, Any]]]]:
-        async with charger16(b.url(station)) as (cp, _ws), sign_runner(b) as runner:
+        async with charger16(b.url(station)) as (cp, _ws):
             # no certificateType: the V2G certificate (the application note's only use)
             answer = await cp.pnc("SignCertificate", {"csr": P.v2g_csr()})
-            await b.on_server(runner.wait_idle(20))
+            await signed(b)
             return answer, cp.received
 
     with bridge() as b:
@@ -142,10 +142,10 @@ def test_sign_certificate_of_the_security_extension_signs_the_charge_point_certi
     bridge: BridgeFactory, service: CaService, station: str
 ) -> None:
     async def scenario(b: Any) -> tuple[Any, list[tuple[str, dict[str, Any]]], Any]:
-        async with charger16(b.url(station)) as (cp, _ws), sign_runner(b) as runner:
+        async with charger16(b.url(station)) as (cp, _ws):
             answer = await cp.call(call16.SignCertificate(csr=P.station_csr(station)))
             refused = await cp.call(call16.SignCertificate(csr=P.station_csr("SOMEONE-ELSE")))
-            await b.on_server(runner.wait_idle(20))
+            await signed(b)
             return answer, cp.received, refused
 
     with bridge() as b:
@@ -285,11 +285,11 @@ def test_a_v2g_csr_of_iso15118_20_in_data_transfer_is_signed_under_that_profile(
     bridge: BridgeFactory, service: CaService, station: str
 ) -> None:
     async def scenario(b: Any) -> tuple[Any, list[tuple[str, dict[str, Any]]]]:
-        async with charger16(b.url(station)) as (cp, _ws), sign_runner(b) as runner:
+        async with charger16(b.url(station)) as (cp, _ws):
             answer = await cp.pnc(
                 "SignCertificate", {"csr": P.v2g_csr(ec.SECP521R1()), "certificateType": "V2GCertificate"}
             )
-            await b.on_server(runner.wait_idle(20))
+            await signed(b)
             return answer, cp.received
 
     with bridge() as b:

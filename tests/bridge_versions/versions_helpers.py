@@ -1,5 +1,5 @@
 """Chargers of OCPP 1.6 and 2.1 built on the ``ocpp`` package (charge-point role, over real
-websockets), the bridge's sign-job runner on a running bridge, and payload builders."""
+websockets) and waiting for the bridge's sign jobs."""
 
 from __future__ import annotations
 
@@ -20,11 +20,6 @@ from ocpp.v21 import ChargePoint as ChargePoint21
 from ocpp.v21 import call_result as result21
 from ocpp.v21.enums import Action as Action21
 from websockets.asyncio.client import ClientConnection, connect
-
-from pnc.core.errors import StationOffline
-from pnc.core.signing import SignJobRunner
-from pnc.server import commands
-from pnc.server.errors import StationNotConnected
 
 BridgeFactory = Callable[..., AbstractContextManager[Any]]
 VENDOR = "org.openchargealliance.iso15118pnc"
@@ -163,24 +158,6 @@ def charger21(
     return connected(Charger21, url, "ocpp2.1", **options)
 
 
-@contextlib.asynccontextmanager
-async def sign_runner(b: Any) -> AsyncIterator[SignJobRunner]:
-    """The sign-job runner of a running bridge: CertificateSigned through the bridge's
-    StationCaller (whatever the station's OCPP version), on the server's event loop."""
-
-    async def deliver(station_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return await commands.certificate_signed(b.ctx.connections, station_id, payload, timeout=10)
-        except StationNotConnected as exc:
-            raise StationOffline(str(exc)) from None
-
-    async def start() -> SignJobRunner:
-        runner = SignJobRunner(b.ctx.core, deliver, retry_delays=(0.2,), sweep_interval=3600)
-        await runner.start()
-        return runner
-
-    runner = await b.on_server(start())
-    try:
-        yield runner
-    finally:
-        await b.on_server(runner.stop())
+async def signed(b: Any, timeout: float = 20) -> None:
+    """Until the bridge's sign-job runner has signed and delivered what was asked of it."""
+    await b.on_server(b.app.state.runner.wait_idle(timeout), timeout + 5)
