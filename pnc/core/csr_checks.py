@@ -11,6 +11,9 @@
 - ``ChargingStationCertificate`` - the OCPP client certificate of security profile 3, issued by the
   home's charging-station CA: CN must be the station's identity exactly; an ``O``, if present, must
   be the home's organisation (SecurityCtrlr.OrganizationName).
+- ``V2G20Certificate`` (OCPP 2.1) - the SECC certificate of ISO 15118-20: as V2GCertificate, but the
+  key must be of the ISO 15118-20 profile (2.1 keeps ISO 15118-2's and -20's SECC certificates apart,
+  so one station may hold both).
 - absent - both, from the one CSR (OCPP: "used for both the 15118 connection and the Charging
   Station to CSMS connection"), so the CSR must satisfy both sets of rules: only a station whose
   identity is also a valid SECC ID / EVSE ID can ask for this, and its CSR carries no DC (the
@@ -45,9 +48,15 @@ class CertificateType(enum.StrEnum):
 
     CHARGING_STATION = "ChargingStationCertificate"
     V2G = "V2GCertificate"
+    V2G20 = "V2G20Certificate"  # OCPP 2.1
 
 
-ROLE_OF = {CertificateType.CHARGING_STATION: Role.CHARGING_STATION, CertificateType.V2G: Role.SECC}
+ROLE_OF = {
+    CertificateType.CHARGING_STATION: Role.CHARGING_STATION,
+    CertificateType.V2G: Role.SECC,
+    CertificateType.V2G20: Role.SECC,
+}
+BOTH = (CertificateType.CHARGING_STATION, CertificateType.V2G)  # certificateType absent
 
 
 class CsrRefused(PncError):
@@ -79,7 +88,7 @@ def check_sign_request(
     except CsrError as exc:
         raise CsrRefused(str(exc)) from None
     subject, profile = _subject_and_profile(service, der)
-    types = [certificate_type] if certificate_type is not None else list(CertificateType)
+    types = [certificate_type] if certificate_type is not None else list(BOTH)
     return der, [
         _order(
             service,
@@ -142,12 +151,15 @@ def _order(
     require_dc: bool = True,
 ) -> CertificateOrder:
     role = ROLE_OF[certificate_type]
+    if certificate_type is CertificateType.V2G20 and profile is not ProfileName.ISO15118_20:
+        keys = ", ".join(sorted(a.value for a in allowed_algorithms(ProfileName.ISO15118_20)))
+        raise CsrRefused(f"{certificate_type}: the key must be one of ISO 15118-20 ({keys})")
     settings = service.config.profiles[profile.value]
     try:
         info = check_csr(der, role, profile)
     except CsrError as exc:
         raise CsrRefused(f"{certificate_type}: {exc}") from None
-    if certificate_type is CertificateType.V2G:
+    if certificate_type in (CertificateType.V2G, CertificateType.V2G20):
         if require_dc and "CPO" not in subject.values(OID_DOMAIN_COMPONENT):
             raise CsrRefused(
                 f"{certificate_type}: the CSR subject needs DC=CPO ([V2G2-925]), got {subject.rfc4514()}"

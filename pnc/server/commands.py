@@ -30,8 +30,9 @@ INSTALL_TYPES = (
     "MORootCertificate",
     "CSMSRootCertificate",
     "ManufacturerRootCertificate",
+    "OEMRootCertificate",  # OCPP 2.1 only: the station's version's schema refuses it for the others
 )
-INSTALLED_ID_TYPES = (*INSTALL_TYPES[:3], "V2GCertificateChain", INSTALL_TYPES[3])
+INSTALLED_ID_TYPES = (*INSTALL_TYPES[:3], "V2GCertificateChain", *INSTALL_TYPES[3:])
 SIGN_TRIGGERS = ("SignV2GCertificate", "SignChargingStationCertificate", "SignCombinedCertificate")
 DEFAULT_TIMEOUT = 30.0
 

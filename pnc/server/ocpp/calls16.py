@@ -39,7 +39,7 @@ from typing import Any
 
 from pnc.server.errors import CommandRefused, StationCallError
 from pnc.server.ocpp import pnc16
-from pnc.server.ocpp.dialect import WireCall
+from pnc.server.ocpp.dialect import WireCall, certificate_signed_201
 from pnc.server.ocpp.frames import CALL, CallErrorReply, validate
 
 NOT_THERE = frozenset({"UnknownVendorId", "UnknownMessageId", "NotImplemented", "NotSupported"})
@@ -234,6 +234,8 @@ async def call(
     mapper = MAPPERS.get(action)
     if mapper is None:
         return await wire(action, payload, timeout, action)
+    if action == "CertificateSigned":
+        payload = certificate_signed_201(payload)
     try:
         validate(pnc16.SCHEMA_VERSION, CALL, action, payload)
     except CallErrorReply as reply:

@@ -31,14 +31,25 @@ WireCall = Callable[[str, dict[str, Any], float, str], Awaitable[dict[str, Any]]
 CoreRoute = Callable[[CoreFacade, str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
+def certificate_signed_201(payload: dict[str, Any]) -> dict[str, Any]:
+    """A CertificateSignedRequest as OCPP 2.0.1 has it: one V2G certificate type (a 2.1
+    ``V2G20Certificate`` is a ``V2GCertificate``) and no ``requestId``."""
+    out = {k: v for k, v in payload.items() if k != "requestId"}
+    if out.get("certificateType") == "V2G20Certificate":
+        out["certificateType"] = "V2GCertificate"
+    return out
+
+
 class Dialect:
-    """OCPP 2.0.1: every hook is the identity."""
+    """OCPP 2.0.1: every hook is the identity (a CertificateSigned of a 2.1 request is made 2.0.1)."""
 
     async def call(
         self, wire: WireCall, station_id: str, action: str, payload: dict[str, Any], timeout: float
     ) -> dict[str, Any]:
         """Send the bridge's call ``action`` (OCPP 2.0.1 name and payload) and return the charger's
         answer as the OCPP 2.0.1 response payload."""
+        if action == "CertificateSigned":
+            payload = certificate_signed_201(payload)
         return await wire(action, payload, timeout, action)
 
     def label(self, action: str, payload: dict[str, Any]) -> str:
@@ -60,4 +71,4 @@ class Dialect:
 
 DEFAULT_DIALECT = Dialect()
 
-__all__ = ["DEFAULT_DIALECT", "CoreRoute", "Dialect", "WireCall"]
+__all__ = ["DEFAULT_DIALECT", "CoreRoute", "Dialect", "WireCall", "certificate_signed_201"]

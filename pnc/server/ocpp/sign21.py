@@ -3,10 +3,12 @@
 What 2.1 added to these messages and what the bridge does with it:
 
 - ``certificateType`` ``V2G20Certificate``: the SECC certificate of ISO 15118-20 (``V2GCertificate``
-  is ISO 15118-2's). The core's V2GCertificate issues under the profile of the CSR's key, so a
-  V2G20Certificate CSR must carry an ISO 15118-20 key (P-521 or Ed448) and a V2GCertificate CSR an
-  ISO 15118-2 key (P-256); the other way round is Rejected (``InvalidCSR``). CertificateSigned to a
-  2.1 charger says ``V2G20Certificate`` for a V2G certificate of the ISO 15118-20 profile.
+  is ISO 15118-2's); the core keeps its sign jobs apart from V2GCertificate ones, so a station may
+  hold both. A V2G20Certificate CSR must carry an ISO 15118-20 key (P-521 or Ed448) and, from a 2.1
+  charger, a V2GCertificate CSR an ISO 15118-2 key (P-256); the other way round is Rejected
+  (``InvalidCSR``). CertificateSigned to a 2.1 charger says ``V2G20Certificate`` also for a
+  V2GCertificate job whose certificate is of the ISO 15118-20 profile (asked for over 2.0.1 or REST);
+  to 2.0.1 and 1.6 chargers a V2G20Certificate is a V2GCertificate.
 - ``hashRootCertificate``: the root the charger wants the certificate to chain to. It must be the
   home's V2G root (V2G certificates) or Charging Station root (ChargingStationCertificate) of the
   profile that will issue; anything else is Rejected (``NotFound``) before a job is recorded.
@@ -91,11 +93,10 @@ def root_problem(core: CoreFacade, certificate_type: str | None, hash_data: dict
 
 
 def core_request(payload: dict[str, Any]) -> dict[str, Any]:
-    """The OCPP 2.0.1 SignCertificateRequest the core answers."""
+    """The SignCertificateRequest the core answers (2.0.1's fields; the core knows V2G20Certificate)."""
     request: dict[str, Any] = {"csr": payload["csr"]}
-    certificate_type = payload.get("certificateType")
-    if certificate_type is not None:
-        request["certificateType"] = V2G if certificate_type == V2G20 else certificate_type
+    if payload.get("certificateType") is not None:
+        request["certificateType"] = payload["certificateType"]
     return request
 
 
