@@ -141,11 +141,6 @@ def test_plug_and_charge_calls_are_answered_by_the_bridge_by_default(
     issued = service.issue_leaf(Role.CONTRACT, "DE8AACA2B3C4D5L", profile=ProfileName.ISO15118_2)
 
     async def scenario() -> None:
-        async with (
-            upstream_csms() as (upstream, url),
-            connect(url.rsplit("/", 1)[0] + "/probe", subprotocols=["ocpp2.0.1"]),
-        ):
-            pass
         async with upstream_csms() as (upstream, url):
             with bridge(upstream=url, allow_unknown_stations=True) as b:
                 async with charger(b.url("CS-1")) as (cp, _ws):
