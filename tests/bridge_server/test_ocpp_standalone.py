@@ -11,8 +11,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import BridgeFactory
-from harness import basic, charger, raw_exchange, run
+from harness import BridgeFactory, basic, charger, raw_exchange, run
 from ocpp.v201 import call
 from websockets.asyncio.client import connect
 

@@ -11,8 +11,7 @@ from collections.abc import AsyncIterator
 from http import HTTPStatus
 from typing import Any
 
-from conftest import BridgeFactory
-from harness import basic, charger, free_socket, run
+from harness import BridgeFactory, basic, charger, free_socket, run
 from ocpp.routing import on
 from ocpp.v201 import ChargePoint, call, call_result
 from ocpp.v201.enums import Action
