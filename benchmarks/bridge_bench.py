@@ -452,6 +452,7 @@ class Figures:
     install: Result | None = None
     capacity: Result | None = None
     cpu_per_authorize_ms: float = 0.0
+    cpu_per_hash_ms: float = 0.0
     idle_rss: int = 0
     idle_base_rss: int = 0
     idle_count: int = 0
@@ -475,9 +476,14 @@ async def run_load(
         cpu = cpu_seconds(pid) - cpu_before
         if figures.chain.latencies_ms:
             figures.cpu_per_authorize_ms = cpu * 1000 / len(figures.chain.latencies_ms)
+        cpu_before = cpu_seconds(pid)
         figures.hashes = await open_loop(
             chargers, "Authorize", work.authorize_hash, rate=args.rate, duration=args.duration, seed=3
         )
+        if figures.hashes.latencies_ms:
+            figures.cpu_per_hash_ms = (
+                (cpu_seconds(pid) - cpu_before) * 1000 / len(figures.hashes.latencies_ms)
+            )
         authorize_task = asyncio.create_task(
             open_loop(
                 chargers, "Authorize", work.authorize_chain, rate=args.rate, duration=args.duration, seed=4
@@ -546,7 +552,10 @@ def report(bridge: Figures, base: Figures, args: argparse.Namespace) -> None:
         )
     )
     print(bridge.capacity.line("capacity: one Authorize in flight per charger", base.capacity))
-    print(f"  server CPU per Authorize (chain)            {bridge.cpu_per_authorize_ms:8.3f} ms")
+    print(
+        f"  server CPU per Authorize                    {bridge.cpu_per_authorize_ms:8.3f} ms chain,"
+        f" {bridge.cpu_per_hash_ms:.3f} ms hash data (baseline {base.cpu_per_authorize_ms:.3f} ms)"
+    )
     if bridge.idle_count:
         per_conn = (bridge.idle_rss - bridge.idle_base_rss) / bridge.idle_count
         base_per_conn = (base.idle_rss - base.idle_base_rss) / max(base.idle_count, 1)
