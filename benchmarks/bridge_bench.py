@@ -182,7 +182,9 @@ def prepare_home(home: Path, contracts: int, vehicles: int) -> Workload:
 
 
 @contextlib.asynccontextmanager
-async def server_process(argv: list[str], port: int, env: dict[str, str]) -> AsyncIterator[int]:
+async def server_process(
+    argv: list[str], port: int, env: dict[str, str], *, profiled: bool = False
+) -> AsyncIterator[int]:
     """Run a server process until the block ends; yields its pid once it accepts connections."""
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -199,6 +201,9 @@ async def server_process(argv: list[str], port: int, env: dict[str, str]) -> Asy
             await asyncio.sleep(0.1)
         yield proc.pid
     finally:
+        if profiled:
+            proc.send_signal(signal.SIGUSR1)  # write the profile
+            await asyncio.sleep(3)
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(15)
@@ -231,6 +236,24 @@ def echo_server_main(port: int) -> None:
 
     _use_uvloop()
     asyncio.run(main())
+
+
+def profiled_serve_main(out: str, argv: list[str]) -> None:
+    """``pnc`` with ``argv`` under cProfile; SIGUSR1 writes the statistics to ``out``."""
+    import cProfile
+
+    from pnc.cli.main import main as pnc_main
+
+    profiler = cProfile.Profile()
+
+    def dump(*_: object) -> None:
+        profiler.disable()
+        profiler.dump_stats(out)
+
+    signal.signal(signal.SIGUSR1, dump)
+    sys.argv = ["pnc", *argv]
+    profiler.enable()
+    pnc_main()
 
 
 def _use_uvloop() -> None:
@@ -591,9 +614,14 @@ async def main_async(args: argparse.Namespace) -> None:
             base = await run_load(f"ws://127.0.0.1:{port}/ocpp", pid, work, args, baseline=True)
         port = free_port()
         print("the bridge: pnc serve ...", flush=True)
-        argv = [sys.executable, "-m", "pnc", "serve", "--home", str(workdir / "home"), "--host", "127.0.0.1",
+        profile = (
+            ["-m", "benchmarks.bridge_bench", "--profiled-serve", args.profile]
+            if args.profile
+            else ["-m", "pnc"]
+        )
+        argv = [sys.executable, *profile, "serve", "--home", str(workdir / "home"), "--host", "127.0.0.1",
                 "--port", str(port), *args.serve_args]  # fmt: skip
-        async with server_process(argv, port, env) as pid:
+        async with server_process(argv, port, env, profiled=bool(args.profile)) as pid:
             bridge = await run_load(f"ws://127.0.0.1:{port}/ocpp", pid, work, args, baseline=False)
         report(bridge, base, args)
     finally:
@@ -618,7 +646,13 @@ def main() -> None:
         default=["--allow-unknown-stations"],
         help="more arguments for pnc serve (last on the line)",
     )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="run the server under cProfile, write its stats to FILE"
+    )
     parser.add_argument("--echo-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    if len(sys.argv) > 2 and sys.argv[1] == "--profiled-serve":
+        profiled_serve_main(sys.argv[2], sys.argv[3:])
+        return
     args = parser.parse_args()
     if args.echo_server:
         echo_server_main(args.echo_server)
