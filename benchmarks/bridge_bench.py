@@ -542,6 +542,8 @@ def report(bridge: Figures, base: Figures, args: argparse.Namespace) -> None:
     print(
         f"\nOCPP bridge under load: {args.chargers} chargers, Authorize offered at {args.rate:.0f}/s for {args.duration:.0f} s"
     )
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"  machine: {os.cpu_count()} cores, load average {load} (other processes share the cores)")
     print(
         f"  connect + BootNotification                  {args.chargers / bridge.connect_s:8.0f}/s  ({bridge.connect_s:.2f} s; baseline {args.chargers / base.connect_s:.0f}/s)"
     )
