@@ -24,6 +24,7 @@ from ocpp.v21 import call as call21
 from ocpp.v21 import call_result as result21
 from ocpp.v21.enums import Action as Action21
 from versions_helpers import VENDOR, BridgeFactory, charger16, charger21
+from versions_helpers import signed as signed_and_delivered
 from websockets.asyncio.server import ServerConnection, serve
 
 from pki.ca import CaService
@@ -122,6 +123,8 @@ def test_a_1_6_charger_behind_the_bridge_in_front_of_a_1_6_csms(
                     assert status == "Accepted"
                     signed = await cp.call(call16.SignCertificate(csr=P.station_csr("CS16-PX")))
                     assert signed.status == "Accepted"
+                    await signed_and_delivered(b)  # the charge point certificate came back
+                    assert [name for name, _ in cp.received] == ["CertificateSigned"]
                     other = await cp.call(call16.DataTransfer(vendor_id="com.example", data="x"))
                     assert other.data == "upstream heard com.example"
                     csms, recording = upstream.sessions["CS16-PX"]
@@ -130,7 +133,6 @@ def test_a_1_6_charger_behind_the_bridge_in_front_of_a_1_6_csms(
                     answer = await csms.call(call16.ExtendedTriggerMessage(requested_message="Heartbeat"))
                     assert answer.status == "Accepted" and cp.received[-1][0] == "ExtendedTriggerMessage"
                     # the bridge's own call: DataTransfer to the charger, nothing of it upstream
-                    await asyncio.sleep(0.2)  # the CertificateSigned of the SignCertificate above went out
                     seen = len(recording.frames)
                     mine = await b.on_server(
                         b.ctx.connections.call(

@@ -27,6 +27,7 @@ class OcppProtocol:
     version: str  # the ocpp package's schema version, e.g. "2.0.1"
     known_actions: frozenset[str]
     charger_actions: frozenset[str]  # what a charging station may send to the CSMS
+    csms_actions: frozenset[str]  # what a CSMS may send to a charging station
     core_routes: Mapping[str, CoreRoute]
     standalone: Callable[[str, int], StandaloneAnswers]  # (station id, heartbeat interval)
     message_types: frozenset[int] = RPC_TYPES_201  # OCPP-J MessageTypeIds (2.1 adds 5 and 6)
@@ -39,6 +40,7 @@ PROTOCOLS: dict[str, OcppProtocol] = {
         version=v201.VERSION,
         known_actions=v201.KNOWN_ACTIONS,
         charger_actions=v201.CHARGER_ACTIONS,
+        csms_actions=v201.CSMS_ACTIONS,
         core_routes=v201.CORE_ROUTES,
         standalone=v201.StandaloneCsms,
     ),
@@ -47,6 +49,7 @@ PROTOCOLS: dict[str, OcppProtocol] = {
         version=v21.VERSION,
         known_actions=v21.KNOWN_ACTIONS,
         charger_actions=v21.CHARGER_ACTIONS,
+        csms_actions=v21.CSMS_ACTIONS,
         core_routes=v21.CORE_ROUTES,
         standalone=v21.StandaloneCsms21,
         message_types=RPC_TYPES_21,
@@ -57,6 +60,7 @@ PROTOCOLS: dict[str, OcppProtocol] = {
         version=v16.VERSION,
         known_actions=v16.KNOWN_ACTIONS,
         charger_actions=v16.CHARGER_ACTIONS,
+        csms_actions=v16.CSMS_ACTIONS,
         core_routes=v16.CORE_ROUTES,
         standalone=v16.StandaloneCsms16,
         dialect=v16.DIALECT,

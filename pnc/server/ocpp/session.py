@@ -317,7 +317,7 @@ class Session:
 
         ``action`` and ``payload`` are the version's, except that the Plug & Charge calls are
         always given and answered in OCPP 2.0.1 terms; the dialect puts them on the wire."""
-        if action not in self.protocol.known_actions or action in self.protocol.charger_actions:
+        if action not in self.protocol.csms_actions:
             raise CommandRefused(
                 f"{action} is not a call a CSMS sends to a charging station (OCPP {self.protocol.version})"
             )
@@ -332,24 +332,28 @@ class Session:
             validate(version, CALL, action, payload)
         except CallErrorReply as reply:
             raise CommandRefused(f"{action}: {reply.description}") from None
-        async with self._call_lock:
-            if self._closed:
-                raise StationNotConnected(self.station_id)
-            unique_id = self._new_id()
-            future: asyncio.Future[CallResult | CallError] = asyncio.get_running_loop().create_future()
-            self._pending[unique_id] = future
-            start = time.perf_counter()
-            try:
-                await self._send(encode_call(unique_id, action, payload))
-                frame = await asyncio.wait_for(future, timeout)
-            except TransportClosed:
-                self._count_sent(label, "closed", start)
-                raise StationTimeout(self.station_id, action, timeout, "the connection closed") from None
-            except TimeoutError:
-                self._count_sent(label, "timeout", start)
-                raise StationTimeout(self.station_id, action, timeout) from None
-            finally:
-                self._pending.pop(unique_id, None)
+        start = time.perf_counter()
+        unique_id = ""
+        try:
+            async with asyncio.timeout(timeout):  # waiting for an earlier call counts too
+                async with self._call_lock:
+                    if self._closed:
+                        raise StationNotConnected(self.station_id)
+                    unique_id = self._new_id()
+                    future: asyncio.Future[CallResult | CallError] = (
+                        asyncio.get_running_loop().create_future()
+                    )
+                    self._pending[unique_id] = future
+                    await self._send(encode_call(unique_id, action, payload))
+                    frame = await future
+        except TransportClosed:
+            self._count_sent(label, "closed", start)
+            raise StationTimeout(self.station_id, action, timeout, "the connection closed") from None
+        except TimeoutError:
+            self._count_sent(label, "timeout", start)
+            raise StationTimeout(self.station_id, action, timeout) from None
+        finally:
+            self._pending.pop(unique_id, None)
         if isinstance(frame, CallError):
             self._count_sent(label, frame.error_code, start)
             raise StationCallError(

@@ -73,6 +73,8 @@ CHARGER_ACTIONS: frozenset[str] = frozenset(
     }
 )
 assert CHARGER_ACTIONS <= KNOWN_ACTIONS
+# ... and the ones a CSMS sends to a charging station (DataTransfer goes both ways)
+CSMS_ACTIONS: frozenset[str] = (KNOWN_ACTIONS - CHARGER_ACTIONS) | {"DataTransfer"}
 
 # OCPP-J 1.6 4.2.3 spells two codes differently and has no RPC framework errors
 ERROR_CODES = {
@@ -308,6 +310,7 @@ class StandaloneCsms16(ChargePoint):  # type: ignore[misc]
 __all__ = [
     "CHARGER_ACTIONS",
     "CORE_ROUTES",
+    "CSMS_ACTIONS",
     "DIALECT",
     "ERROR_CODES",
     "KNOWN_ACTIONS",

@@ -58,6 +58,8 @@ CHARGER_ACTIONS: frozenset[str] = v201.CHARGER_ACTIONS | {
     "VatNumberValidation",
 }
 assert CHARGER_ACTIONS <= KNOWN_ACTIONS
+# ... and the ones a CSMS sends to a charging station (DataTransfer goes both ways)
+CSMS_ACTIONS: frozenset[str] = (KNOWN_ACTIONS - CHARGER_ACTIONS) | {"DataTransfer"}
 
 
 async def _authorize(core: CoreFacade, station_id: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -253,6 +255,7 @@ class StandaloneCsms21(ChargePoint):  # type: ignore[misc]
 __all__ = [
     "CHARGER_ACTIONS",
     "CORE_ROUTES",
+    "CSMS_ACTIONS",
     "DIALECT",
     "KNOWN_ACTIONS",
     "SUBPROTOCOL",
