@@ -137,18 +137,31 @@ class BridgeCore:
         return await self.authorizer.authorize(payload)
 
     async def get_15118_ev_certificate(
-        self, payload: dict[str, Any], *, exi_response_limit: int = EXI_RESPONSE_LIMIT_201
+        self,
+        payload: dict[str, Any],
+        *,
+        exi_response_limit: int = EXI_RESPONSE_LIMIT_201,
+        ocpp_version: str | None = None,
     ) -> dict[str, Any]:
         """Get15118EVCertificateRequest -> response; ``exi_response_limit`` 7500 for OCPP 2.0.1,
-        17000 (``EXI_RESPONSE_LIMIT_21``) for 2.1."""
-        return (await self.ev_certificate_answer(payload, exi_response_limit=exi_response_limit)).payload
+        17000 (``EXI_RESPONSE_LIMIT_21``) for 2.1; ``ocpp_version`` (of the charger) is audited."""
+        answer = await self.ev_certificate_answer(
+            payload, exi_response_limit=exi_response_limit, ocpp_version=ocpp_version
+        )
+        return answer.payload
 
     async def ev_certificate_answer(
-        self, payload: dict[str, Any], *, exi_response_limit: int = EXI_RESPONSE_LIMIT_201
+        self,
+        payload: dict[str, Any],
+        *,
+        exi_response_limit: int = EXI_RESPONSE_LIMIT_201,
+        ocpp_version: str | None = None,
     ) -> EvCertificateAnswer:
         request = parse_ev_certificate_request(payload, exi_request_limit=EXI_REQUEST_LIMIT_21)
         return await self.offload(
-            lambda: answer_ev_certificate(self.installer, request, exi_response_limit=exi_response_limit)
+            lambda: answer_ev_certificate(
+                self.installer, request, exi_response_limit=exi_response_limit, ocpp_version=ocpp_version
+            )
         )
 
     async def get_certificate_status(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -158,14 +171,21 @@ class BridgeCore:
     async def certificate_status_answer(self, payload: dict[str, Any]) -> CertificateStatusAnswer:
         return await self.certificate_status.answer(payload)
 
-    async def sign_certificate(self, station_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    async def sign_certificate(
+        self, station_id: str, payload: dict[str, Any], *, ocpp_version: str | None = None
+    ) -> dict[str, Any]:
         """SignCertificateRequest of ``station_id`` -> ``{"status": "Accepted"|"Rejected", ...}``;
-        Accepted has recorded sign jobs (status pending) that the :class:`SignJobRunner` finishes."""
-        return (await self.sign_answer(station_id, payload)).payload
+        Accepted has recorded sign jobs (status pending) that the :class:`SignJobRunner` finishes.
+        ``ocpp_version`` (of the charger) is audited."""
+        return (await self.sign_answer(station_id, payload, ocpp_version=ocpp_version)).payload
 
-    async def sign_answer(self, station_id: str, payload: dict[str, Any]) -> SignAnswer:
+    async def sign_answer(
+        self, station_id: str, payload: dict[str, Any], *, ocpp_version: str | None = None
+    ) -> SignAnswer:
         """SignCertificate with the jobs recorded (for the REST API)."""
-        answer = await self.offload(lambda: self.signing.request(station_id, payload))
+        answer = await self.offload(
+            lambda: self.signing.request(station_id, payload, ocpp_version=ocpp_version)
+        )
         if answer.job_ids:
             for listener in self._sign_listeners:
                 listener(answer.job_ids)

@@ -79,9 +79,12 @@ def answer_ev_certificate(
     request: EvCertificateRequest,
     *,
     exi_response_limit: int = EXI_RESPONSE_LIMIT_201,
+    ocpp_version: str | None = None,
 ) -> EvCertificateAnswer:
     """Run the installation service (store and CPU work: call from a worker thread)."""
-    result = installer.install_contract(request.exi_request, request.schema_version, request.action)
+    result = installer.install_contract(
+        request.exi_request, request.schema_version, request.action, ocpp_version=ocpp_version
+    )
     encoded = result.exi_response_base64()
     if len(encoded) > exi_response_limit:
         detail = (

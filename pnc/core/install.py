@@ -156,9 +156,12 @@ class ContractInstaller:
 
     # -- the use case
 
-    def install_contract(self, exi_request: bytes, schema_version: str, action: str) -> InstallResult:
-        """Answer a Get15118EVCertificate request; never raises."""
-        context = _Context(action=str(action), schema_version=str(schema_version))
+    def install_contract(
+        self, exi_request: bytes, schema_version: str, action: str, *, ocpp_version: str | None = None
+    ) -> InstallResult:
+        """Answer a Get15118EVCertificate request; never raises. ``ocpp_version`` (of the charger
+        that asked) goes into the audit entries."""
+        context = _Context(action=str(action), schema_version=str(schema_version), ocpp_version=ocpp_version)
         try:
             return self._install(exi_request, context)
         except Exception as exc:  # the last line of defence: an answer, never an escaping exception
@@ -223,6 +226,7 @@ class ContractInstaller:
             "action": context.action,
             "schema": request.schema.namespace,
             "request": request.kind.value,
+            **context.version_detail(),
         }
         issued = self.service.issue_leaf(
             Role.CONTRACT,
@@ -401,6 +405,7 @@ class ContractInstaller:
             "emaid": context.emaid,
             "schema": context.schema.namespace,
             "action": context.action,
+            **context.version_detail(),
         }
         with self.service.store.transaction() as tx:
             self.service.audit(tx, "contract-install-refused", subject=subject, details=details)
@@ -409,9 +414,10 @@ class ContractInstaller:
 class _Context:
     """What is known about one request as it is served (to answer it whatever happens)."""
 
-    def __init__(self, *, action: str, schema_version: str) -> None:
+    def __init__(self, *, action: str, schema_version: str, ocpp_version: str | None = None) -> None:
         self.action = action
         self.schema_version = schema_version
+        self.ocpp_version = ocpp_version
         self.schema: Schema | None = None
         self.kind = RequestKind.INSTALLATION
         self.session_id = EMPTY_SESSION_ID
@@ -420,6 +426,9 @@ class _Context:
         self.serial: str | None = None
         self.previous_serial: str | None = None
         self.issued = False
+
+    def version_detail(self) -> dict[str, str]:
+        return {"ocpp_version": self.ocpp_version} if self.ocpp_version is not None else {}
 
     def revoke_issued(self, service: CaService, registry: ContractRegistry) -> None:
         """After a failure past issuance: the certificate the EV never received is revoked, and

@@ -90,7 +90,9 @@ class SigningService:
 
     # -- SignCertificate
 
-    def request(self, station_id: str, payload: Mapping[str, Any]) -> SignAnswer:
+    def request(
+        self, station_id: str, payload: Mapping[str, Any], *, ocpp_version: str | None = None
+    ) -> SignAnswer:
         try:
             station = validate_station_id(station_id)
         except PkiError as exc:
@@ -113,7 +115,11 @@ class SigningService:
                     tx,
                     "sign-request-refused",
                     subject=f"station={station}",
-                    details={"certificate_type": kind, "reason": refused.detail[:400]},
+                    details={
+                        "certificate_type": kind,
+                        "reason": refused.detail[:400],
+                        **({"ocpp_version": ocpp_version} if ocpp_version is not None else {}),
+                    },
                 )
             return SignAnswer(
                 {
@@ -142,6 +148,7 @@ class SigningService:
                     "common_name": orders[0].common_name,
                     "profile": orders[0].profile.value,
                     "superseded": [old.id for old in superseded],
+                    **({"ocpp_version": ocpp_version} if ocpp_version is not None else {}),
                 },
             )
         for old in superseded:

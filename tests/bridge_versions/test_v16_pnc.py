@@ -95,6 +95,8 @@ def test_get_15118_ev_certificate_in_data_transfer_installs_a_contract(
     assert "CertificateInstallationRes" in type(response).__name__ or "OK" in repr(response)
     [issued] = service.list_certificates(role="contract")
     assert issued.status == "valid"
+    [installed] = [e for e in service.store.audit_entries() if e.action == "contract-install"]
+    assert installed.details["ocpp_version"] == "1.6"
 
 
 def test_get_certificate_status_in_data_transfer_is_answered_by_the_home_responder(
@@ -157,9 +159,9 @@ def test_sign_certificate_of_the_security_extension_signs_the_charge_point_certi
     leaf = x509.load_pem_x509_certificate(payload["certificate_chain"].encode())
     assert leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == station
     audit = [(e.action, e.details) for e in service.store.audit_entries() if e.action.startswith("sign-")]
-    assert [a for a, _ in audit if a == "sign-request-refused"] and [
-        a for a, _ in audit if a == "sign-delivered"
-    ]
+    assert [a for a, _ in audit if a == "sign-delivered"]
+    versions = {a: d.get("ocpp_version") for a, d in audit if a in ("sign-request", "sign-request-refused")}
+    assert versions == {"sign-request": "1.6", "sign-request-refused": "1.6"}
 
 
 BAD_DATA = [

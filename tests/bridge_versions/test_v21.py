@@ -150,6 +150,8 @@ def test_v2g20_certificates_are_signed_under_iso15118_20_and_named_so(
     assert jobs(service) == [("V2G20Certificate", "delivered"), ("V2GCertificate", "delivered")]
     refused = [e.details for e in service.store.audit_entries() if e.action == "sign-request-refused"]
     assert len(refused) == 2 and all(d["ocpp_version"] == "2.1" for d in refused)
+    requested = [e.details for e in service.store.audit_entries() if e.action == "sign-request"]
+    assert [d["ocpp_version"] for d in requested] == ["2.1", "2.1"]
 
 
 def test_hash_root_certificate_must_name_the_root_that_will_issue(

@@ -113,7 +113,7 @@ async def sign_certificate(core: CoreFacade, station_id: str, payload: dict[str,
     if problem is not None:
         await core.offload(lambda: _audit_refusal(core, station_id, certificate_type, problem))
         return {"status": "Rejected", "statusInfo": {"reasonCode": reason, "additionalInfo": problem[:1024]}}
-    return await core.sign_certificate(station_id, core_request(payload))
+    return await core.sign_certificate(station_id, core_request(payload), ocpp_version=VERSION)
 
 
 def _audit_refusal(core: CoreFacade, station_id: str, certificate_type: str | None, problem: str) -> None:

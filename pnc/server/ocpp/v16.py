@@ -138,7 +138,7 @@ async def _pnc_authorize(core: CoreFacade, station_id: str, payload: dict[str, A
 async def _pnc_get_15118_ev_certificate(
     core: CoreFacade, station_id: str, payload: dict[str, Any]
 ) -> dict[str, Any]:
-    return await core.get_15118_ev_certificate(payload)
+    return await core.get_15118_ev_certificate(payload, ocpp_version=VERSION)
 
 
 async def _pnc_get_certificate_status(
@@ -148,7 +148,7 @@ async def _pnc_get_certificate_status(
 
 
 async def _pnc_sign_certificate(core: CoreFacade, station_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-    return await core.sign_certificate(station_id, payload)
+    return await core.sign_certificate(station_id, payload, ocpp_version=VERSION)
 
 
 PNC_ROUTES: dict[str, CoreRoute] = {
@@ -169,7 +169,9 @@ async def _data_transfer(core: CoreFacade, station_id: str, payload: dict[str, A
 async def _sign_certificate(core: CoreFacade, station_id: str, payload: dict[str, Any]) -> dict[str, Any]:
     """Security extension SignCertificate: the charge point certificate."""
     answer = await core.sign_certificate(
-        station_id, {"csr": payload["csr"], "certificateType": "ChargingStationCertificate"}
+        station_id,
+        {"csr": payload["csr"], "certificateType": "ChargingStationCertificate"},
+        ocpp_version=VERSION,
     )
     if answer.get("status") != "Accepted":
         LOG.info("SignCertificate of station %s rejected: %s", station_id, answer.get("statusInfo"))

@@ -75,7 +75,7 @@ async def _authorize(core: CoreFacade, station_id: str, payload: dict[str, Any])
 async def _get_15118_ev_certificate(
     core: CoreFacade, station_id: str, payload: dict[str, Any]
 ) -> dict[str, Any]:
-    return await core.get_15118_ev_certificate(payload)
+    return await core.get_15118_ev_certificate(payload, ocpp_version=VERSION)
 
 
 async def _get_certificate_status(
@@ -85,7 +85,7 @@ async def _get_certificate_status(
 
 
 async def _sign_certificate(core: CoreFacade, station_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-    return await core.sign_certificate(station_id, payload)
+    return await core.sign_certificate(station_id, payload, ocpp_version=VERSION)
 
 
 # The Plug & Charge calls: answered by the core with the camelCase payloads as they are on the wire.

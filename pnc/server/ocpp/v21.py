@@ -69,7 +69,9 @@ async def _authorize(core: CoreFacade, station_id: str, payload: dict[str, Any])
 async def _get_15118_ev_certificate(
     core: CoreFacade, station_id: str, payload: dict[str, Any]
 ) -> dict[str, Any]:
-    return await core.get_15118_ev_certificate(payload, exi_response_limit=EXI_RESPONSE_LIMIT_21)
+    return await core.get_15118_ev_certificate(
+        payload, exi_response_limit=EXI_RESPONSE_LIMIT_21, ocpp_version=VERSION
+    )
 
 
 async def _get_certificate_status(
