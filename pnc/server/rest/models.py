@@ -242,10 +242,15 @@ class Station(CamelOut):
 
 
 class InstallCertificateRequest(OcppType):
-    """OCPP InstallCertificateRequest (M05): a root certificate only."""
+    """OCPP InstallCertificateRequest (M05): a root certificate only (OEMRootCertificate: OCPP 2.1
+    chargers only)."""
 
     certificate_type: Literal[
-        "V2GRootCertificate", "MORootCertificate", "CSMSRootCertificate", "ManufacturerRootCertificate"
+        "V2GRootCertificate",
+        "MORootCertificate",
+        "CSMSRootCertificate",
+        "ManufacturerRootCertificate",
+        "OEMRootCertificate",
     ]
     certificate: str = Field(max_length=5500, description="PEM.")
 
@@ -257,10 +262,14 @@ class DeleteCertificateRequest(OcppType):
 
 
 class TriggerMessageRequest(OcppType):
-    """OCPP TriggerMessageRequest (F06) for the certificate renewals."""
+    """OCPP TriggerMessageRequest (F06) for the certificate renewals (SignV2G20Certificate: OCPP
+    2.1 chargers only)."""
 
     requested_message: Literal[
-        "SignV2GCertificate", "SignChargingStationCertificate", "SignCombinedCertificate"
+        "SignV2GCertificate",
+        "SignChargingStationCertificate",
+        "SignCombinedCertificate",
+        "SignV2G20Certificate",
     ]
 
 
@@ -270,6 +279,7 @@ InstalledCertificateType = Literal[
     "CSMSRootCertificate",
     "V2GCertificateChain",
     "ManufacturerRootCertificate",
+    "OEMRootCertificate",  # OCPP 2.1
 ]
 
 
