@@ -127,7 +127,10 @@ class OcppEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            await _plain(send, 426, b"OCPP: open a websocket to /ocpp/{stationId} (subprotocol ocpp2.0.1)\n")
+            offered = ", ".join(PROTOCOLS)
+            await _plain(
+                send, 426, f"OCPP: open a websocket to /ocpp/{{stationId}} (subprotocol {offered})\n".encode()
+            )
             return
         if scope["type"] != "websocket":
             return
