@@ -45,6 +45,7 @@ class CertificateStatusAnswer:
     payload: dict[str, Any]
     source: str  # "own" (this home's responder) or "fetched"
     detail: str
+    verified: bool = True  # False: a fetched answer whose signer the bridge cannot check
 
 
 def _failed(reason: str, detail: str, source: str) -> CertificateStatusAnswer:
@@ -55,7 +56,7 @@ def _failed(reason: str, detail: str, source: str) -> CertificateStatusAnswer:
     )
 
 
-def _accepted(der: bytes, source: str, detail: str) -> CertificateStatusAnswer:
+def _accepted(der: bytes, source: str, detail: str, verified: bool = True) -> CertificateStatusAnswer:
     encoded = base64.b64encode(der).decode("ascii")
     if len(encoded) > MAX_OCSP_RESULT:
         return _failed(
@@ -63,7 +64,7 @@ def _accepted(der: bytes, source: str, detail: str) -> CertificateStatusAnswer:
             f"the OCSP response has {len(encoded)} base64 characters; ocspResult allows 5500",
             source,
         )
-    return CertificateStatusAnswer({"status": "Accepted", "ocspResult": encoded}, source, detail)
+    return CertificateStatusAnswer({"status": "Accepted", "ocspResult": encoded}, source, detail, verified)
 
 
 class CertificateStatusService:
@@ -97,7 +98,7 @@ class CertificateStatusService:
         except OcspUnavailable as exc:
             return _failed(exc.reason, exc.detail, "fetched")
         how = "verified" if answer.verified else "passed on unverified (issuer unknown here)"
-        return _accepted(answer.der, "fetched", f"from {entry.responder_url}, {how}")
+        return _accepted(answer.der, "fetched", f"from {entry.responder_url}, {how}", answer.verified)
 
 
 __all__ = [

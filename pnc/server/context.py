@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 from pki.ca import CaService
 from pnc.core.bridge import BridgeCore
+from pnc.core.certificate_status import CertificateStatusAnswer
 from pnc.core.stations import StationRegistry
 from pnc.server.metrics import Metrics
 from pnc.server.settings import ServeSettings
@@ -87,6 +88,8 @@ class CoreFacade(Protocol):
     ) -> dict[str, Any]: ...
 
     async def get_certificate_status(self, payload: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def certificate_status_answer(self, payload: dict[str, Any]) -> CertificateStatusAnswer: ...
 
     async def sign_certificate(
         self, station_id: str, payload: dict[str, Any], *, ocpp_version: str | None = ...

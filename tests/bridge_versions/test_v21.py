@@ -24,6 +24,7 @@ from websockets.asyncio.client import connect
 from pki.ca import CaService
 from pki.certid import CertId
 from pki.profiles import ProfileName, Role
+from pnc.core.bridge import BridgeSettings
 from pnc.core.stations import StationRegistry
 from pnc.server import commands
 from pnc.server.errors import CommandRefused, StationCallError
@@ -376,3 +377,50 @@ def test_2_1_types_are_refused_for_2_0_1_and_1_6_chargers_before_anything_is_sen
     with bridge() as b:
         refusals = run(scenario(b))
     assert all("certificateType" in r or "requestedMessage" in r for r in refusals), refusals
+
+
+def test_certificate_chain_status_is_answered_from_what_the_bridge_can_vouch_for(
+    bridge: BridgeFactory, service: CaService, station: str
+) -> None:
+    sub2 = service.ca_record(Role.CPO_SUB2.value, ProfileName.ISO15118_20).certificate_der
+    sub1 = service.ca_record(Role.CPO_SUB1.value, ProfileName.ISO15118_20).certificate_der
+    revoked = P.contract(service)
+    service.revoke(revoked.serial, "key-compromise")
+
+    def entry(data: dict[str, str], source: str) -> dict[str, Any]:
+        snake = {
+            "hash_algorithm": data["hashAlgorithm"],
+            "issuer_name_hash": data["issuerNameHash"],
+            "issuer_key_hash": data["issuerKeyHash"],
+            "serial_number": data["serialNumber"],
+        }
+        return {"certificate_hash_data": snake, "source": source, "urls": ["http://127.0.0.1:1/ocsp"]}
+
+    foreign = {
+        "hashAlgorithm": "SHA256",
+        "issuerNameHash": "ab" * 32,
+        "issuerKeyHash": "cd" * 32,
+        "serialNumber": "1f",
+    }
+    requests = [
+        entry(CertId.of(sub2, sub1).to_ocpp(), "OCSP"),
+        entry(CertId.of(revoked.certificate, revoked.chain[0]).to_ocpp(), "CRL"),
+        entry(foreign, "CRL"),
+        entry(foreign, "OCSP"),  # nobody answers at that URL
+    ]
+
+    async def scenario(url: str) -> Any:
+        async with charger21(url) as (cp, _ws):
+            return await cp.call(call21.GetCertificateChainStatus(certificate_status_requests=requests))
+
+    with bridge(bridge=BridgeSettings(ocsp_timeout=2.0)) as b:
+        answer = run(scenario(b.url(station)))
+    statuses = [s["status"] for s in answer.certificate_status]
+    assert statuses == ["Good", "Revoked", "Failed", "Failed"]
+    assert [s["source"] for s in answer.certificate_status] == ["OCSP", "CRL", "CRL", "OCSP"]
+    good_until = dt.datetime.fromisoformat(answer.certificate_status[0]["next_update"].replace("Z", "+00:00"))
+    assert good_until > dt.datetime.now(dt.UTC)
+    assert (
+        answer.certificate_status[1]["certificate_hash_data"]["serial_number"]
+        == CertId.of(revoked.certificate, revoked.chain[0]).to_ocpp()["serialNumber"]
+    )

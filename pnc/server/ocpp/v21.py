@@ -17,6 +17,8 @@ Plug & Charge messages, 2.1 against 2.0.1 (the schemas of the ``ocpp`` package):
   ``certificate`` up to 10000 characters. TriggerMessage: ``SignV2G20Certificate`` and
   ``CustomTrigger``. StatusInfo.additionalInfo up to 1024 characters (512).
 - OCPP-J: SEND frames (no answer) and CALLRESULTERROR (see :mod:`pnc.server.ocpp.session`).
+- GetCertificateChainStatus (new): answered from what the bridge can vouch for
+  (:mod:`pnc.server.ocpp.chain_status21`).
 
 Standalone answers to the other calls come from ``@on`` handlers of an ``ocpp.v21.ChargePoint``, as
 for 2.0.1; 2.1's new calls from the charger get valid minimal answers (no DER control, battery
@@ -35,7 +37,7 @@ from ocpp.v21.enums import Action  # type: ignore[import-untyped]
 
 from pnc.core.get_certificate import EXI_RESPONSE_LIMIT_21
 from pnc.server.context import CoreFacade
-from pnc.server.ocpp import sign21, v201
+from pnc.server.ocpp import chain_status21, sign21, v201
 from pnc.server.ocpp.dialect import CoreRoute, Dialect, WireCall
 
 VERSION = "2.1"
@@ -85,6 +87,7 @@ CORE_ROUTES: dict[str, CoreRoute] = {
     "Get15118EVCertificate": _get_15118_ev_certificate,
     "GetCertificateStatus": _get_certificate_status,
     "SignCertificate": sign21.sign_certificate,
+    "GetCertificateChainStatus": chain_status21.get_certificate_chain_status,
 }
 
 
