@@ -138,7 +138,7 @@ async def run_load(
                         f"OCPP {v}: the Authorize of the benchmark was not accepted: {text[:400]}"
                     )
         for v in VERSIONS:  # warm-up
-            await open_loop(chargers[v], ACTION[v], payloads[v], rate=args.rate, duration=1.0, seed=1)
+            await open_loop(chargers[v], ACTION[v], payloads[v], rate=args.rate, duration=2.0, seed=1)
         for n, v in enumerate(VERSIONS):
             before = cpu_seconds(pid)
             figures.alone[v] = await open_loop(
@@ -202,6 +202,8 @@ def report(bridge: Figures, base: Figures, args: argparse.Namespace) -> None:
     print(
         "  server CPU per Authorize (alone): " + ", ".join(f"{v} {bridge.cpu_ms[v]:.3f} ms" for v in VERSIONS)
     )
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"  machine: {os.cpu_count()} CPUs, load average {load} (1, 5, 15 min) at the end")
 
 
 async def echo_server(port: int) -> None:
