@@ -15,6 +15,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("pnc.cli.serve_cmd", "serve"),
     ("pnc.cli.apikey_cmds", "apikey"),
     ("pnc.cli.demo_cmd", "demo"),
+    ("pnc.cli.sim_cmds", "sim"),
 ]
 
 
