@@ -74,13 +74,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import bindparam, select
+
 from pki.certid import CertId
 from pki.certinfo import CertInfo, load_pem_chain
 from pki.contracts import ContractRecord, ContractRegistry, ContractStatus, canonical_emaid
-from pki.errors import CertificateParseError, IdentifierError, NotFoundError, OcspError
+from pki.errors import CertificateParseError, IdentifierError, OcspError
 from pki.profiles import ProfileName, Role
 from pki.revocation import CertStatus, RevocationReason, RevocationStatus
 from pki.store import Store
+from pki.store.models import Base, Certificate, Revocation
 from pki.validation import Verdict, VerdictStatus, validate_chain
 from pnc.core.errors import OcspUnavailable, PayloadError
 from pnc.core.home_trust import HomeTrust, OwnCa, RevocationEpoch
@@ -296,8 +299,11 @@ class Authorizer:
         """Drop cached registry answers (one eMAID, or all): call after changing the registry."""
         if emaid is None:
             self._contracts.clear()
-        else:
-            self._contracts.pop(emaid, None)
+            return
+        try:
+            self._contracts.pop(canonical_emaid(emaid), None)
+        except IdentifierError:
+            self._contracts.clear()  # a spelling the registry would not take: forget everything
 
     async def authorize(self, payload: Mapping[str, Any]) -> AuthorizeResult:
         request = parse_authorize(payload)
@@ -310,16 +316,17 @@ class Authorizer:
     # -- certificate
 
     async def _with_certificate(self, request: AuthorizeRequest, pem: str) -> AuthorizeResult:
+        token_emaid = _emaid_of_token(request.id_token)  # a malformed token costs no validation
         key = hashlib.sha256(pem.encode("utf-8", "surrogatepass")).digest()
         now = self.clock()
         check = self._cached_chain(key, now)
         if check is None:
-            check = await self._offload(lambda: self._check_chain(key, pem))
+            check = await self._offload(lambda: self._check_chain(key, pem, prefetch=True))
         if check.failure is not None:
             return check.failure
         emaid = check.emaid
         assert emaid is not None
-        if _emaid_of_token(request.id_token) != emaid:
+        if token_emaid != emaid:
             return _chain_error(
                 f"the contract certificate is for eMAID {emaid}, the idToken is {request.id_token!r}", emaid
             )
@@ -338,15 +345,26 @@ class Authorizer:
             return None
         return check
 
-    def _check_chain(self, key: bytes, pem: str) -> _ChainCheck:
-        """Parse and validate (a worker thread's job); cache what may be cached."""
+    def _check_chain(self, key: bytes, pem: str, *, prefetch: bool = False) -> _ChainCheck:
+        """Parse and validate (a worker thread's job); cache what may be cached. With
+        ``prefetch`` the contract of a valid chain is read too (one trip to the thread pool)."""
         epoch = self.epoch.current()
-        check = self._validate(pem, epoch)
-        if check.cacheable:
+        cached = self._chains.get(key)
+        if (
+            cached is not None
+            and cached.epoch == epoch
+            and cached.valid_from <= self.clock() <= cached.valid_until
+        ):
+            check = cached  # only the epoch needed reading: nothing was revoked since
+        else:
+            check = self._validate(pem, epoch)
+        if check.cacheable and check is not cached:
             with self._lock:
                 if len(self._chains) >= MAX_CACHED_CHAINS:
                     self._chains.clear()
                 self._chains[key] = check
+        if prefetch and check.failure is None and check.emaid is not None:
+            self._contract_now(check.emaid)
         return check
 
     def _validate(self, pem: str, epoch: tuple[int, int]) -> _ChainCheck:
@@ -426,15 +444,12 @@ class Authorizer:
         hit = self._own.get(key)
         if hit is not None and hit.epoch == epoch:
             return hit
-        try:
-            record = self.store.certificate(format(serial, "x"))
-        except NotFoundError:
-            record = None
-        if record is None or record.issuer != own.name:
+        with self.store.engine.connect() as conn:
+            row = conn.execute(_OWN_CERTIFICATE, {"serial": format(serial, "x"), "ca": own.id}).first()
+        if row is None:
             return _OwnStatus(False)  # not cached: another process may issue it any moment
-        status = _OwnStatus(
-            True, record.revoked_at, record.reason, record.not_before, record.not_after, epoch
-        )
+        not_before, not_after, revoked_at, reason = row
+        status = _OwnStatus(True, revoked_at, reason, not_before, not_after, epoch)
         with self._lock:
             if len(self._own) >= MAX_CACHED_CHAINS:
                 self._own.clear()
@@ -462,47 +477,47 @@ class Authorizer:
     async def _with_hash_data(self, request: AuthorizeRequest) -> AuthorizeResult:
         emaid = _emaid_of_token(request.id_token)
         now = self.clock()
-
-        async def one(entry: HashEntry) -> AuthorizeResult | None:
+        outcomes: list[AuthorizeResult | None] = [None] * len(request.hash_data)
+        token = self.epoch.fresh()
+        missing: list[tuple[int, OwnCa, CertId]] = []
+        foreign: list[tuple[int, HashEntry]] = []
+        for index, entry in enumerate(request.hash_data):
             own = self.trust.own_issuer(entry.cert_id)
-            if own is not None:
-                return await self._own_entry(own, entry.cert_id, now, emaid)
-            try:
-                answer = await self.ocsp.answer(entry.cert_id, entry.responder_url)
-            except OcspUnavailable as exc:
-                return _chain_error(
-                    f"no revocation status for serial {entry.cert_id.serial_hex}: {exc.detail}", emaid
-                )
-            single = answer.single
-            return _ocsp_outcome(
-                single.cert_status, single.revoked_at, now, f"serial {entry.cert_id.serial_hex}", emaid
-            )
+            if own is None:
+                foreign.append((index, entry))
+                continue
+            status = self._own.get((own.id, entry.cert_id.serial))
+            if status is None or token is None or status.epoch != token:
+                missing.append((index, own, entry.cert_id))
+            else:
+                outcomes[index] = _own_outcome(own, entry.cert_id, status, now, emaid)
+        if missing:  # one trip to the thread pool for every entry of ours the cache lacks
 
-        results = await asyncio.gather(*(one(e) for e in request.hash_data))
-        failure = next((r for r in results if r is not None), None)
+            def look_up() -> list[_OwnStatus]:
+                epoch = self.epoch.current()
+                return [self._own_status(own, cert_id.serial, epoch) for _, own, cert_id in missing]
+
+            statuses = await self._offload(look_up)
+            for (index, own, cert_id), status in zip(missing, statuses, strict=True):
+                outcomes[index] = _own_outcome(own, cert_id, status, now, emaid)
+        if foreign:
+
+            async def ask(entry: HashEntry) -> AuthorizeResult | None:
+                what = f"serial {entry.cert_id.serial_hex}"
+                try:
+                    answer = await self.ocsp.answer(entry.cert_id, entry.responder_url)
+                except OcspUnavailable as exc:
+                    return _chain_error(f"no revocation status for {what}: {exc.detail}", emaid)
+                single = answer.single
+                return _ocsp_outcome(single.cert_status, single.revoked_at, now, what, emaid)
+
+            answers = await asyncio.gather(*(ask(entry) for _, entry in foreign))
+            for (index, _), outcome in zip(foreign, answers, strict=True):
+                outcomes[index] = outcome
+        failure = next((r for r in outcomes if r is not None), None)
         if failure is not None:
             return failure
         return await self._contract_decision(emaid, "the hash data's certificates are good")
-
-    async def _own_entry(
-        self, own: OwnCa, cert_id: CertId, now: dt.datetime, emaid: str
-    ) -> AuthorizeResult | None:
-        key = (own.id, cert_id.serial)
-        token = self.epoch.fresh()
-        status = self._own.get(key)
-        if status is None or token is None or status.epoch != token:
-            status = await self._offload(lambda: self._own_status(own, cert_id.serial, self.epoch.current()))
-        what = f"serial {cert_id.serial_hex} of {own.name}"
-        if not status.found:
-            return _chain_error(f"{own.name} never issued serial {cert_id.serial_hex}", emaid)
-        assert status.not_before is not None and status.not_after is not None
-        if now > status.not_after:
-            return _expired(f"{what} expired {status.not_after:%Y-%m-%d %H:%M:%S}Z", emaid)
-        if now < status.not_before:
-            return _chain_error(f"{what} is valid from {status.not_before:%Y-%m-%d %H:%M:%S}Z", emaid)
-        if status.revoked_at is not None and status.revoked_at <= now:
-            return _revoked(f"{what} was revoked ({status.reason})", emaid)
-        return None
 
     # -- the contract
 
@@ -556,12 +571,46 @@ class Authorizer:
         hit = self._contracts.get(emaid)
         if hit is not None and hit[1] > time.monotonic():
             return hit[0]
-        record: ContractRecord | None = await self._offload(lambda: self.registry.find(emaid))
+        record: ContractRecord | None = await self._offload(lambda: self._contract_now(emaid, fresh=True))
+        return record
+
+    def _contract_now(self, emaid: str, *, fresh: bool = False) -> ContractRecord | None:
+        """The registry's record (a worker thread's job), cached for ``contract_cache_ttl``."""
+        hit = self._contracts.get(emaid)
+        if not fresh and hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        record = self.registry.find(emaid)
         if len(self._contracts) >= MAX_CACHED_CHAINS:
             self._contracts.clear()
         self._contracts[emaid] = (record, time.monotonic() + self.contract_cache_ttl)
         return record
 
+
+def _own_outcome(
+    own: OwnCa, cert_id: CertId, status: _OwnStatus, now: dt.datetime, emaid: str
+) -> AuthorizeResult | None:
+    """A hash-data entry of one of our CAs, judged from the store's record."""
+    what = f"serial {cert_id.serial_hex} of {own.name}"
+    if not status.found:
+        return _chain_error(f"{own.name} never issued serial {cert_id.serial_hex}", emaid)
+    assert status.not_before is not None and status.not_after is not None
+    if now > status.not_after:
+        return _expired(f"{what} expired {status.not_after:%Y-%m-%d %H:%M:%S}Z", emaid)
+    if now < status.not_before:
+        return _chain_error(f"{what} is valid from {status.not_before:%Y-%m-%d %H:%M:%S}Z", emaid)
+    if status.revoked_at is not None and status.revoked_at <= now:
+        return _revoked(f"{what} was revoked ({status.reason})", emaid)
+    return None
+
+
+_CERTS = Base.metadata.tables[Certificate.__tablename__]
+_REVOCATIONS = Base.metadata.tables[Revocation.__tablename__]
+# what Authorize needs of one certificate of one of our CAs: one indexed look-up, no ORM
+_OWN_CERTIFICATE = (
+    select(_CERTS.c.not_before, _CERTS.c.not_after, _REVOCATIONS.c.revoked_at, _REVOCATIONS.c.reason)
+    .select_from(_CERTS.outerjoin(_REVOCATIONS, _REVOCATIONS.c.certificate_id == _CERTS.c.id))
+    .where(_CERTS.c.serial_hex == bindparam("serial"), _CERTS.c.issuer_ca_id == bindparam("ca"))
+)
 
 _TIME_DEPENDENT = frozenset({VerdictStatus.EXPIRED, VerdictStatus.NOT_YET_VALID})
 

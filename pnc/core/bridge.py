@@ -175,6 +175,11 @@ class BridgeCore:
         """Call ``listener(job_ids)`` on the event loop after each accepted SignCertificate."""
         self._sign_listeners.append(listener)
 
+    def forget_contract(self, emaid: str | None = None) -> None:
+        """Drop Authorize's cached registry answers for ``emaid`` (any spelling) or all: call after
+        changing the registry for the change to count at once (else within contract_cache_ttl)."""
+        self.authorizer.forget_contract(emaid)
+
     # -- lifecycle
 
     async def aclose(self) -> None:

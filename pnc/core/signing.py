@@ -242,7 +242,8 @@ class SigningService:
 class SignJobRunner:
     """Signs and delivers the open sign jobs (see the module docstring). One per process, on the
     event loop of the bridge; ``deliver(station_id, certificateSignedPayload)`` sends
-    CertificateSigned and returns the station's answer."""
+    CertificateSigned and returns the station's answer, raising :class:`StationOffline` (or one of
+    ``offline_errors``) when the station is not connected."""
 
     def __init__(
         self,
@@ -252,6 +253,7 @@ class SignJobRunner:
         retry_delays: tuple[float, ...] | None = None,
         sweep_interval: float = SWEEP_INTERVAL,
         delivery_timeout: float = DELIVERY_TIMEOUT,
+        offline_errors: tuple[type[BaseException], ...] = (),
     ) -> None:
         self.core = core
         self.signing = core.signing
@@ -259,6 +261,9 @@ class SignJobRunner:
         self.retry_delays = core.settings.sign_retry_delays if retry_delays is None else retry_delays
         self.sweep_interval = sweep_interval
         self.delivery_timeout = delivery_timeout
+        # what ``deliver`` raises for a station that is not connected (besides StationOffline),
+        # e.g. the server's StationNotConnected: no attempt spent, the job waits for the station
+        self.offline_errors: tuple[type[BaseException], ...] = (StationOffline, *offline_errors)
         self._due: dict[int, float] = {}  # job id -> loop time
         self._waiting: dict[str, set[int]] = {}  # station -> jobs waiting for it to connect
         self._sign_failures: dict[int, int] = {}
@@ -393,7 +398,7 @@ class SignJobRunner:
         job = await offload(lambda: self.signing.jobs.get(job_id))
         try:
             answer = await asyncio.wait_for(self.deliver(job.station_id, payload), self.delivery_timeout)
-        except StationOffline as exc:
+        except self.offline_errors as exc:
             note = f"waiting for the station to connect ({exc})"[:2000]
             await offload(
                 lambda: self.signing.jobs.release_attempt(job_id, seen + 1, self.core.service.clock(), note)

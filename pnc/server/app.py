@@ -20,11 +20,15 @@ from starlette.routing import Route
 from pki.ca import CaService
 from pki.responder import OcspResponder
 from pnc.core.bridge import BridgeCore
+from pnc.core.errors import StationOffline
+from pnc.core.signing import Deliver, SignJobRunner
 from pnc.core.stations import StationRegistry
 from pnc.ocsp_http import OcspApp
 from pnc.server.auth import Gatekeeper
+from pnc.server.commands import certificate_signed
 from pnc.server.connections import LocalConnections
-from pnc.server.context import AppContext, StationCaller
+from pnc.server.context import AppContext, ConnectionInfo, StationCaller
+from pnc.server.errors import StationNotConnected
 from pnc.server.metrics import Metrics
 from pnc.server.ocpp.endpoint import OcppEndpoint
 from pnc.server.rest import PREFIX, build_router
@@ -48,6 +52,19 @@ def _router(connections: LocalConnections, settings: ServeSettings) -> RedisRout
     return router
 
 
+def _deliverer(caller: StationCaller, settings: ServeSettings) -> Deliver:
+    """CertificateSigned to a station through ``caller`` (any process's connection with Redis); a
+    station connected nowhere keeps its job open (StationOffline) until it connects."""
+
+    async def deliver(station_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return await certificate_signed(caller, station_id, payload, timeout=settings.call_timeout)
+        except StationNotConnected as exc:
+            raise StationOffline(str(exc)) from None
+
+    return deliver
+
+
 def create_app(service: CaService, settings: ServeSettings, *, core: BridgeCore | None = None) -> FastAPI:
     """The bridge application over ``service`` (its store, CAs and signers)."""
     metrics = Metrics()
@@ -67,6 +84,12 @@ def create_app(service: CaService, settings: ServeSettings, *, core: BridgeCore 
 
         open_upstream = UpstreamOpener(settings)
     endpoint = OcppEndpoint(ctx, connections, gatekeeper, open_upstream=open_upstream)
+    runner = SignJobRunner(core, _deliverer(caller, settings))
+
+    async def station_connected(info: ConnectionInfo) -> None:
+        runner.station_connected(info.station_id)  # CertificateSigned that waited for the station
+
+    connections.add_listener(station_connected)
     ocsp = LazyOcspApp(lambda: core.responder)  # the core's responder: its keys are loaded once
 
     @contextlib.asynccontextmanager
@@ -74,9 +97,11 @@ def create_app(service: CaService, settings: ServeSettings, *, core: BridgeCore 
         app.state.loop = asyncio.get_running_loop()
         if router is not None:
             await router.start()
+        await runner.start()  # also resumes the jobs a previous run left open
         try:
             yield
         finally:
+            await runner.stop()
             await connections.close_all()
             if router is not None:
                 await router.stop()
@@ -91,6 +116,7 @@ def create_app(service: CaService, settings: ServeSettings, *, core: BridgeCore 
     app.state.ctx = ctx
     app.state.connections = connections
     app.state.endpoint = endpoint
+    app.state.runner = runner
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Any:

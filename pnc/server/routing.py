@@ -205,7 +205,6 @@ class RedisRouter:
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._snapshot: list[RemoteConnection] = []
         self._claim: Any = None
-        self._listening = False
         self._release: Any = None
 
     # -- names
@@ -233,11 +232,6 @@ class RedisRouter:
         except (RedisError, OSError) as exc:
             await self._close_clients()
             raise RoutingError(f"cannot reach Redis at {_safe_url(self.redis_url)}: {exc}") from None
-        if not self._listening:  # hear of connections at once (the refresh loop is the safety net)
-            add_listener = getattr(self.local, "add_listener", None)
-            if add_listener is not None:
-                add_listener(on_connect=self.station_connected, on_disconnect=self.station_disconnected)
-            self._listening = True
         await self._refresh_once()
         await self._snapshot_once()
         self._tasks = [

@@ -292,3 +292,21 @@ def test_a_hash_data_entry_that_is_no_object_is_a_payload_error(home: Home) -> N
     with pytest.raises(PayloadError) as caught:
         run(home.core().authorize(authorize_payload(hash_data=["abc"])))  # type: ignore[list-item]
     assert caught.value.field == "iso15118CertificateHashData[0]"
+
+
+def test_concurrent_authorizes_of_one_foreign_chain_share_one_fetch_per_certificate(
+    home: Home, foreign: ForeignPki
+) -> None:
+    import asyncio
+
+    issued = _foreign_contract(foreign, 13)
+    fetcher = RedirectFetcher()
+    core = _core(home, foreign, fetcher)
+    payload = authorize_payload(_emaid(issued), certificate=chain_pem(issued))
+
+    async def burst() -> list[dict[str, object]]:
+        return await asyncio.gather(*(core.authorize(payload) for _ in range(50)))
+
+    answers = run(burst())
+    assert all(pair(a) == ("Accepted", "Accepted") for a in answers)  # type: ignore[arg-type]
+    assert len(fetcher.urls) == 3

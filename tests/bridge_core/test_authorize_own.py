@@ -79,7 +79,7 @@ def test_blocking_a_contract_counts_after_the_cache_ttl(home: Home) -> None:
     assert pair(run(core.authorize(payload))) == ("Accepted", "Accepted")
     core.registry.block(EMAID)
     assert pair(run(core.authorize(payload))) == ("Accepted", "Accepted")  # cached
-    core.authorizer.forget_contract(EMAID)
+    core.forget_contract("DE-8AA-CA2B3C4D5")
     assert pair(run(core.authorize(payload))) == ("ContractCancelled", "Blocked")
 
 

@@ -236,6 +236,30 @@ def test_an_offline_station_costs_no_attempt_and_gets_its_certificate_when_it_co
     assert len(station.received) == 2
 
 
+def test_the_servers_own_not_connected_error_can_count_as_offline(home: Home) -> None:
+    class NotConnected(Exception):
+        pass
+
+    core = home.core(QUICK)
+    station = Station(NotConnected("CS-1"))
+
+    async def scenario() -> None:
+        runner = SignJobRunner(core, station.deliver, offline_errors=(NotConnected,))
+        await runner.start()
+        try:
+            await core.sign_certificate(
+                "CS-1", {"csr": make_csr(SECC_ID), "certificateType": "V2GCertificate"}
+            )
+            await runner.wait_idle()
+            assert len(runner.waiting_for("CS-1")) == 1
+        finally:
+            await runner.stop()
+
+    run(scenario())
+    [(status, _, attempts, _)] = _jobs(core)
+    assert (status, attempts) == ("signed", 0)
+
+
 def test_jobs_accepted_before_a_restart_are_signed_and_delivered_after_it(home: Home) -> None:
     issued_before = home.audit_actions().count("issue")
     first = home.core(QUICK)

@@ -14,6 +14,7 @@ import pytest
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS / "pki_ops"))
 sys.path.insert(0, str(TESTS / "pnc_install"))
+sys.path.insert(0, str(TESTS / "bridge_server"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 

@@ -142,6 +142,7 @@ def test_a_call_on_one_process_reaches_a_station_on_the_other_with_its_answer(
 def test_the_router_hears_of_connections_and_disconnections_at_once(redis_url: str, ns: str) -> None:
     async def main() -> None:
         _a, ra, b, rb = _pair(redis_url, ns)  # refresh every 10 s: only the listeners can be this quick
+        b.add_listener(rb.station_connected, rb.station_disconnected)  # as pnc.server.app wires it
         async with ra, rb:
             await b.plug("CS-B", accepting)
             assert await ra.locate("CS-B") == "proc-b"

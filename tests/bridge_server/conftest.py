@@ -14,6 +14,7 @@ import pytest
 
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS / "pki_ops"))
+sys.path.insert(0, str(TESTS / "pnc_install"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
@@ -105,3 +106,22 @@ def bridge(service: CaService) -> BridgeFactory:
             yield Bridge(server, app, app.state.ctx)
 
     return make
+
+
+@pytest.fixture
+def serve_in() -> Iterator[Any]:
+    """``serve_in(home, *args)``: ``pnc serve`` on a free port (killed at the end of the test)."""
+    from harness import start_serve
+
+    processes: list[Any] = []
+
+    def start(home: Path, *args: str, passphrase: str = PASSPHRASE) -> tuple[Any, int]:
+        process, port = start_serve(home, args, passphrase)
+        processes.append(process)
+        return process, port
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)

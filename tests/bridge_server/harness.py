@@ -9,14 +9,18 @@ import contextlib
 import datetime as dt
 import ipaddress
 import json
+import os
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -264,3 +268,45 @@ def with_client_certificate(
 
 def _trusted_pems(ctx: ssl.SSLContext) -> str:
     return "".join(ssl.DER_cert_to_PEM_cert(der) for der in ctx.get_ca_certs(binary_form=True))
+
+
+# -- pnc serve as a subprocess
+
+
+def serve_env(home: Path, passphrase: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PNC_HOME": str(home),
+        "PNC_CA_PASSPHRASE": passphrase,
+        "PNC_ACTOR": "test-operator",
+    }
+
+
+def start_serve(home: Path, args: tuple[str, ...], passphrase: str) -> tuple[subprocess.Popen[str], int]:
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pnc", "serve", "--port", str(port), *args],
+        env=serve_env(home, passphrase),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return process, port
+
+
+def wait_healthy(port: int, process: subprocess.Popen[str]) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            stderr = process.stderr.read() if process.stderr else ""
+            raise AssertionError(f"pnc serve exited {process.returncode}: {stderr}")
+        try:
+            answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            if answer.status_code == 200:
+                return dict(answer.json())
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("pnc serve did not become healthy in 60 s")

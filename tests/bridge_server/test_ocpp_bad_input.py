@@ -175,3 +175,27 @@ def test_a_client_without_an_ocpp_subprotocol_is_closed_at_once(bridge: BridgeFa
 
     with bridge() as b:
         assert run(scenario(b.url(station))) == (None, 1002)
+
+
+def test_inlined_schemas_judge_every_ocpp_message_like_the_originals() -> None:
+    """The validators with inlined definitions accept and refuse exactly what the ocpp package's do
+    (every 2.0.1 request and response schema, on a valid-looking and a broken payload)."""
+    from ocpp.messages import get_validator
+    from ocpp.v201.enums import Action
+
+    from pnc.server.ocpp import frames
+
+    samples: list[dict[str, Any]] = [
+        {},
+        {"idToken": {"idToken": "x", "type": "eMAID"}},
+        {"idToken": {"idToken": 5, "type": "eMAID"}},
+        {"status": "Accepted"},
+        {"status": "Bogus", "statusInfo": {"reasonCode": "x" * 30}},
+        {"customData": {"vendorId": "v"}, "evseId": "1"},
+    ]
+    for action in Action:
+        for message_type in (frames.CALL, frames.CALL_RESULT):
+            original = get_validator(message_type, action.value, "2.0.1")
+            inlined = frames._validator("2.0.1", message_type, action.value)
+            for sample in samples:
+                assert original.is_valid(sample) == inlined.is_valid(sample), (action, message_type, sample)

@@ -4,6 +4,7 @@ and the bridge's calls reach the charger and come back."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from typing import Any
@@ -142,3 +143,27 @@ def test_a_charger_that_does_not_answer_times_out(bridge: BridgeFactory, station
 
     with bridge() as b:
         run(scenario(b))
+
+
+def test_a_reconnecting_station_replaces_its_older_connection(
+    bridge: BridgeFactory, stations: StationRegistry
+) -> None:
+    async def scenario(b: Any) -> tuple[int | None, int]:
+        async with connect(
+            b.url("CS-1"), subprotocols=["ocpp2.0.1"], additional_headers=basic("CS-1", PASSWORD)
+        ) as old:
+            assert (await raw_exchange(old, [2, "1", "Heartbeat", {}]))[0] == 3
+            async with charger(b.url("CS-1"), password=PASSWORD) as (cp, _ws):
+                await cp.call(call.Heartbeat())
+                await asyncio.wait_for(old.wait_closed(), 10)
+                answer = await b.on_server(
+                    b.ctx.connections.call(
+                        "CS-1", "TriggerMessage", {"requestedMessage": "SignV2GCertificate"}
+                    )
+                )
+                assert answer == {"status": "Accepted"}  # the new connection serves
+                return old.close_code, len(b.ctx.connections.connected())
+
+    with bridge() as b:
+        assert run(scenario(b)) == (1000, 1)
+        assert b.ctx.metrics.connections.value("2.0.1", "1") == 0

@@ -133,6 +133,41 @@ def test_frames_are_relayed_both_ways_and_pnc_calls_answered_here(bridge: Bridge
     run(scenario())
 
 
+def test_plug_and_charge_calls_are_answered_by_the_bridge_by_default(
+    bridge: BridgeFactory, service: Any
+) -> None:
+    from pki.profiles import ProfileName, Role
+
+    issued = service.issue_leaf(Role.CONTRACT, "DE8AACA2B3C4D5L", profile=ProfileName.ISO15118_2)
+
+    async def scenario() -> None:
+        async with (
+            upstream_csms() as (upstream, url),
+            connect(url.rsplit("/", 1)[0] + "/probe", subprotocols=["ocpp2.0.1"]),
+        ):
+            pass
+        async with upstream_csms() as (upstream, url):
+            with bridge(upstream=url, allow_unknown_stations=True) as b:
+                async with charger(b.url("CS-1")) as (cp, _ws):
+                    answer = await cp.call(
+                        call.Authorize(
+                            id_token={"id_token": "DE8AACA2B3C4D5L", "type": "eMAID"},
+                            certificate=issued.chain_pem().decode(),
+                        ),
+                        suppress=False,
+                    )
+                    assert (answer.id_token_info["status"], answer.certificate_status) == (
+                        "Accepted",
+                        "Accepted",
+                    )
+                    beat = await cp.call(call.Heartbeat())
+                    assert beat.current_time == UPSTREAM_TIME
+                    _csms, recording, _ = upstream.sessions["CS-1"]
+                    assert [f[2] for f in recording.frames if f[0] == 2] == ["Heartbeat"]
+
+    run(scenario())
+
+
 def test_refusals_and_absence_of_the_upstream_reach_the_charger(bridge: BridgeFactory) -> None:
     async def attempt(url: str) -> int:
         try:

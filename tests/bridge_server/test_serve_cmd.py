@@ -3,73 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from harness import charger, free_socket, run
+from harness import charger, run, wait_healthy
 from ocpp.v201 import call
-from ops_helpers import PASSPHRASE, Pnc
+from ops_helpers import Pnc
 
 PASSWORD = "charger-password-0001"
 
 
-def _env(home: Path, passphrase: str = PASSPHRASE) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PNC_HOME": str(home),
-        "PNC_CA_PASSPHRASE": passphrase,
-        "PNC_ACTOR": "test-operator",
-    }
-
-
 @pytest.fixture
-def serve(home: Path) -> Iterator[Any]:
-    processes: list[subprocess.Popen[str]] = []
-
-    def start(*args: str, passphrase: str = PASSPHRASE) -> tuple[subprocess.Popen[str], int]:
-        sock = free_socket()
-        port = sock.getsockname()[1]
-        sock.close()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "pnc", "serve", "--port", str(port), *args],
-            env=_env(home, passphrase),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        processes.append(process)
-        return process, port
-
-    yield start
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-
-
-def wait_healthy(port: int, process: subprocess.Popen[str]) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(
-                f"pnc serve exited {process.returncode}: {process.stderr.read() if process.stderr else ''}"
-            )
-        try:
-            answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-            if answer.status_code == 200:
-                return dict(answer.json())
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("pnc serve did not become healthy in 60 s")
+def serve(home: Path, serve_in: Any) -> Any:
+    """``serve(*args)``: ``pnc serve`` on the test's home."""
+    return lambda *args, **kwargs: serve_in(home, *args, **kwargs)
 
 
 def test_pnc_serve_answers_chargers_and_stops_on_sigterm(pnc: Pnc, serve: Any, tmp_path: Path) -> None:

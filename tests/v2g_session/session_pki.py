@@ -10,7 +10,13 @@ from typing import Any
 
 from security_pki import EMAID, certificate, name_of, new_key, pki
 
-from v2g.security import build_certificate_response, encrypt_contract_key, parse_certificate_request
+from v2g.errors import V2GError
+from v2g.security import (
+    build_certificate_response,
+    build_failed_certificate_response,
+    encrypt_contract_key,
+    parse_certificate_request,
+)
 from v2g.session import (
     AuthorizationRequested,
     CertificateInstallationRequested,
@@ -46,10 +52,19 @@ class Backend:
         self.protocol = protocol
         self.pki = pki(KIND[protocol])
         self.requests: list[Any] = []
+        self.refused = 0
 
     def answer(self, exi_request: bytes) -> bytes:
-        request = parse_certificate_request(exi_request, self.protocol)
-        assert request.signature.valid, request.signature.reason
+        try:
+            request = parse_certificate_request(exi_request, self.protocol)
+        except V2GError:
+            self.refused += 1
+            return b"\x80"  # nothing the charger can forward
+        if not request.signature.valid:
+            self.refused += 1
+            return build_failed_certificate_response(
+                protocol=self.protocol, session_id=request.session_id, response_code="FAILED_SignatureError"
+            )
         self.requests.append(request)
         mo = self.pki.mo
         key = new_key(KIND[self.protocol])

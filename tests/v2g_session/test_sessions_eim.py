@@ -196,3 +196,39 @@ def test_an_ev_that_cannot_pay_as_offered_ends_the_session_politely() -> None:
     transcript = run(ev, secc)
     assert transcript.names("secc")[-1] == "SessionStopReq"
     assert (ev.outcome, secc.outcome) == ("End", "End")
+
+
+@pytest.mark.parametrize("protocol", ["iso2", "iso20-dc"])
+def test_a_paused_session_is_resumed_with_its_session_id(protocol: str) -> None:
+    first = EvccSession(
+        EvPolicy(protocols=(protocol,), payment="ExternalPayment", stop_after_loops=1, pause=True)
+    )
+    secc = SeccSession(SeccConfig(), evse=EvseState(follow_ev_targets=True))
+    secc.authorize()
+    run(first, secc)
+    assert (first.outcome, secc.outcome) == ("Paused", "Paused")
+    again = EvccSession(
+        EvPolicy(protocols=(protocol,), payment="ExternalPayment", stop_after_loops=1),
+        resume_session_id=first.session_id,
+    )
+    resumed = SeccSession(
+        SeccConfig(), evse=EvseState(follow_ev_targets=True), paused_session_id=secc.session_id
+    )
+    resumed.authorize()
+    transcript = run(again, resumed)
+    started = transcript.events("ev", SessionStarted)
+    assert [(s.session_id, s.response_code) for s in started] == [(first.session_id, "OK_OldSessionJoined")]  # type: ignore[attr-defined]
+    assert (again.outcome, resumed.outcome) == ("End", "End")
+
+
+def test_an_unknown_session_id_in_session_setup_gets_a_new_session() -> None:
+    ev = EvccSession(
+        EvPolicy(protocols=("iso2",), payment="ExternalPayment", stop_after_loops=1),
+        resume_session_id=b"\x01" * 8,
+    )
+    secc = SeccSession(SeccConfig(), evse=EvseState(follow_ev_targets=True), paused_session_id=b"\x02" * 8)
+    secc.authorize()
+    transcript = run(ev, secc)
+    started = transcript.events("ev", SessionStarted)
+    assert started[0].response_code == "OK_NewSessionEstablished"  # type: ignore[attr-defined]
+    assert ev.session_id not in (b"\x01" * 8, b"\x02" * 8) and ev.outcome == "End"

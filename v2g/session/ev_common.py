@@ -10,6 +10,7 @@ from v2g import v2gtp
 from v2g.session import events as ev
 from v2g.session.errors import PeerError
 from v2g.session.evcc import EvccSession
+from v2g.session.fill import missing
 from v2g.session.tables import Table
 from v2g.session.values import number
 
@@ -51,6 +52,9 @@ class MessageEv:
         names = [f.name for f in self.module.BodyType.FIELDS if getattr(message.Body, f.name) is not None]
         if len(names) != 1 or not names[0].endswith("Res"):
             raise PeerError(f"the message body holds {names or 'nothing'}, not one response")
+        absent = missing(message)
+        if absent is not None:
+            raise PeerError(f"the message lacks the required {absent}")
         return names[0], message, getattr(message.Body, names[0])
 
     def session_id_of(self, message: Any) -> bytes:

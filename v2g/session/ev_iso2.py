@@ -189,7 +189,7 @@ class Iso2Ev(MessageEv):
         return iso2.WeldingDetectionReq(DC_EVStatus=self.dc_status())
 
     def req_SessionStopReq(self) -> Any:
-        return iso2.SessionStopReq(ChargingSession="Terminate")
+        return iso2.SessionStopReq(ChargingSession="Pause" if self.p.pause else "Terminate")
 
     # -- responses ---------------------------------------------------------------------------------
     def res_ServiceDiscoveryRes(self, message: Any, body: Any, label: str) -> None:

@@ -11,6 +11,7 @@ from v2g.messages import iso20_ac, iso20_cm, iso20_dc
 from v2g.session import events as ev
 from v2g.session.errors import ConfigError, PeerError
 from v2g.session.evcc import EvccSession
+from v2g.session.fill import missing
 from v2g.session.protocols import AppProtocol
 from v2g.session.tables import ISO20
 from v2g.session.values import number, rational
@@ -51,6 +52,9 @@ class Iso20Ev:
         name = element[1] if element is not None else ""
         if not name.endswith("Res") or getattr(message, "Header", None) is None:
             raise PeerError(f"{type(message).__name__} is not an ISO 15118-20 response")
+        absent = missing(message)
+        if absent is not None:
+            raise PeerError(f"the message lacks the required {absent}")
         return name, message, message
 
     def session_id_of(self, message: Any) -> bytes:
@@ -221,7 +225,7 @@ class Iso20Ev:
         return iso20_dc.DC_WeldingDetectionReq(EVProcessing="Finished")
 
     def req_SessionStopReq(self) -> Any:
-        return iso20_cm.SessionStopReq(ChargingSession="Terminate")
+        return iso20_cm.SessionStopReq(ChargingSession="Pause" if self.p.pause else "Terminate")
 
     # -- responses ---------------------------------------------------------------------------------
     def on_response(self, request: str, request_body: Any, message: Any, body: Any, label: str) -> None:

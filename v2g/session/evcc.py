@@ -82,7 +82,18 @@ class EvData:
 class EvccSession:
     """One V2G communication session seen from the vehicle."""
 
-    def __init__(self, policy: EvPolicy | None = None, *, now: float = 0.0) -> None:
+    def __init__(
+        self,
+        policy: EvPolicy | None = None,
+        *,
+        now: float = 0.0,
+        setup_started: float | None = None,
+        resume_session_id: bytes | None = None,
+    ) -> None:
+        """``now``: the connection is up, the supportedAppProtocolReq goes out. ``setup_started``:
+        when communication setup began (plug-in, SLAC; default ``now``), the start of
+        V2G_EVCC_CommunicationSetup_Timeout, which runs until SessionSetupRes.
+        ``resume_session_id``: the SessionID of a session this EV paused, to resume it."""
         self.policy = policy or EvPolicy()
         self._offered = protocols(self.policy.protocols)
         self._parser = v2gtp.FrameParser()
@@ -91,7 +102,7 @@ class EvccSession:
         self.now = now
         self.state = SAP_STATE
         self.protocol: AppProtocol | None = None
-        self.session_id = bytes(8)
+        self.session_id = resume_session_id or bytes(8)
         self.data = EvData()
         self.loops = 0
         self.ended = False
@@ -103,7 +114,8 @@ class EvccSession:
         self._phase: dict[
             str, tuple[float, float, str, str]
         ] = {}  # timer -> (deadline, limit, request, until)
-        self._setup_deadline: float | None = now + timing.EVCC_COMMUNICATION_SETUP_TIMEOUT
+        started = now if setup_started is None else setup_started
+        self._setup_deadline: float | None = started + timing.EVCC_COMMUNICATION_SETUP_TIMEOUT
         self._stop_requested = False
         self._sap_request = build_request(self._offered)
         self._transmit(

@@ -45,3 +45,22 @@ def minimal(cls: type[Message]) -> Any:
         value = minimal(f.cls) if f.cls is not None else simple_default(f.datatype)
         values[f.name] = [value] if f.multiple else value
     return new(cls, values)
+
+
+def missing(obj: Any, path: str = "") -> str | None:
+    """The path of the first required field that ``obj`` (recursively) lacks, None if complete.
+    Non-strict EXI lets a stream end an element early; such a message is not schema-valid."""
+    if not isinstance(obj, Message):
+        return None
+    here = path or type(obj).__name__
+    for f in obj.FIELDS:
+        value = getattr(obj, f.name)
+        if f.required and (value is None or (f.multiple and not value)):
+            return f"{here}.{f.name}"
+        items = value if f.multiple and isinstance(value, list) else [value]
+        if f.cls is not None:
+            for item in items:
+                found = missing(item, f"{here}.{f.name}")
+                if found is not None:
+                    return found
+    return None

@@ -91,7 +91,16 @@ class SessionData:
 class SeccSession:
     """One V2G communication session seen from the charger (one TCP/TLS connection)."""
 
-    def __init__(self, config: SeccConfig | None = None, *, evse: EvseState | None = None, now: float = 0.0):
+    def __init__(
+        self,
+        config: SeccConfig | None = None,
+        *,
+        evse: EvseState | None = None,
+        now: float = 0.0,
+        paused_session_id: bytes | None = None,
+    ):
+        """``paused_session_id``: the SessionID of a session this EV paused (SessionStop Pause) on
+        this charger; an EV that resumes it is answered OK_OldSessionJoined and keeps the ID."""
         self.config = config or SeccConfig()
         self.evse = evse if evse is not None else EvseState()
         self._supported = protocols(self.config.protocols)
@@ -110,6 +119,7 @@ class SeccSession:
         self._sequence_request: str | None = None
         self.ended = False
         self.outcome: str | None = None
+        self.paused_session_id = paused_session_id
 
     # -- the application's side ------------------------------------------------------------------
     @property
@@ -246,13 +256,13 @@ class SeccSession:
                 request, "FAILED_SequenceError", f"{request.name} arrived while a response was pending"
             )
             return
-        if request.name != "SessionSetupReq" and self._handler.session_id_of(request) != self.session_id:
-            self._refuse(request, "FAILED_UnknownSession", f"{request.name} carries an unknown SessionID")
-            return
         if request.name not in self.table.allowed(self.state):
             self._refuse(
                 request, "FAILED_SequenceError", f"{request.name} is not allowed in state {self.state}"
             )
+            return
+        if request.name != "SessionSetupReq" and self._handler.session_id_of(request) != self.session_id:
+            self._refuse(request, "FAILED_UnknownSession", f"{request.name} carries an unknown SessionID")
             return
         self._events.append(ev.RequestReceived(request.name, request.message))
         result = self._handler.handle(request)
@@ -323,6 +333,16 @@ class SeccSession:
             return
         self._sequence_request = request.name
         self._sequence_deadline = self.now + timing.secc_sequence_timeout(self._family, request.name)
+
+    def setup_session(self, requested: bytes) -> str:
+        """Set the session's ID for a SessionSetupReq that carried ``requested``; returns the
+        ResponseCode: OK_OldSessionJoined when it resumes the paused session, else
+        OK_NewSessionEstablished with a new ID."""
+        if self.paused_session_id and any(requested) and requested == self.paused_session_id:
+            self.session_id = requested
+            return "OK_OldSessionJoined"
+        self.session_id = self.new_session_id()
+        return "OK_NewSessionEstablished"
 
     def new_session_id(self) -> bytes:
         """The SessionID for a new session (the configured one, else 8 random bytes)."""

@@ -11,7 +11,7 @@ import v2g
 from v2g import v2gtp
 from v2g.errors import V2GError
 from v2g.session.errors import PeerError
-from v2g.session.fill import minimal
+from v2g.session.fill import minimal, missing
 from v2g.session.secc import HOLD, Hold, Request, SeccSession
 from v2g.session.tables import START, Table
 from v2g.session.values import number
@@ -70,6 +70,9 @@ class MessageHandler:
         names = [f.name for f in self.module.BodyType.FIELDS if getattr(message.Body, f.name) is not None]
         if len(names) != 1 or not names[0].endswith("Req"):
             raise PeerError(f"the message body holds {names or 'nothing'}, not one request")
+        absent = missing(message)
+        if absent is not None:
+            raise PeerError(f"the message lacks the required {absent}")
         return Request(names[0], message, getattr(message.Body, names[0]), bytes(frame.payload))
 
     def session_id_of(self, request: Request) -> bytes:

@@ -83,9 +83,8 @@ class Iso2Handler(MessageHandler):
 
     # -- requests ----------------------------------------------------------------------------------
     def on_SessionSetupReq(self, request: Request) -> Any:
-        self.s.session_id = self.s.new_session_id()
+        code = self.s.setup_session(self.session_id_of(request))
         self.s.data.evcc_id = request.body.EVCCID
-        code = "OK_NewSessionEstablished"
         self.s.emit(
             ev.SessionStarted(self.s.session_id, request.body.EVCCID or b"", self.s.config.evse_id, code)
         )

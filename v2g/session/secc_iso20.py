@@ -15,7 +15,7 @@ from v2g.messages import iso20_ac, iso20_cm, iso20_dc
 from v2g.session import events as ev
 from v2g.session import timing
 from v2g.session.errors import PeerError
-from v2g.session.fill import minimal
+from v2g.session.fill import minimal, missing
 from v2g.session.outcomes import ISO20_AC_SERVICES
 from v2g.session.secc import HOLD, Request, SeccSession
 from v2g.session.secc_common import same
@@ -50,6 +50,9 @@ class Iso20Handler:
         name = element[1] if element is not None else ""
         if not name.endswith("Req") or getattr(message, "Header", None) is None:
             raise PeerError(f"{type(message).__name__} is not an ISO 15118-20 request")
+        absent = missing(message)
+        if absent is not None:
+            raise PeerError(f"the message lacks the required {absent}")
         return Request(name, message, message, bytes(frame.payload))
 
     def session_id_of(self, request: Request) -> bytes:
@@ -152,9 +155,8 @@ class Iso20Handler:
 
     # -- requests ----------------------------------------------------------------------------------
     def on_SessionSetupReq(self, request: Request) -> Any:
-        self.s.session_id = self.s.new_session_id()
+        code = self.s.setup_session(self.session_id_of(request))
         self.s.data.evcc_id = request.body.EVCCID
-        code = "OK_NewSessionEstablished"
         self.s.emit(
             ev.SessionStarted(self.s.session_id, request.body.EVCCID or "", self.s.config.evse_id, code)
         )

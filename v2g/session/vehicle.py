@@ -72,7 +72,8 @@ class EvPolicy:
     preferred option, ``Contract`` (Plug & Charge) or ``ExternalPayment``. ``stop_after_loops`` /
     ``target_energy_wh`` / ``target_soc``: charging is complete when any is reached.
     ``loop_interval``: pause between charge loop requests; ``retry_interval``: pause before
-    repeating a request answered ``Ongoing`` (the standards leave both to the EV).
+    repeating a request answered ``Ongoing`` (the standards leave both to the EV). ``pause``: end the
+    session with SessionStop Pause, to resume it later with the same SessionID.
     """
 
     evcc_id: bytes = bytes.fromhex("0A0B0C0D0E0F")
@@ -100,6 +101,7 @@ class EvPolicy:
     departure_time: int = 7200
     loop_interval: float = 0.1
     retry_interval: float = 0.1
+    pause: bool = False  # end with SessionStop Pause (-2, -20) instead of Terminate
 
     def __post_init__(self) -> None:
         if self.energy_mode not in AC_MODES + DC_MODES:

@@ -47,6 +47,7 @@ from pnc.server.ocpp.frames import (
 from pnc.server.ocpp.protocols import OcppProtocol
 
 LOG = logging.getLogger("pnc.server.ocpp")
+MAX_RELAYED = 256  # relayed calls whose answer is awaited, per connection and direction (metrics only)
 
 
 class TransportClosed(Exception):
@@ -180,6 +181,8 @@ class Session:
             return
         if isinstance(frame, Call):
             if self._local_actions is not None and frame.action not in self._local_actions:
+                if len(self._relayed) >= MAX_RELAYED:  # the CSMS never answered some: forget the oldest
+                    del self._relayed[next(iter(self._relayed))]
                 self._relayed[frame.unique_id] = (frame.action, time.perf_counter())
                 await self._to_upstream(data)
                 return
@@ -345,6 +348,8 @@ class Session:
         if not isinstance(unique_id, str):
             return
         if kind == CALL:
+            if len(self._upstream_calls) >= MAX_RELAYED:
+                self._upstream_calls.pop()
             self._upstream_calls.add(unique_id)
             return
         relayed = self._relayed.pop(unique_id, None)

@@ -13,16 +13,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Security
 
 from pnc.core.apikeys import ApiKeys
+from pnc.server.context import AppContext
 from pnc.server.rest import routes_certificates, routes_contracts, routes_pnc, routes_stations
 from pnc.server.rest.auth import API_KEY_HEADER, BEARER, Authenticator
-from pnc.server.rest.context import RestContext
 from pnc.server.rest.errors import ERROR_RESPONSES
 from pnc.server.rest.routing_support import route_class
 
 PREFIX = "/v1"
 
 
-def build_router(ctx: RestContext, *, keys: ApiKeys | None = None) -> APIRouter:
+def build_router(ctx: AppContext, *, keys: ApiKeys | None = None) -> APIRouter:
     """The REST router of a bridge process, to be included under :data:`PREFIX`."""
     auth = Authenticator(keys or ApiKeys.of(ctx.service))
     router = APIRouter(

@@ -18,8 +18,8 @@ from pki.revocation import RevocationReason
 from pki.store import CertificateRecord, parse_serial
 from pki.store.models import Certificate, CertificateAuthority, Revocation
 from pnc.core.apikeys import ApiPrincipal, ApiRole
+from pnc.server.context import AppContext
 from pnc.server.rest.auth import Authenticator
-from pnc.server.rest.context import RestContext
 from pnc.server.rest.errors import ApiError
 from pnc.server.rest.models import CertificateDetail, CertificatePage, RevokeRequest
 
@@ -68,7 +68,7 @@ def _detail(record: CertificateRecord) -> dict[str, Any]:
 
 
 def list_certificates(
-    ctx: RestContext,
+    ctx: AppContext,
     *,
     role: str | None,
     profile: str | None,
@@ -118,7 +118,7 @@ def list_certificates(
     return {"items": items, "nextOffset": offset + limit if len(rows) > limit else None}
 
 
-def routes(ctx: RestContext, auth: Authenticator, router: APIRouter) -> None:
+def routes(ctx: AppContext, auth: Authenticator, router: APIRouter) -> None:
     readonly = Depends(auth.require(ApiRole.READONLY))
     security = Depends(auth.require(ApiRole.SECURITY))
 

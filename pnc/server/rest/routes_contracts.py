@@ -11,12 +11,12 @@ from fastapi import APIRouter, Depends, Query, Response
 from pki.contracts import ContractRecord, ContractRegistry, ContractStatus
 from pki.identifiers import validate_pcid
 from pnc.core.apikeys import ApiPrincipal, ApiRole
+from pnc.server.context import AppContext
 from pnc.server.rest.auth import Authenticator
-from pnc.server.rest.context import RestContext
 from pnc.server.rest.models import Contract, ContractCreate, ContractStatusName, ContractUpdate
 
 
-def _contract(record: ContractRecord, ctx: RestContext) -> dict[str, Any]:
+def _contract(record: ContractRecord, ctx: AppContext) -> dict[str, Any]:
     return {
         "emaid": record.emaid,
         "pcid": record.pcid,
@@ -29,7 +29,7 @@ def _contract(record: ContractRecord, ctx: RestContext) -> dict[str, Any]:
     }
 
 
-def routes(ctx: RestContext, auth: Authenticator, router: APIRouter) -> None:
+def routes(ctx: AppContext, auth: Authenticator, router: APIRouter) -> None:
     readonly = Depends(auth.require(ApiRole.READONLY))
     operator = Depends(auth.require(ApiRole.OPERATOR))
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from cryptography import x509
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
 from pki.errors import NotFoundError
 from pki.store.models import SignJob
 from pnc.core.apikeys import ApiPrincipal, ApiRole
-from pnc.server.rest import commands
+from pnc.server import commands
+from pnc.server.context import AppContext
 from pnc.server.rest.auth import Authenticator
-from pnc.server.rest.context import RestContext
 from pnc.server.rest.models import (
     DeleteCertificateRequest,
     InstallCertificateRequest,
@@ -43,7 +44,7 @@ def _connection(info: Any) -> dict[str, Any]:
     }
 
 
-def _stations(ctx: RestContext) -> list[dict[str, Any]]:
+def _stations(ctx: AppContext) -> list[dict[str, Any]]:
     connected = {info.station_id: info for info in ctx.connections.connected()}
     out: dict[str, dict[str, Any]] = {}
     for record in ctx.stations.list():
@@ -94,7 +95,7 @@ _JOB_COLUMNS = (
 )
 
 
-def routes(ctx: RestContext, auth: Authenticator, router: APIRouter) -> None:
+def routes(ctx: AppContext, auth: Authenticator, router: APIRouter) -> None:
     readonly = Depends(auth.require(ApiRole.READONLY))
     operator = Depends(auth.require(ApiRole.OPERATOR))
 
@@ -135,7 +136,8 @@ def routes(ctx: RestContext, auth: Authenticator, router: APIRouter) -> None:
     ) -> dict[str, Any]:
         """The charger's GetInstalledCertificateIdsResponse (``status``,
         ``certificateHashDataChain``). Asks the charger, so it needs the operator role."""
-        return await commands.get_installed_certificate_ids(ctx.connections, station_id, certificate_type)
+        types: list[str] | None = [str(t) for t in certificate_type] if certificate_type else None
+        return await commands.get_installed_certificate_ids(ctx.connections, station_id, types)
 
     @router.post(
         "/stations/{station_id}/install-certificate",
@@ -148,15 +150,21 @@ def routes(ctx: RestContext, auth: Authenticator, router: APIRouter) -> None:
     ) -> dict[str, Any]:
         """Only self-signed CA certificates (roots) are sent; anything else is refused (400)
         before the charger is asked. Answers the charger's InstallCertificateResponse."""
-        answer, details = await commands.install_certificate(
+        answer = await commands.install_certificate(
             ctx.connections, station_id, body.certificate_type, body.certificate
         )
+        root = x509.load_pem_x509_certificate(body.certificate.encode("ascii"))  # checked by the command
         await audit(
             ctx,
             principal,
             "api-install-certificate",
             subject=f"station={station_id}",
-            details={**details, "answer": answer.get("status")},
+            serial=format(root.serial_number, "x"),
+            details={
+                "certificateType": body.certificate_type,
+                "root": root.subject.rfc4514_string(),
+                "answer": answer.get("status"),
+            },
         )
         return answer
 

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from pnc.core.apikeys import ApiPrincipal
-from pnc.server.rest.context import RestContext
+from pnc.server.context import AppContext
 from pnc.server.rest.errors import ApiError, from_exception, from_validation
 
 log = logging.getLogger("pnc.server.rest")
@@ -67,7 +67,7 @@ def route_class(metrics: Any) -> type[APIRoute]:
 
 
 async def audit(
-    ctx: RestContext,
+    ctx: AppContext,
     principal: ApiPrincipal,
     action: str,
     *,
