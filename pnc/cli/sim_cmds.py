@@ -3,8 +3,10 @@
 
 Certificates and keys are PEM files, e.g. from ``pnc pki issue secc|oem-prov ... --insecure`` and
 ``pnc pki roots``; an encrypted key takes ``--key-passphrase-file``. A session's result is printed
-as it ends (a table, or one JSON object per line with ``--format json``); the exit code is 0 when
-every session ended normally (SessionStop), 1 otherwise.
+as it ends (a table, or one JSON object per line with ``--format json``). ``pnc sim ev`` exits 0
+when every session ended normally (SessionStop), 1 otherwise (refused, failed); ``pnc sim charger``
+exits 0 once it has served its ``--sessions`` (whatever they came to) or was interrupted, 1 when
+it cannot run (no CSMS, unusable certificates).
 """
 
 from __future__ import annotations
@@ -88,6 +90,15 @@ def sim() -> None:
 @click.option("--key-passphrase-file", type=existing_file, help="First line: the passphrase of --prov-key.")
 @click.option("--mo-root", type=existing_file, help="MO root(s) (PEM): the contract chain's anchors.")
 @click.option(
+    "--contract", type=existing_file, help="A contract the EV holds already: chain (PEM, leaf first)."
+)
+@click.option("--contract-key", type=existing_file, help="Its private key (PEM).")
+@click.option(
+    "--save-contract",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the contract the EV holds at the end to DIR/contract.pem and DIR/contract.key.",
+)
+@click.option(
     "--payment",
     type=click.Choice(["contract", "external"]),
     default=None,
@@ -104,6 +115,13 @@ def sim() -> None:
     show_default=True,
     help="Sessions, one after the other.",
 )
+@click.option(
+    "--wait",
+    type=click.FloatRange(0, 600),
+    default=30.0,
+    show_default=True,
+    help="Seconds to keep trying while the charger's port refuses connections.",
+)
 @format_option
 def ev(
     *,
@@ -116,15 +134,20 @@ def ev(
     prov_key: Path | None,
     key_passphrase_file: Path | None,
     mo_root: Path | None,
+    contract: Path | None,
+    contract_key: Path | None,
+    save_contract: Path | None,
     payment: str | None,
     energy_mode: str,
     loops: int,
     sessions: int,
+    wait: float,
     fmt: str,
 ) -> None:
     """Charge at a charger: SupportedAppProtocol, setup, (certificate installation,) authorization,
     the charge loop and SessionStop. A contract installed in one session is used in the next."""
-    from pnc.sim.credentials import EvFiles, ev_credentials
+    from pnc.sim.credentials import EvFiles, ev_credentials, load_contract
+    from pnc.sim.credentials import save_contract as write_contract
     from pnc.sim.ev import EvSimulator
     from pnc.sim.transport import ev_context
     from v2g.session import EvPolicy
@@ -143,13 +166,20 @@ def ev(
         raise UsageError("TLS needs --trust: the V2G root(s) the charger's certificate chains to")
     if family == "iso20" and prov_cert is None:
         raise UsageError("ISO 15118-20 authenticates the EV in TLS: give --prov-cert and --prov-key")
+    if (contract is None) != (contract_key is None):
+        raise UsageError("--contract and --contract-key go together")
+    if (contract is not None or save_contract is not None) and prov_cert is None:
+        raise UsageError("--contract and --save-contract are for a Plug & Charge EV (--prov-cert)")
     password = _read_secret(key_passphrase_file)
     credentials = None
-    files = None
     if prov_cert is not None and prov_key is not None:
         assert trust is not None
-        files = EvFiles(prov_cert, prov_key, trust, mo_root)
-        credentials = ev_credentials(files, key_password=password)
+        held = None
+        if contract is not None and contract_key is not None:
+            held = load_contract(contract, contract_key, key_password=password)
+        credentials = ev_credentials(
+            EvFiles(prov_cert, prov_key, trust, mo_root), key_password=password, contract=held
+        )
     ac = energy_mode.startswith("AC")
     if ac and family == "din":
         raise UsageError("DIN SPEC 70121 is DC only")
@@ -170,14 +200,19 @@ def ev(
             key=prov_key if family == "iso20" else None,
             key_password=password,
         )
-    simulator = EvSimulator(host, port, policy, tls=context)
+    simulator = EvSimulator(host, port, policy, tls=context, connect_timeout=wait)
 
     async def main() -> list[Any]:
-        return [await simulator.charge() for _ in range(sessions)]
+        out = []
+        for _ in range(sessions):
+            out.append(await simulator.charge())
+            _print_ev(out[-1], fmt)
+        return out
 
     reports = asyncio.run(main())
-    for report in reports:
-        _print_ev(report, fmt)
+    if save_contract is not None and policy.contract is not None:
+        chain, key_file = write_contract(policy.contract, save_contract)
+        click.echo(f"contract {policy.contract.emaid}: {chain}, {key_file}", err=True)
     sys.exit(0 if all(r.outcome == "End" for r in reports) else 1)
 
 
@@ -254,6 +289,13 @@ def _print_ev(report: Any, fmt: str) -> None:
     show_default=True,
     help="Exit after this many sessions (0: run until interrupted).",
 )
+@click.option(
+    "--wait",
+    type=click.FloatRange(0, 600),
+    default=30.0,
+    show_default=True,
+    help="Seconds to keep trying while the CSMS refuses connections.",
+)
 @format_option
 def charger(
     *,
@@ -272,6 +314,7 @@ def charger(
     client_key: Path | None,
     eim_token: str | None,
     sessions: int,
+    wait: float,
     fmt: str,
 ) -> None:
     """Wait for EVs; forward certificate requests and authorizations to the CSMS over OCPP 2.0.1."""
@@ -303,6 +346,7 @@ def charger(
                 csms,
                 password=_password(basic_auth_file),
                 ssl_context=_csms_context(csms, csms_ca, client_cert, client_key),
+                connect_timeout=wait,
             )
         )
     elif basic_auth_file or csms_ca or client_cert:
@@ -312,7 +356,7 @@ def charger(
         client,
     )
 
-    async def main() -> list[Any]:
+    async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -338,10 +382,8 @@ def charger(
                 printed = len(simulator.sessions)
         finally:
             await simulator.stop()
-        return simulator.sessions
 
-    reports = asyncio.run(main())
-    sys.exit(0 if all(r.outcome == "End" for r in reports) else 1)
+    asyncio.run(main())
 
 
 def _tls_name(family: str) -> str:

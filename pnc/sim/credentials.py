@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -27,7 +28,7 @@ from pki.certinfo import load_pem_chain
 from pki.errors import PkiError
 from pki.profiles import ProfileName, Role
 from pnc.sim.errors import SimError
-from v2g.session import EvCredentials
+from v2g.session import Contract, EvCredentials
 
 #: The home profile whose PKI serves each protocol family (DIN has no PKI).
 PROFILE_OF = {"iso2": ProfileName.ISO15118_2, "iso20": ProfileName.ISO15118_20}
@@ -126,16 +127,49 @@ def read_key(path: Path, what: str, password: bytes | None = None) -> PrivateKey
     return key
 
 
-def ev_credentials(files: EvFiles, *, key_password: bytes | None = None) -> EvCredentials:
-    """The EV's :class:`~v2g.session.EvCredentials` from its files (no contract yet)."""
+def ev_credentials(
+    files: EvFiles, *, key_password: bytes | None = None, contract: Contract | None = None
+) -> EvCredentials:
+    """The EV's :class:`~v2g.session.EvCredentials` from its files (and a contract it holds)."""
     chain = read_chain(files.chain, "OEM provisioning certificate")
     return EvCredentials(
+        contract=contract,
         oem_certificate=chain[0],
         oem_key=read_key(files.key, "OEM provisioning key", key_password),
         oem_sub_certificates=tuple(chain[1:]),
         v2g_roots=tuple(read_chain(files.v2g_roots, "V2G roots")),
         mo_roots=tuple(read_chain(files.mo_roots, "MO roots")) if files.mo_roots is not None else (),
     )
+
+
+def load_contract(chain: Path, key: Path, *, key_password: bytes | None = None) -> Contract:
+    """A contract the EV already holds: its chain (PEM, leaf first, as ``pnc pki issue contract``
+    writes it) and key; the eMAID is the leaf's CN."""
+    from pki.certinfo import parse_certificate
+
+    certificates = read_chain(chain, "contract certificate")
+    emaid = parse_certificate(certificates[0]).common_name
+    if not emaid:
+        raise SimError(f"contract certificate {chain}: its subject has no CN (the eMAID)")
+    return Contract(
+        emaid, certificates[0], list(certificates[1:]), read_key(key, "contract key", key_password)
+    )
+
+
+def save_contract(contract: Any, directory: Path) -> tuple[Path, Path]:
+    """Write an installed contract as ``contract.pem`` (leaf and sub-CAs) and ``contract.key``
+    (PKCS#8, unencrypted, mode 0600) into ``directory``: a simulated EV's memory, for the next run."""
+    key = contract.private_key
+    if not hasattr(key, "private_bytes"):
+        raise SimError(
+            f"the contract key of {contract.emaid} ({type(key).__name__}) cannot be written as PEM"
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    chain = _write(
+        directory / "contract.pem",
+        b"".join(pem(d) for d in (contract.certificate, *contract.sub_certificates)),
+    )
+    return chain, _write(directory / "contract.key", _key_pem(key), private=True)
 
 
 __all__ = [
@@ -145,7 +179,9 @@ __all__ = [
     "ev_credentials",
     "issue_ev",
     "issue_secc",
+    "load_contract",
     "pem",
     "read_chain",
     "read_key",
+    "save_contract",
 ]

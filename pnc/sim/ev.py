@@ -36,7 +36,8 @@ from v2g.session import (
     TimeoutExpired,
 )
 
-CONNECT_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 10.0  # one attempt, TLS handshake included
+RETRY_INTERVAL = 0.1
 
 #: Which phase of the journey a request belongs to (the names of the XSDs of every protocol).
 PHASES: dict[str, str] = {
@@ -166,30 +167,30 @@ class EvSessionReport:
 
 
 class EvSimulator:
-    """A vehicle that charges at ``host:port`` (TLS when ``tls`` is given) with ``policy``."""
+    """A vehicle that charges at ``host:port`` (TLS when ``tls`` is given) with ``policy``;
+    ``connect_timeout``: how long to keep trying while the port refuses connections."""
 
-    def __init__(self, host: str, port: int, policy: EvPolicy, *, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        policy: EvPolicy,
+        *,
+        tls: ssl.SSLContext | None = None,
+        connect_timeout: float = 0.0,
+    ) -> None:
         self.host = host
         self.port = port
         self.policy = policy
         self.tls = tls
+        self.connect_timeout = connect_timeout
 
     async def charge(self) -> EvSessionReport:
         """One session from connection to close (raises :class:`SimError` only when the
         connection cannot be opened; everything after that is in the report)."""
         report = EvSessionReport(f"{self.host}:{self.port}")
         report.started = time.time()
-        t0 = time.perf_counter()
-        try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port, ssl=self.tls), CONNECT_TIMEOUT
-            )
-        except (OSError, TimeoutError, ssl.SSLError) as exc:
-            raise SimError(
-                f"cannot open a V2G connection to {self.host}:{self.port}"
-                f"{' (TLS)' if self.tls else ''}: {type(exc).__name__}: {exc}"
-            ) from None
-        report.connect_seconds = time.perf_counter() - t0
+        reader, writer, report.connect_seconds = await self._connect()
         report.tls = TlsInfo.of(writer.get_extra_info("ssl_object"))
         energy_before = self.policy.battery.energy_wh
         session = EvccSession(self.policy, now=time.time())
@@ -199,6 +200,29 @@ class EvSimulator:
         _fill(report, log)
         report.energy_wh = self.policy.battery.energy_wh - energy_before
         return report
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, float]:
+        """Open the connection (TLS included); a refused TCP connection is tried again until
+        ``connect_timeout`` (the charger may still be starting)."""
+        deadline = time.monotonic() + self.connect_timeout
+        while True:
+            started = time.perf_counter()
+            try:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection(self.host, self.port, ssl=self.tls), CONNECT_TIMEOUT
+                )
+                return reader, writer, time.perf_counter() - started
+            except ConnectionRefusedError as exc:
+                if time.monotonic() < deadline:
+                    await asyncio.sleep(RETRY_INTERVAL)
+                    continue
+                error: Exception = exc
+            except (OSError, TimeoutError, ssl.SSLError) as exc:
+                error = exc
+            raise SimError(
+                f"cannot open a V2G connection to {self.host}:{self.port}"
+                f"{' (TLS)' if self.tls else ''}: {type(error).__name__}: {error}"
+            ) from None
 
 
 def _fill(report: EvSessionReport, log: LinkLog) -> None:

@@ -62,6 +62,7 @@ class CsmsSettings:
     password: str | None = None  # HTTP Basic authentication (profiles 1 and 2)
     ssl_context: ssl.SSLContext | None = None  # wss:// (profiles 2 and 3)
     vendor: str = "pnc"
+    connect_timeout: float = 0.0  # keep trying this long while the CSMS refuses connections
     model: str = "pnc-sim-charger"
 
     @property
@@ -113,16 +114,25 @@ class CsmsClient:
             token = base64.b64encode(f"{s.station_id}:{s.password}".encode()).decode()
             headers["Authorization"] = f"Basic {token}"
         options: dict[str, Any] = {"ssl": s.ssl_context} if s.url.startswith("wss://") else {}
-        try:
-            self._ws = await connect(
-                s.url,
-                subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
-                additional_headers=headers,
-                open_timeout=CONNECT_TIMEOUT,
-                **options,
-            )
-        except (OSError, TimeoutError, WebSocketException, ssl.SSLError) as exc:
-            raise SimError(f"cannot connect to the CSMS at {s.url}: {type(exc).__name__}: {exc}") from None
+        deadline = time.monotonic() + s.connect_timeout
+        while True:
+            try:
+                self._ws = await connect(
+                    s.url,
+                    subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+                    additional_headers=headers,
+                    open_timeout=CONNECT_TIMEOUT,
+                    **options,
+                )
+                break
+            except ConnectionRefusedError as exc:  # the CSMS may still be starting
+                if time.monotonic() >= deadline:
+                    raise SimError(f"cannot connect to the CSMS at {s.url}: {exc}") from None
+                await asyncio.sleep(0.2)
+            except (OSError, TimeoutError, WebSocketException, ssl.SSLError) as exc:
+                raise SimError(
+                    f"cannot connect to the CSMS at {s.url}: {type(exc).__name__}: {exc}"
+                ) from None
         if self._ws.subprotocol != SUBPROTOCOL:
             await self._ws.close()
             raise SimError(f"the CSMS at {s.url} does not speak {SUBPROTOCOL}")
