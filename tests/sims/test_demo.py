@@ -172,3 +172,25 @@ def test_pnc_demo_exits_1_with_the_table_when_the_home_is_taken(tmp_path: Path) 
     )
     assert process.returncode == 1
     assert "not empty" in process.stdout + process.stderr
+
+
+@pytest.mark.slow
+def test_scripts_demo_runs_pnc_demo_in_its_environment(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    if not (Path(sys.prefix) / ".pnc-installed").is_file():
+        pytest.skip("this interpreter's environment was not made by scripts/env")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PNC_")}
+    env["PNC_VENV"] = sys.prefix
+    process = subprocess.run(
+        ["bash", str(root / "scripts" / "demo"), "--protocol", "din", "--json"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert process.returncode == 0, process.stdout + process.stderr
+    document = json.loads(process.stdout)
+    assert document["ok"] and document["protocol"] == "din" and len(document["steps"]) == len(DIN_STEPS)
+    assert not list(tmp_path.iterdir())  # the demo's home was temporary
