@@ -16,6 +16,7 @@ import pytest
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS / "pki_ops"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.append(str(TESTS / "bridge_server"))  # harness: TLS material for a wss:// bridge
 
 
 def _load(name: str, path: Path) -> ModuleType:
