@@ -72,7 +72,8 @@ def _ms(seconds: float) -> str:
     "--home",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Keep the demo's home here (new or empty directory); default: a temporary one, removed after.",
+    help="Keep the demo's home here (new or empty directory) to look at afterwards; its CA keys are "
+    "encrypted with a passphrase of this run only. Default: a temporary home, removed after.",
 )
 @click.option(
     "--loops", type=click.IntRange(1, 1000), default=5, show_default=True, help="Charge loop exchanges."

@@ -1,12 +1,14 @@
 """V2GTP over TCP the way ISO 15118 secures it: the TLS contexts of both sides.
 
 - ISO 15118-2: TLS 1.2 only, cipher suite TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256 on secp256r1
-  ([V2G2-600]ff.; the other suite of the standard, static ECDH, no longer exists in OpenSSL). The
+  (the other suite the standard names, static ECDH, no longer exists in OpenSSL). The
   SECC presents its certificate and the CPO sub-CAs; the EV checks the chain against its V2G
   roots. No client certificate.
-- ISO 15118-20: TLS 1.3 only with mutual authentication ([V2G20-2356]ff.): the SECC as above, and
+- ISO 15118-20: TLS 1.3 only, with mutual authentication: the SECC as above, and
   the EV presents its vehicle certificate (here its OEM provisioning certificate and the OEM
-  sub-CAs), which the SECC checks against its OEM roots. Key exchange on secp521r1.
+  sub-CAs), which the SECC checks against its OEM roots. Key exchange on secp521r1; the TLS 1.3
+  cipher suites are OpenSSL's (Python's ``ssl`` cannot narrow them; TLS_AES_256_GCM_SHA384 comes
+  first).
 - DIN SPEC 70121: plain TCP.
 
 Neither side checks a host name: an SECC is known by the SECC ID in its certificate's CN, not by
