@@ -182,7 +182,9 @@ def prepare_home(home: Path, contracts: int, vehicles: int) -> Workload:
 
 
 @contextlib.asynccontextmanager
-async def server_process(argv: list[str], port: int, env: dict[str, str]) -> AsyncIterator[int]:
+async def server_process(
+    argv: list[str], port: int, env: dict[str, str], *, profiled: bool = False
+) -> AsyncIterator[int]:
     """Run a server process until the block ends; yields its pid once it accepts connections."""
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -199,6 +201,9 @@ async def server_process(argv: list[str], port: int, env: dict[str, str]) -> Asy
             await asyncio.sleep(0.1)
         yield proc.pid
     finally:
+        if profiled:
+            proc.send_signal(signal.SIGUSR1)  # write the profile
+            await asyncio.sleep(3)
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(15)
@@ -231,6 +236,24 @@ def echo_server_main(port: int) -> None:
 
     _use_uvloop()
     asyncio.run(main())
+
+
+def profiled_serve_main(out: str, argv: list[str]) -> None:
+    """``pnc`` with ``argv`` under cProfile; SIGUSR1 writes the statistics to ``out``."""
+    import cProfile
+
+    from pnc.cli.main import main as pnc_main
+
+    profiler = cProfile.Profile()
+
+    def dump(*_: object) -> None:
+        profiler.disable()
+        profiler.dump_stats(out)
+
+    signal.signal(signal.SIGUSR1, dump)
+    sys.argv = ["pnc", *argv]
+    profiler.enable()
+    pnc_main()
 
 
 def _use_uvloop() -> None:
@@ -452,6 +475,7 @@ class Figures:
     install: Result | None = None
     capacity: Result | None = None
     cpu_per_authorize_ms: float = 0.0
+    cpu_per_hash_ms: float = 0.0
     idle_rss: int = 0
     idle_base_rss: int = 0
     idle_count: int = 0
@@ -475,9 +499,14 @@ async def run_load(
         cpu = cpu_seconds(pid) - cpu_before
         if figures.chain.latencies_ms:
             figures.cpu_per_authorize_ms = cpu * 1000 / len(figures.chain.latencies_ms)
+        cpu_before = cpu_seconds(pid)
         figures.hashes = await open_loop(
             chargers, "Authorize", work.authorize_hash, rate=args.rate, duration=args.duration, seed=3
         )
+        if figures.hashes.latencies_ms:
+            figures.cpu_per_hash_ms = (
+                (cpu_seconds(pid) - cpu_before) * 1000 / len(figures.hashes.latencies_ms)
+            )
         authorize_task = asyncio.create_task(
             open_loop(
                 chargers, "Authorize", work.authorize_chain, rate=args.rate, duration=args.duration, seed=4
@@ -513,6 +542,8 @@ def report(bridge: Figures, base: Figures, args: argparse.Namespace) -> None:
     print(
         f"\nOCPP bridge under load: {args.chargers} chargers, Authorize offered at {args.rate:.0f}/s for {args.duration:.0f} s"
     )
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"  machine: {os.cpu_count()} cores, load average {load} (other processes share the cores)")
     print(
         f"  connect + BootNotification                  {args.chargers / bridge.connect_s:8.0f}/s  ({bridge.connect_s:.2f} s; baseline {args.chargers / base.connect_s:.0f}/s)"
     )
@@ -546,7 +577,10 @@ def report(bridge: Figures, base: Figures, args: argparse.Namespace) -> None:
         )
     )
     print(bridge.capacity.line("capacity: one Authorize in flight per charger", base.capacity))
-    print(f"  server CPU per Authorize (chain)            {bridge.cpu_per_authorize_ms:8.3f} ms")
+    print(
+        f"  server CPU per Authorize                    {bridge.cpu_per_authorize_ms:8.3f} ms chain,"
+        f" {bridge.cpu_per_hash_ms:.3f} ms hash data (baseline {base.cpu_per_authorize_ms:.3f} ms)"
+    )
     if bridge.idle_count:
         per_conn = (bridge.idle_rss - bridge.idle_base_rss) / bridge.idle_count
         base_per_conn = (base.idle_rss - base.idle_base_rss) / max(base.idle_count, 1)
@@ -582,9 +616,14 @@ async def main_async(args: argparse.Namespace) -> None:
             base = await run_load(f"ws://127.0.0.1:{port}/ocpp", pid, work, args, baseline=True)
         port = free_port()
         print("the bridge: pnc serve ...", flush=True)
-        argv = [sys.executable, "-m", "pnc", "serve", "--home", str(workdir / "home"), "--host", "127.0.0.1",
+        profile = (
+            ["-m", "benchmarks.bridge_bench", "--profiled-serve", args.profile]
+            if args.profile
+            else ["-m", "pnc"]
+        )
+        argv = [sys.executable, *profile, "serve", "--home", str(workdir / "home"), "--host", "127.0.0.1",
                 "--port", str(port), *args.serve_args]  # fmt: skip
-        async with server_process(argv, port, env) as pid:
+        async with server_process(argv, port, env, profiled=bool(args.profile)) as pid:
             bridge = await run_load(f"ws://127.0.0.1:{port}/ocpp", pid, work, args, baseline=False)
         report(bridge, base, args)
     finally:
@@ -609,7 +648,13 @@ def main() -> None:
         default=["--allow-unknown-stations"],
         help="more arguments for pnc serve (last on the line)",
     )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="run the server under cProfile, write its stats to FILE"
+    )
     parser.add_argument("--echo-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    if len(sys.argv) > 2 and sys.argv[1] == "--profiled-serve":
+        profiled_serve_main(sys.argv[2], sys.argv[3:])
+        return
     args = parser.parse_args()
     if args.echo_server:
         echo_server_main(args.echo_server)

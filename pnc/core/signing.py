@@ -270,6 +270,7 @@ class SignJobRunner:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._wake: asyncio.Event | None = None
         self._main: asyncio.Task[None] | None = None
+        self._stopping = False
         core.add_sign_listener(self.submit)
 
     # -- control
@@ -279,11 +280,16 @@ class SignJobRunner:
         if self._main is not None:
             return
         self._wake = asyncio.Event()
+        self._stopping = False
         await self.resume()
         self._main = asyncio.create_task(self._run(), name="sign-job-runner")
 
     async def stop(self) -> None:
         main, self._main = self._main, None
+        # the flag ends the loop even when Python 3.11's wait_for swallows the cancellation (it does
+        # when the awaited event fires in the same step as the cancel: the loop would then run on)
+        self._stopping = True
+        self._poke()
         if main is not None:
             main.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -345,7 +351,7 @@ class SignJobRunner:
         assert self._wake is not None
         loop = asyncio.get_running_loop()
         next_sweep = loop.time() + self.sweep_interval
-        while True:
+        while not self._stopping:
             self._wake.clear()
             now = loop.time()
             if now >= next_sweep:

@@ -111,6 +111,12 @@ def test_stations_list_shows_registered_and_connected_chargers(service: CaServic
                 assert offline.json() == []
             missing = await b.http.get("/v1/stations/NOPE", headers=b.auth("readonly"))
             assert missing.status_code == 404
+            spec = (await b.http.get("/openapi.json")).json()  # the service's own document (/docs)
+            assert (
+                "/v1/authorize" in spec["paths"]
+                and "/v1/stations/{station_id}/install-certificate" in spec["paths"]
+            )
+            assert (await b.http.get("/docs")).status_code == 200
 
     asyncio.run(main())
 
@@ -335,80 +341,49 @@ def test_sign_certificate_signs_at_once_or_delivers_to_the_charger(service: CaSe
     asyncio.run(main())
 
 
-async def _start_sign_job_runner(app: Any) -> Any:
-    """A SignJobRunner on the server's loop delivering through its connections, as a bridge
-    process runs one (runners of one store coordinate through it, so a second one is harmless)."""
-    from pnc.core.errors import StationOffline
-    from pnc.core.signing import SignJobRunner
-    from pnc.server import commands
-    from pnc.server.errors import StationNotConnected
-
-    ctx = app.state.ctx
-
-    async def deliver(station_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return await commands.certificate_signed(ctx.connections, station_id, payload)
-        except StationNotConnected:
-            raise StationOffline(station_id) from None
-
-    async def start() -> Any:
-        runner = SignJobRunner(ctx.core, deliver)
-        await runner.start()
-        return runner
-
-    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(start(), app.state.loop))
-
-
 def test_sign_certificate_with_delivery_sends_certificate_signed_to_the_charger(service: CaService) -> None:
     settings = service.config.profiles[ProfileName.ISO15118_2.value]
     station_csr = _csr(STATION, org=settings.organization)
 
     async def main() -> None:
-        async with bridge(service) as b:
-            runner = await _start_sign_job_runner(b.app)
-            async with charger(b.ws_url + STATION) as (cp, _ws):
-                accepted = await b.http.post(
-                    "/v1/sign-certificate",
-                    json={
-                        "stationId": STATION,
-                        "csr": station_csr,
-                        "certificateType": "ChargingStationCertificate",
-                        "deliver": True,
-                    },
-                    headers=b.auth(),
-                )
-                assert accepted.status_code == 200, accepted.text
-                body = accepted.json()
-                assert body["status"] == "Accepted" and len(body["jobs"]) == 1
-                for _ in range(100):
-                    if any(name == "CertificateSigned" for name, _ in cp.received):
-                        break
-                    await asyncio.sleep(0.1)
-                [(_, delivered)] = [r for r in cp.received if r[0] == "CertificateSigned"]
-                assert (
-                    STATION
-                    in x509.load_pem_x509_certificates(delivered["certificate_chain"].encode())[
-                        0
-                    ].subject.rfc4514_string()
-                )
+        async with bridge(service) as b, charger(b.ws_url + STATION) as (cp, _ws):
+            accepted = await b.http.post(
+                "/v1/sign-certificate",
+                json={
+                    "stationId": STATION,
+                    "csr": station_csr,
+                    "certificateType": "ChargingStationCertificate",
+                    "deliver": True,
+                },
+                headers=b.auth(),
+            )
+            assert accepted.status_code == 200, accepted.text
+            body = accepted.json()
+            assert body["status"] == "Accepted" and len(body["jobs"]) == 1
+            for _ in range(100):
+                if any(name == "CertificateSigned" for name, _ in cp.received):
+                    break
+                await asyncio.sleep(0.1)
+            [(_, delivered)] = [r for r in cp.received if r[0] == "CertificateSigned"]
+            assert (
+                STATION
+                in x509.load_pem_x509_certificates(delivered["certificate_chain"].encode())[
+                    0
+                ].subject.rfc4514_string()
+            )
+            job = (await b.http.get(f"/v1/sign-jobs/{body['jobs'][0]}", headers=b.auth("readonly"))).json()
+            for _ in range(50):
+                if job["status"] == "delivered":
+                    break
+                await asyncio.sleep(0.1)
                 job = (
                     await b.http.get(f"/v1/sign-jobs/{body['jobs'][0]}", headers=b.auth("readonly"))
                 ).json()
-                for _ in range(50):
-                    if job["status"] == "delivered":
-                        break
-                    await asyncio.sleep(0.1)
-                    job = (
-                        await b.http.get(f"/v1/sign-jobs/{body['jobs'][0]}", headers=b.auth("readonly"))
-                    ).json()
-                assert job["status"] == "delivered" and job["stationId"] == STATION and job["serialNumber"]
-                listed = (
-                    await b.http.get(
-                        "/v1/sign-jobs", params={"stationId": STATION}, headers=b.auth("readonly")
-                    )
-                ).json()
-                assert [j["id"] for j in listed] == body["jobs"]
-            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(runner.stop(), b.app.state.loop))
+            assert job["status"] == "delivered" and job["stationId"] == STATION and job["serialNumber"]
+            listed = (
+                await b.http.get("/v1/sign-jobs", params={"stationId": STATION}, headers=b.auth("readonly"))
+            ).json()
+            assert [j["id"] for j in listed] == body["jobs"]
         [entry] = _audits(service, "api-sign-certificate")
         assert entry.details["deliver"] is True and entry.details["jobs"] == body["jobs"]
 

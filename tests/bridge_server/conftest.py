@@ -60,37 +60,16 @@ def pnc(home: Path) -> Pnc:
 
 # -- a running bridge
 
-import asyncio  # noqa: E402
 import contextlib  # noqa: E402
 import ssl  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass, replace  # noqa: E402
+from dataclasses import replace  # noqa: E402
 from typing import Any  # noqa: E402
 
-from harness import RunningServer, running  # noqa: E402
+from harness import Bridge, BridgeFactory, running  # noqa: E402
 
 from pnc.server.app import create_app  # noqa: E402
-from pnc.server.context import AppContext  # noqa: E402
 from pnc.server.runner import ssl_context  # noqa: E402
 from pnc.server.settings import ServeSettings  # noqa: E402
-
-
-@dataclass
-class Bridge:
-    server: RunningServer
-    app: Any
-    ctx: AppContext
-
-    def url(self, station_id: str) -> str:
-        return self.server.ws_url(station_id)
-
-    async def on_server(self, coro: Any, timeout: float = 30) -> Any:
-        """Await ``coro`` on the server's event loop (where its connections live)."""
-        future = asyncio.run_coroutine_threadsafe(coro, self.app.state.loop)
-        return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
-
-
-BridgeFactory = Callable[..., contextlib.AbstractContextManager[Bridge]]
 
 
 @pytest.fixture

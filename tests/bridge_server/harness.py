@@ -16,7 +16,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 from websockets.asyncio.client import ClientConnection, connect
 
+from pnc.server.context import AppContext
 from pnc.server.runner import uvicorn_config
 from pnc.server.settings import ServeSettings
 
@@ -97,6 +99,26 @@ def running(
         yield server
     finally:
         server.stop()
+
+
+@dataclass
+class Bridge:
+    """A bridge app served on a loopback port (the ``bridge`` fixture)."""
+
+    server: RunningServer
+    app: Any
+    ctx: AppContext
+
+    def url(self, station_id: str) -> str:
+        return self.server.ws_url(station_id)
+
+    async def on_server(self, coro: Any, timeout: float = 30) -> Any:
+        """Await ``coro`` on the server's event loop (where its connections live)."""
+        future = asyncio.run_coroutine_threadsafe(coro, self.app.state.loop)
+        return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+
+
+BridgeFactory = Callable[..., contextlib.AbstractContextManager[Bridge]]
 
 
 def basic(user: str, password: str) -> dict[str, str]:

@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import BridgeFactory
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from harness import charger, run
+from harness import BridgeFactory, charger, run
 from ocpp.v201 import call
 
 from pki.ca import CaService

@@ -9,8 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import BridgeFactory
-from harness import basic, raw_exchange, run
+from harness import BridgeFactory, basic, raw_exchange, run
 from sqlalchemy import text
 from websockets.asyncio.client import connect
 

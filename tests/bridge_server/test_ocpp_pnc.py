@@ -15,10 +15,9 @@ from typing import Any
 
 import pytest
 from bench import EMAID, PCID, Bench
-from conftest import BridgeFactory
 from cryptography import x509
 from cryptography.x509 import ocsp
-from harness import basic, charger, free_socket, raw_exchange, run, running
+from harness import BridgeFactory, basic, charger, free_socket, raw_exchange, run, running
 from ocpp.v201 import call
 from ops_helpers import PASSPHRASE
 from websockets.asyncio.client import connect

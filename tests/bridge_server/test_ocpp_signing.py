@@ -11,8 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from conftest import BridgeFactory
-from harness import basic, charger, raw_exchange, run
+from harness import BridgeFactory, basic, charger, raw_exchange, run
 from ocpp.v201 import call
 from sqlalchemy import text
 from websockets.asyncio.client import connect

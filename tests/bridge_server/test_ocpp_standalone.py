@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import time
 from typing import Any
 
 import pytest
-from conftest import BridgeFactory
-from harness import basic, charger, raw_exchange, run
+from harness import BridgeFactory, basic, charger, raw_exchange, run
 from ocpp.v201 import call
 from websockets.asyncio.client import connect
 
@@ -109,6 +109,8 @@ def test_the_bridge_calls_the_charger_and_gets_its_answer(
             ) as error:  # the charger has no handler: its CallError comes back
                 await b.on_server(connections.call("CS-1", "Reset", {"type": "Immediate"}))
             assert error.value.error_code in ("NotImplemented", "NotSupported")
+            with pytest.raises(StationCallError):  # DataTransfer goes both ways; this charger has no handler
+                await b.on_server(connections.call("CS-1", "DataTransfer", {"vendorId": "com.example"}))
             with pytest.raises(StationNotConnected):
                 await b.on_server(connections.call("CS-2", "Reset", {"type": "Immediate"}))
             [info] = connections.connected()
@@ -131,8 +133,16 @@ def test_a_charger_that_does_not_answer_times_out(bridge: BridgeFactory, station
                     {"component": {"name": "SecurityCtrlr"}, "variable": {"name": "SecurityProfile"}}
                 ]
             }
-            with pytest.raises(StationTimeout, match=r"no answer within 0\.5 s"):
-                await b.on_server(b.ctx.connections.call("CS-1", "GetVariables", request, timeout=0.5))
+            # two calls at once: the second waits for the first, and its timeout counts the wait
+            started = time.perf_counter()
+            first, second = await asyncio.gather(
+                b.on_server(b.ctx.connections.call("CS-1", "GetVariables", request, timeout=0.5)),
+                b.on_server(b.ctx.connections.call("CS-1", "GetVariables", request, timeout=0.5)),
+                return_exceptions=True,
+            )
+            assert isinstance(first, StationTimeout) and isinstance(second, StationTimeout)
+            assert "no answer within 0.5 s" in str(first)
+            assert time.perf_counter() - started < 0.95
             sent = json.loads(await ws.recv())
             assert (
                 sent[0] == 2

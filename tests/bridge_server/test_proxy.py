@@ -11,8 +11,7 @@ from collections.abc import AsyncIterator
 from http import HTTPStatus
 from typing import Any
 
-from conftest import BridgeFactory
-from harness import basic, charger, free_socket, run
+from harness import BridgeFactory, basic, charger, free_socket, run
 from ocpp.routing import on
 from ocpp.v201 import ChargePoint, call, call_result
 from ocpp.v201.enums import Action
@@ -141,11 +140,6 @@ def test_plug_and_charge_calls_are_answered_by_the_bridge_by_default(
     issued = service.issue_leaf(Role.CONTRACT, "DE8AACA2B3C4D5L", profile=ProfileName.ISO15118_2)
 
     async def scenario() -> None:
-        async with (
-            upstream_csms() as (upstream, url),
-            connect(url.rsplit("/", 1)[0] + "/probe", subprotocols=["ocpp2.0.1"]),
-        ):
-            pass
         async with upstream_csms() as (upstream, url):
             with bridge(upstream=url, allow_unknown_stations=True) as b:
                 async with charger(b.url("CS-1")) as (cp, _ws):

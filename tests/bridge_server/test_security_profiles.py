@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BridgeFactory
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from harness import basic, charger, run, server_certificate, with_client_certificate
+from harness import BridgeFactory, basic, charger, run, server_certificate, with_client_certificate
 from ocpp.v201 import call
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus

@@ -210,8 +210,9 @@ def test_our_client_checks_a_response_from_openssls_responder(tmp_path: Path) ->
         "-rkey", tmp_path / "rkey.pem", "-reqin", tmp_path / "req.der", "-respout", tmp_path / "resp.der",
         "-ndays", "1",
     )  # fmt: skip
+    # openssl stamps thisUpdate with the real clock: check at it, not at the module's NOW
     response = check_response(
-        (tmp_path / "resp.der").read_bytes(), h[Role.MO_SUB2].certificate, NOW, nonce=nonce
+        (tmp_path / "resp.der").read_bytes(), h[Role.MO_SUB2].certificate, datetime.now(UTC), nonce=nonce
     )
     (single,) = response.statuses
     assert single.status is CertStatus.REVOKED and single.reason is RevocationReason.KEY_COMPROMISE

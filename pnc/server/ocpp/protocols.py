@@ -24,6 +24,7 @@ class OcppProtocol:
     version: str  # the ocpp package's schema version, e.g. "2.0.1"
     known_actions: frozenset[str]
     charger_actions: frozenset[str]  # what a charging station may send to the CSMS
+    csms_actions: frozenset[str]  # what a CSMS may send to a charging station
     core_routes: Mapping[str, v201.CoreRoute]
     standalone: Callable[[str, int], StandaloneAnswers]  # (station id, heartbeat interval)
 
@@ -34,6 +35,7 @@ PROTOCOLS: dict[str, OcppProtocol] = {
         version=v201.VERSION,
         known_actions=v201.KNOWN_ACTIONS,
         charger_actions=v201.CHARGER_ACTIONS,
+        csms_actions=v201.CSMS_ACTIONS,
         core_routes=v201.CORE_ROUTES,
         standalone=v201.StandaloneCsms,
     ),

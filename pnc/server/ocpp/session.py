@@ -270,30 +270,34 @@ class Session:
     async def call(self, action: str, payload: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
         """Call the charger (one call at a time, OCPP-J 4.1.1) and return its CallResult payload."""
         version = self.protocol.version
-        if action not in self.protocol.known_actions or action in self.protocol.charger_actions:
+        if action not in self.protocol.csms_actions:
             raise CommandRefused(f"{action} is not a call a CSMS sends to a charging station")
         try:
             validate(version, CALL, action, payload)
         except CallErrorReply as reply:
             raise CommandRefused(f"{action}: {reply.description}") from None
-        async with self._call_lock:
-            if self._closed:
-                raise StationNotConnected(self.station_id)
-            unique_id = self._new_id()
-            future: asyncio.Future[CallResult | CallError] = asyncio.get_running_loop().create_future()
-            self._pending[unique_id] = future
-            start = time.perf_counter()
-            try:
-                await self._send(encode_call(unique_id, action, payload))
-                frame = await asyncio.wait_for(future, timeout)
-            except TransportClosed:
-                self._count_sent(action, "closed", start)
-                raise StationTimeout(self.station_id, action, timeout, "the connection closed") from None
-            except TimeoutError:
-                self._count_sent(action, "timeout", start)
-                raise StationTimeout(self.station_id, action, timeout) from None
-            finally:
-                self._pending.pop(unique_id, None)
+        start = time.perf_counter()
+        unique_id = ""
+        try:
+            async with asyncio.timeout(timeout):  # waiting for an earlier call counts too
+                async with self._call_lock:
+                    if self._closed:
+                        raise StationNotConnected(self.station_id)
+                    unique_id = self._new_id()
+                    future: asyncio.Future[CallResult | CallError] = (
+                        asyncio.get_running_loop().create_future()
+                    )
+                    self._pending[unique_id] = future
+                    await self._send(encode_call(unique_id, action, payload))
+                    frame = await future
+        except TransportClosed:
+            self._count_sent(action, "closed", start)
+            raise StationTimeout(self.station_id, action, timeout, "the connection closed") from None
+        except TimeoutError:
+            self._count_sent(action, "timeout", start)
+            raise StationTimeout(self.station_id, action, timeout) from None
+        finally:
+            self._pending.pop(unique_id, None)
         if isinstance(frame, CallError):
             self._count_sent(action, frame.error_code, start)
             raise StationCallError(

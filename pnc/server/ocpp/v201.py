@@ -62,6 +62,8 @@ CHARGER_ACTIONS: frozenset[str] = frozenset(
     }
 )
 assert CHARGER_ACTIONS <= KNOWN_ACTIONS
+# ... and the ones a CSMS sends to a charging station (DataTransfer goes both ways)
+CSMS_ACTIONS: frozenset[str] = (KNOWN_ACTIONS - CHARGER_ACTIONS) | {"DataTransfer"}
 
 CoreRoute = Callable[[CoreFacade, str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -215,4 +217,12 @@ class StandaloneCsms(ChargePoint):  # type: ignore[misc]
         return call_result.DataTransfer(status="UnknownVendorId")
 
 
-__all__ = ["CHARGER_ACTIONS", "CORE_ROUTES", "KNOWN_ACTIONS", "SUBPROTOCOL", "VERSION", "StandaloneCsms"]
+__all__ = [
+    "CHARGER_ACTIONS",
+    "CORE_ROUTES",
+    "CSMS_ACTIONS",
+    "KNOWN_ACTIONS",
+    "SUBPROTOCOL",
+    "VERSION",
+    "StandaloneCsms",
+]
