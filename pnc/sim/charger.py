@@ -204,12 +204,14 @@ class ChargerSimulator:
     @property
     def secc_config(self) -> SeccConfig:
         s = self.settings
+        # Plug & Charge needs the TLS channel: without it only external payment is offered
+        payments = PAYMENTS[s.family] if s.tls is not None else ("ExternalPayment",)
         return SeccConfig(
             evse_id=s.evse_id,
             protocols=PROTOCOLS[s.family],
             energy_modes=s.energy_modes,
-            payment_options=PAYMENTS[s.family],
-            certificate_installation=self.csms is not None and s.family != "din",
+            payment_options=payments,
+            certificate_installation=self.csms is not None and "Contract" in payments,
         )
 
     async def start(self, *, self_test: bool = True) -> int:

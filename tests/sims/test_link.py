@@ -102,3 +102,19 @@ def test_the_csms_settings_follow_the_ocpp_security_profiles() -> None:
         CsmsClient(CsmsSettings("ws://h/ocpp/CS-1"))
     with pytest.raises(SimError, match="no ws:// or wss:// URL"):
         CsmsClient(CsmsSettings("http://h/ocpp/CS-1", password="p"))
+
+
+def test_without_tls_the_charger_offers_external_payment_only() -> None:
+    async def main() -> None:
+        charger = await started("iso2", None)
+        try:
+            assert charger.secc_config.payment_options == ("ExternalPayment",)
+            pnc_ev = policy("iso2")
+            pnc_ev.payment = "Contract"  # prefers PnC, but has no contract: EIM is what remains
+            report, seen = await one_session(charger, EvSimulator("127.0.0.1", charger.port, pnc_ev))
+        finally:
+            await charger.stop()
+        assert report.outcome == "End" and report.tls is None
+        assert seen.payment == "EIM" and report.authorized is not None
+
+    asyncio.run(main())
