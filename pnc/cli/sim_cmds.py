@@ -79,7 +79,11 @@ def sim() -> None:
 
 @sim.command("ev")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The charger's address.")
-@click.option("--port", type=click.IntRange(1, 65535), required=True, help="The charger's V2G port.")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="The charger's V2G (TCP) port.")
+@click.option(
+    "--sdp", is_flag=True, help="Find the port with SDP (UDP --sdp-port at --host) instead of --port."
+)
+@click.option("--sdp-port", type=click.IntRange(1, 65535), default=15118, show_default=True)
 @click.option("--protocol", type=click.Choice(PROTOCOL_CHOICES), default="iso15118-2", show_default=True)
 @click.option("--tls/--no-tls", default=None, help="Default: TLS for ISO 15118, plain TCP for DIN.")
 @click.option(
@@ -126,7 +130,9 @@ def sim() -> None:
 def ev(
     *,
     host: str,
-    port: int,
+    port: int | None,
+    sdp: bool,
+    sdp_port: int,
     protocol: str,
     tls: bool | None,
     trust: Path | None,
@@ -154,6 +160,8 @@ def ev(
 
     family = FAMILY[protocol]
     use_tls = _tls_default(family, tls)
+    if (port is None) == (not sdp):
+        raise UsageError("give the charger's --port, or --sdp to discover it (not both)")
     if (prov_cert is None) != (prov_key is None):
         raise UsageError("--prov-cert and --prov-key go together")
     if payment is None:
@@ -200,9 +208,21 @@ def ev(
             key=prov_key if family == "iso20" else None,
             key_password=password,
         )
-    simulator = EvSimulator(host, port, policy, tls=context, connect_timeout=wait)
 
     async def main() -> list[Any]:
+        target_host, target_port = host, port
+        if sdp:
+            from pnc.sim.sdp import discover
+
+            found = await discover(host, sdp_port, tls=use_tls)
+            if found.tls != use_tls:
+                raise UsageError(
+                    f"SDP: the charger at {found.host}:{found.port} offers {'TLS' if found.tls else 'no TLS'}"
+                )
+            click.echo(f"SDP: the charger listens on {found.host}:{found.port}", err=True)
+            target_host, target_port = found.host, found.port
+        assert target_port is not None
+        simulator = EvSimulator(target_host, target_port, policy, tls=context, connect_timeout=wait)
         out = []
         for _ in range(sessions):
             out.append(await simulator.charge())
@@ -261,6 +281,10 @@ def _print_ev(report: Any, fmt: str) -> None:
 )
 @click.option("--evse-id", default="DE*PNC*E00001", show_default=True)
 @click.option(
+    "--sdp", is_flag=True, help="Also answer SDP requests on UDP --sdp-port of the --listen address."
+)
+@click.option("--sdp-port", type=click.IntRange(1, 65535), default=15118, show_default=True)
+@click.option(
     "--csms",
     default=None,
     metavar="URL",
@@ -307,6 +331,8 @@ def charger(
     key_passphrase_file: Path | None,
     oem_root: Path | None,
     evse_id: str,
+    sdp: bool,
+    sdp_port: int,
     csms: str | None,
     basic_auth_file: Path | None,
     csms_ca: Path | None,
@@ -362,11 +388,14 @@ def charger(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await simulator.start()
+        if sdp:
+            await simulator.start_sdp(sdp_port)
         where = f"{host}:{simulator.port}" + (
             f" ({context and _tls_name(family)})" if context else " (plain TCP)"
         )
         via = f"; CSMS {csms}: BootNotification {client.boot_status}" if client is not None else "; no CSMS"
-        click.echo(f"pnc sim charger: {protocol} on {where}{via}", err=True)
+        sdp_text = f", SDP on UDP {host}:{sdp_port}" if sdp else ""
+        click.echo(f"pnc sim charger: {protocol} on {where}{sdp_text}{via}", err=True)
         printed = 0
         try:
             while not stop.is_set() and (sessions == 0 or printed < sessions):

@@ -36,6 +36,7 @@ from pnc.sim.credentials import pem
 from pnc.sim.errors import SimError
 from pnc.sim.link import SessionLink
 from pnc.sim.ocpp_client import CsmsClient
+from pnc.sim.sdp import SDP_PORT, serve_sdp
 from pnc.sim.transport import TlsInfo, family_of
 from v2g.session import (
     AuthorizationRequested,
@@ -194,6 +195,7 @@ class ChargerSimulator:
         self._finished = asyncio.Condition()
         self._tasks: set[asyncio.Task[None]] = set()
         self.self_test_seconds: float | None = None
+        self._sdp: asyncio.DatagramTransport | None = None
 
     @property
     def port(self) -> int:
@@ -231,7 +233,18 @@ class ChargerSimulator:
             raise SimError(f"cannot listen on {self.settings.host}:{self.settings.port}: {exc}") from None
         return self.port
 
+    async def start_sdp(self, port: int = SDP_PORT) -> int:
+        """Answer SDP requests on UDP ``port`` of the listening address (after :meth:`start`);
+        returns the UDP port."""
+        transport, _ = await serve_sdp(
+            self.settings.host, port, tcp_port=self.port, tls=self.settings.tls is not None
+        )
+        self._sdp = transport
+        return int(transport.get_extra_info("sockname")[1])
+
     async def stop(self) -> None:
+        if self._sdp is not None:
+            self._sdp.close()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()

@@ -23,7 +23,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_an_iso15118_20_ev_with_a_contract_charges_at_a_charger_without_csms(
+def test_an_iso15118_20_ev_with_a_contract_finds_a_charger_with_sdp_and_charges_without_csms(
     pnc: Pnc, home: Path, tmp_path: Path
 ) -> None:
     d = tmp_path
@@ -34,17 +34,17 @@ def test_an_iso15118_20_ev_with_a_contract_charges_at_a_charger_without_csms(
         ("contract", "--emaid", EMAID),
     ):
         pnc("pki", "issue", kind, "--profile", "iso15118-20", ident, name, "--out", d / f"{kind}.pem", "--key-out", d / f"{kind}.key", "--insecure")  # fmt: skip
-    port = str(_free_port())
+    port, udp = str(_free_port()), str(_free_port())
     env = {**os.environ, "PNC_HOME": str(home), "PNC_CA_PASSPHRASE": PASSPHRASE}
     charger = subprocess.Popen(
         [sys.executable, "-m", "pnc", "sim", "charger", "--protocol", "iso15118-20", "--listen", f"127.0.0.1:{port}",
          "--cert", d / "secc.pem", "--key", d / "secc.key", "--oem-root", d / "roots" / "oem-root.pem",
-         "--sessions", "1", "--format", "json"],
+         "--sdp", "--sdp-port", udp, "--sessions", "1", "--format", "json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
         ev = subprocess.run(
-            [sys.executable, "-m", "pnc", "sim", "ev", "--protocol", "iso15118-20", "--port", port,
+            [sys.executable, "-m", "pnc", "sim", "ev", "--protocol", "iso15118-20", "--sdp", "--sdp-port", udp,
              "--trust", d / "roots" / "v2g-root.pem", "--mo-root", d / "roots" / "mo-root.pem",
              "--prov-cert", d / "oem-prov.pem", "--prov-key", d / "oem-prov.key",
              "--contract", d / "contract.pem", "--contract-key", d / "contract.key", "--loops", "2", "--format", "json"],
@@ -63,12 +63,15 @@ def test_an_iso15118_20_ev_with_a_contract_charges_at_a_charger_without_csms(
     assert seen["client_certificate"] is True and seen["emaid"] == EMAID and seen["payment"] == "PnC"
     assert seen["authorization"] == ["Accepted (no CSMS)", None] and seen["outcome"] == "End"
     assert "pnc sim charger: iso15118-20 on 127.0.0.1:" in err and "TLS 1.3, mutual" in err
+    assert f"SDP: the charger listens on 127.0.0.1:{port}" in ev.stderr
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["ev", "--port", "1", "--protocol", "din", "--tls"], "plain TCP"),
+        (["ev", "--protocol", "din"], "--port, or --sdp"),
+        (["ev", "--port", "1", "--sdp", "--protocol", "din"], "--port, or --sdp"),
         (["ev", "--port", "1", "--protocol", "iso15118-20", "--no-tls"], "TLS 1.3 only"),
         (["ev", "--port", "1", "--protocol", "iso15118-2"], "TLS needs --trust"),
         (["ev", "--port", "1", "--protocol", "din", "--payment", "contract"], "no Plug & Charge"),
