@@ -33,7 +33,7 @@ import httpx
 
 from pki.ca import CaService
 from pki.ceremony import entity_name
-from pki.contracts import ContractRegistry, canonical_emaid
+from pki.contracts import ContractRegistry
 from pki.errors import PkiError
 from pki.home import Home
 from pki.profiles import Role
@@ -401,7 +401,7 @@ class Journey:
                 "Contract blocked", f"the registry lists {EMAID} as blocked (DIN: no certificate to revoke)"
             ) as step:
                 record = ContractRegistry.of(service).block(EMAID)
-                parts.bridge.core.authorizer.forget_contract(canonical_emaid(EMAID))
+                parts.bridge.core.forget_contract(EMAID)  # the change counts at once
                 step.observed = f"{record.emaid}: {record.status.value}"
                 step.ok = record.status.value == "blocked"
             return
