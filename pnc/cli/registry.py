@@ -14,6 +14,8 @@ _GROUPS: list[tuple[str, str]] = [
     ("pnc.cli.stations_cmds", "stations"),
     ("pnc.cli.serve_cmd", "serve"),
     ("pnc.cli.apikey_cmds", "apikey"),
+    ("pnc.cli.demo_cmd", "demo"),
+    ("pnc.cli.sim_cmds", "sim"),
 ]
 
 

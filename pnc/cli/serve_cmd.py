@@ -203,6 +203,7 @@ def serve(
         context = ssl_context(service, settings)
         app = create_app(service, settings)
         app.state.ocsp.load()  # the responder keys: a wrong passphrase stops here
+        app.state.ctx.core.unlock_signing_keys()  # no key derivation inside an EV's budget
         scheme = "wss" if context is not None else "ws"
         mode = f", proxy to {upstream}" if upstream else ""
         click.echo(

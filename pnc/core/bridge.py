@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pki.ca import CaService
+from pki.profiles import Role
 from pki.responder import OcspResponder
 from pnc.core.authorize import Authorizer, AuthorizeResult
 from pnc.core.certificate_status import CertificateStatusAnswer, CertificateStatusService
@@ -194,6 +195,17 @@ class BridgeCore:
     def add_sign_listener(self, listener: Callable[[tuple[int, ...]], None]) -> None:
         """Call ``listener(job_ids)`` on the event loop after each accepted SignCertificate."""
         self._sign_listeners.append(listener)
+
+    def unlock_signing_keys(self) -> list[str]:
+        """Load now the keys the bridge signs with (MO Sub-CA 2 and the CPS leaf for installations,
+        CPO Sub-CA 2 and the charging-station CA for SignCertificate): the first installation then
+        costs no key derivation (PBKDF2, about a second per key) inside the EV's 5-second budget,
+        and a wrong passphrase stops the service at start. Returns the names unlocked."""
+        wanted = {Role.MO_SUB2.value, Role.CPS_LEAF.value, Role.CPO_SUB2.value, Role.CSO_ROOT.value}
+        names = [ca.name for ca in self.service.store.cas() if ca.role in wanted]
+        for name in names:
+            self.service.signer(name)
+        return names
 
     def forget_contract(self, emaid: str | None = None) -> None:
         """Drop Authorize's cached registry answers for ``emaid`` (any spelling) or all: call after

@@ -44,6 +44,11 @@ SCHEMAS: dict[str, Schema] = {
     ISO2_MSG_DEF: Schema(ISO2_MSG_DEF, "iso2", ProfileName.ISO15118_2),
     ISO20_COMMON_MESSAGES: Schema(ISO20_COMMON_MESSAGES, "iso20-cm", ProfileName.ISO15118_20),
 }
+# A charger may name the ISO 15118-20 namespace its SupportedAppProtocol negotiated (the energy
+# service's) instead of CommonMessages; the certificate installation messages are CommonMessages
+# in every -20 session, so these names decode the same way.
+ISO20_SESSION_NAMESPACES = tuple(f"urn:iso:std:iso:15118:-20:{s}" for s in ("AC", "DC", "WPT", "ACDP"))
+SCHEMA_ALIASES: dict[str, Schema] = {ns: SCHEMAS[ISO20_COMMON_MESSAGES] for ns in ISO20_SESSION_NAMESPACES}
 
 
 class InstallAction(enum.StrEnum):
@@ -117,7 +122,10 @@ class CertificateRequest:
 
 def schema_of(schema_version: str) -> Schema:
     """The schema of an OCPP ``iso15118SchemaVersion``; another one is a :class:`RequestError`."""
-    schema = SCHEMAS.get(schema_version.strip()) if isinstance(schema_version, str) else None
+    schema = None
+    if isinstance(schema_version, str):
+        name = schema_version.strip()
+        schema = SCHEMAS.get(name) or SCHEMA_ALIASES.get(name)
     if schema is None:
         raise RequestError(
             Outcome.UNSUPPORTED_SCHEMA,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
+from starlette.routing import Route
 
 from pki.ca import CaService
 from pki.responder import OcspResponder
@@ -135,6 +136,10 @@ def create_app(service: CaService, settings: ServeSettings, *, core: BridgeCore 
 
     app.include_router(build_router(ctx), prefix=PREFIX)
     app.state.ocsp = ocsp
+    # POST goes to the URL the certificates name (.../ocsp, no slash): answered there, not
+    # redirected (OCSP clients such as `openssl ocsp` do not follow redirects); GET's
+    # /ocsp/{base64 request} goes through the mount
+    app.router.routes.append(Route("/ocsp", endpoint=ocsp, methods=["POST"], include_in_schema=False))
     app.mount("/ocsp", ocsp)
     app.mount("/ocpp", endpoint)
     return app

@@ -13,12 +13,22 @@ from pnc.core.apikeys import ApiKeys, ApiRole
 from pnc.server.rest import PREFIX, build_router
 
 
+class ContractCacheOnly:
+    """The one part of the core the contract routes use: telling Authorize a contract changed."""
+
+    def __init__(self) -> None:
+        self.forgotten: list[str | None] = []
+
+    def forget_contract(self, emaid: str | None = None) -> None:
+        self.forgotten.append(emaid)
+
+
 @dataclass
 class RestOnly:
     """The parts of a bridge process the certificate and contract routes use."""
 
     service: CaService
-    core: Any = None
+    core: Any = field(default_factory=ContractCacheOnly)
     stations: Any = None
     connections: Any = None
     metrics: Any = None

@@ -150,3 +150,16 @@ def test_installation_on_an_ed448_home_encrypts_with_x448(ca_template_ed448: Pat
         key = decrypt_contract_key_iso20(encrypted, ev.key, pcid=PCID, contract_certificate=contract)
         public = ev_side.public_key_of(contract).public_bytes_raw()
         assert key.public_key_bytes() == public
+
+
+@pytest.mark.parametrize("namespace", ["urn:iso:std:iso:15118:-20:DC", "urn:iso:std:iso:15118:-20:AC"])
+def test_a_charger_naming_the_sessions_energy_namespace_gets_the_same_installation(
+    bench: Bench, namespace: str
+) -> None:
+    """Chargers report the namespace SupportedAppProtocol negotiated; the installation messages are
+    CommonMessages in every -20 session, so the request is served as if CommonMessages were named."""
+    bench.registry.add(EMAID, pcid=PCID)
+    request = v2g.encode(bench.request("iso20-cm", bench.vehicle("iso20-cm")))
+    result = bench.installer.install_contract(request, namespace, "Install")
+    assert result.ok, result.detail
+    assert v2g.decode(result.exi_response, "iso20-cm").ResponseCode == "OK"

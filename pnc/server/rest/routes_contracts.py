@@ -71,14 +71,18 @@ def routes(ctx: AppContext, auth: Authenticator, router: APIRouter) -> None:
     )
     def change(emaid: str, body: ContractUpdate, principal: ApiPrincipal = operator) -> dict[str, Any]:
         """``blocked``: no installation, Authorize answers ContractCancelled + Blocked."""
-        return _contract(registry(principal).set_status(emaid, ContractStatus(body.status)), ctx)
+        record = registry(principal).set_status(emaid, ContractStatus(body.status))
+        ctx.core.forget_contract(record.emaid)  # Authorize sees the new status at once
+        return _contract(record, ctx)
 
     @router.delete(
         "/contracts/{emaid}", response_model=Contract, tags=["Contracts"], summary="Remove a contract"
     )
     def remove(emaid: str, principal: ApiPrincipal = operator) -> dict[str, Any]:
         """The certificates issued for it stay in the store."""
-        return _contract(registry(principal).remove(emaid), ctx)
+        record = registry(principal).remove(emaid)
+        ctx.core.forget_contract(record.emaid)
+        return _contract(record, ctx)
 
 
 __all__ = ["routes"]
