@@ -31,8 +31,8 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar
 
 from ocpp.routing import on  # type: ignore[import-untyped]
 from ocpp.v16 import ChargePoint, call_result  # type: ignore[import-untyped]
@@ -264,6 +264,7 @@ class StandaloneCsms16(ChargePoint):  # type: ignore[misc]
         self.heartbeat_interval = heartbeat_interval
 
     answer = v201.StandaloneCsms.answer  # the @on handler of the action, camelCase in and out
+    fixed_answers: ClassVar[Mapping[str, Mapping[str, Any]]] = {}  # every 1.6 answer has a handler
 
     @_on(Action.boot_notification)
     def on_boot_notification(self, **_: Any) -> Any:

@@ -9,9 +9,11 @@ not answer gets ``NotSupported`` (known action) or ``NotImplemented`` (unknown a
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, TypeVar
 
 from ocpp.charge_point import (  # type: ignore[import-untyped]
     camel_to_snake_case,
@@ -110,8 +112,32 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+NO_FIELDS: Mapping[str, Any] = MappingProxyType({})  # an answer without fields
+
+# The charger's calls whose answer does not depend on the call: their minimal valid CallResult.
+FIXED_ANSWERS: Mapping[str, Mapping[str, Any]] = {
+    **dict.fromkeys(
+        (
+            "StatusNotification", "NotifyEvent", "MeterValues", "TransactionEvent",
+            "SecurityEventNotification", "FirmwareStatusNotification", "LogStatusNotification",
+            "NotifyReport", "NotifyMonitoringReport", "NotifyChargingLimit", "ClearedChargingLimit",
+            "NotifyCustomerInformation", "NotifyDisplayMessages", "PublishFirmwareStatusNotification",
+            "ReportChargingProfiles", "ReservationStatusUpdate",
+        ),
+        NO_FIELDS,
+    ),
+    # no smart charging here: the EV's needs are not turned into a charging profile
+    "NotifyEVChargingNeeds": {"status": "Rejected"},
+    "NotifyEVChargingSchedule": {"status": "Accepted"},
+    "DataTransfer": {"status": "UnknownVendorId"},
+}  # fmt: skip
+
+
 class StandaloneCsms(ChargePoint):  # type: ignore[misc]
-    """Valid minimal CSMS answers to the charger's calls that are not Plug & Charge."""
+    """Valid minimal CSMS answers to the charger's calls that are not Plug & Charge: the
+    :data:`FIXED_ANSWERS`, and ``@on`` handlers for the answers that depend on the call."""
+
+    fixed_answers: ClassVar[Mapping[str, Mapping[str, Any]]] = FIXED_ANSWERS
 
     def __init__(self, station_id: str, heartbeat_interval: int) -> None:
         super().__init__(station_id, connection=None)
@@ -119,6 +145,9 @@ class StandaloneCsms(ChargePoint):  # type: ignore[misc]
 
     async def answer(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """The CallResult payload (camelCase) for the call, or :class:`CallErrorReply`."""
+        fixed = self.fixed_answers.get(action)
+        if fixed is not None:
+            return copy.deepcopy(dict(fixed))
         route = self.route_map.get(action)
         handler = route.get("_on_action") if route else None
         if handler is None:
@@ -139,88 +168,12 @@ class StandaloneCsms(ChargePoint):  # type: ignore[misc]
     def on_heartbeat(self, **_: Any) -> Any:
         return call_result.Heartbeat(current_time=_now())
 
-    @_on(Action.status_notification)
-    def on_status_notification(self, **_: Any) -> Any:
-        return call_result.StatusNotification()
-
-    @_on(Action.notify_event)
-    def on_notify_event(self, **_: Any) -> Any:
-        return call_result.NotifyEvent()
-
-    @_on(Action.meter_values)
-    def on_meter_values(self, **_: Any) -> Any:
-        return call_result.MeterValues()
-
-    @_on(Action.transaction_event)
-    def on_transaction_event(self, **_: Any) -> Any:
-        return call_result.TransactionEvent()
-
-    @_on(Action.security_event_notification)
-    def on_security_event_notification(self, **_: Any) -> Any:
-        return call_result.SecurityEventNotification()
-
-    @_on(Action.firmware_status_notification)
-    def on_firmware_status_notification(self, **_: Any) -> Any:
-        return call_result.FirmwareStatusNotification()
-
-    @_on(Action.log_status_notification)
-    def on_log_status_notification(self, **_: Any) -> Any:
-        return call_result.LogStatusNotification()
-
-    @_on(Action.notify_report)
-    def on_notify_report(self, **_: Any) -> Any:
-        return call_result.NotifyReport()
-
-    @_on(Action.notify_monitoring_report)
-    def on_notify_monitoring_report(self, **_: Any) -> Any:
-        return call_result.NotifyMonitoringReport()
-
-    @_on(Action.notify_charging_limit)
-    def on_notify_charging_limit(self, **_: Any) -> Any:
-        return call_result.NotifyChargingLimit()
-
-    @_on(Action.cleared_charging_limit)
-    def on_cleared_charging_limit(self, **_: Any) -> Any:
-        return call_result.ClearedChargingLimit()
-
-    @_on(Action.notify_customer_information)
-    def on_notify_customer_information(self, **_: Any) -> Any:
-        return call_result.NotifyCustomerInformation()
-
-    @_on(Action.notify_display_messages)
-    def on_notify_display_messages(self, **_: Any) -> Any:
-        return call_result.NotifyDisplayMessages()
-
-    @_on(Action.publish_firmware_status_notification)
-    def on_publish_firmware_status_notification(self, **_: Any) -> Any:
-        return call_result.PublishFirmwareStatusNotification()
-
-    @_on(Action.report_charging_profiles)
-    def on_report_charging_profiles(self, **_: Any) -> Any:
-        return call_result.ReportChargingProfiles()
-
-    @_on(Action.reservation_status_update)
-    def on_reservation_status_update(self, **_: Any) -> Any:
-        return call_result.ReservationStatusUpdate()
-
-    @_on(Action.notify_ev_charging_needs)
-    def on_notify_ev_charging_needs(self, **_: Any) -> Any:
-        # no smart charging here: the EV's needs are not turned into a charging profile
-        return call_result.NotifyEVChargingNeeds(status="Rejected")
-
-    @_on(Action.notify_ev_charging_schedule)
-    def on_notify_ev_charging_schedule(self, **_: Any) -> Any:
-        return call_result.NotifyEVChargingSchedule(status="Accepted")
-
-    @_on(Action.data_transfer)
-    def on_data_transfer(self, **_: Any) -> Any:
-        return call_result.DataTransfer(status="UnknownVendorId")
-
 
 __all__ = [
     "CHARGER_ACTIONS",
     "CORE_ROUTES",
     "CSMS_ACTIONS",
+    "FIXED_ANSWERS",
     "KNOWN_ACTIONS",
     "SUBPROTOCOL",
     "VERSION",

@@ -28,8 +28,8 @@ swap, dynamic schedules, periodic event streams or VAT validation behind the bri
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar
 
 from ocpp.routing import on  # type: ignore[import-untyped]
 from ocpp.v21 import ChargePoint, call_result  # type: ignore[import-untyped]
@@ -126,6 +126,18 @@ class StandaloneCsms21(ChargePoint):  # type: ignore[misc]
         self.heartbeat_interval = heartbeat_interval
 
     answer = v201.StandaloneCsms.answer  # the @on handler of the action, camelCase in and out
+    fixed_answers: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        **v201.FIXED_ANSWERS,
+        **dict.fromkeys(
+            (
+                "BatterySwap", "NotifyDERAlarm", "NotifyDERStartStop", "ReportDERControl",
+                "NotifyPriorityCharging", "NotifySettlement", "ClosePeriodicEventStream",
+            ),
+            v201.NO_FIELDS,
+        ),
+        "OpenPeriodicEventStream": {"status": "Rejected"},  # nobody here reads them
+        "PullDynamicScheduleUpdate": {"status": "Rejected"},  # no dynamic schedules here
+    }  # fmt: skip
 
     @_on(Action.boot_notification)
     def on_boot_notification(self, **_: Any) -> Any:
@@ -137,120 +149,7 @@ class StandaloneCsms21(ChargePoint):  # type: ignore[misc]
     def on_heartbeat(self, **_: Any) -> Any:
         return call_result.Heartbeat(current_time=_now())
 
-    @_on(Action.status_notification)
-    def on_status_notification(self, **_: Any) -> Any:
-        return call_result.StatusNotification()
-
-    @_on(Action.notify_event)
-    def on_notify_event(self, **_: Any) -> Any:
-        return call_result.NotifyEvent()
-
-    @_on(Action.meter_values)
-    def on_meter_values(self, **_: Any) -> Any:
-        return call_result.MeterValues()
-
-    @_on(Action.transaction_event)
-    def on_transaction_event(self, **_: Any) -> Any:
-        return call_result.TransactionEvent()
-
-    @_on(Action.security_event_notification)
-    def on_security_event_notification(self, **_: Any) -> Any:
-        return call_result.SecurityEventNotification()
-
-    @_on(Action.firmware_status_notification)
-    def on_firmware_status_notification(self, **_: Any) -> Any:
-        return call_result.FirmwareStatusNotification()
-
-    @_on(Action.log_status_notification)
-    def on_log_status_notification(self, **_: Any) -> Any:
-        return call_result.LogStatusNotification()
-
-    @_on(Action.notify_report)
-    def on_notify_report(self, **_: Any) -> Any:
-        return call_result.NotifyReport()
-
-    @_on(Action.notify_monitoring_report)
-    def on_notify_monitoring_report(self, **_: Any) -> Any:
-        return call_result.NotifyMonitoringReport()
-
-    @_on(Action.notify_charging_limit)
-    def on_notify_charging_limit(self, **_: Any) -> Any:
-        return call_result.NotifyChargingLimit()
-
-    @_on(Action.cleared_charging_limit)
-    def on_cleared_charging_limit(self, **_: Any) -> Any:
-        return call_result.ClearedChargingLimit()
-
-    @_on(Action.notify_customer_information)
-    def on_notify_customer_information(self, **_: Any) -> Any:
-        return call_result.NotifyCustomerInformation()
-
-    @_on(Action.notify_display_messages)
-    def on_notify_display_messages(self, **_: Any) -> Any:
-        return call_result.NotifyDisplayMessages()
-
-    @_on(Action.publish_firmware_status_notification)
-    def on_publish_firmware_status_notification(self, **_: Any) -> Any:
-        return call_result.PublishFirmwareStatusNotification()
-
-    @_on(Action.report_charging_profiles)
-    def on_report_charging_profiles(self, **_: Any) -> Any:
-        return call_result.ReportChargingProfiles()
-
-    @_on(Action.reservation_status_update)
-    def on_reservation_status_update(self, **_: Any) -> Any:
-        return call_result.ReservationStatusUpdate()
-
-    @_on(Action.notify_ev_charging_needs)
-    def on_notify_ev_charging_needs(self, **_: Any) -> Any:
-        # no smart charging here: the EV's needs are not turned into a charging profile
-        return call_result.NotifyEVChargingNeeds(status="Rejected")
-
-    @_on(Action.notify_ev_charging_schedule)
-    def on_notify_ev_charging_schedule(self, **_: Any) -> Any:
-        return call_result.NotifyEVChargingSchedule(status="Accepted")
-
-    @_on(Action.data_transfer)
-    def on_data_transfer(self, **_: Any) -> Any:
-        return call_result.DataTransfer(status="UnknownVendorId")
-
     # -- new in 2.1
-
-    @_on(Action.battery_swap)
-    def on_battery_swap(self, **_: Any) -> Any:
-        return call_result.BatterySwap()
-
-    @_on(Action.notify_der_alarm)
-    def on_notify_der_alarm(self, **_: Any) -> Any:
-        return call_result.NotifyDERAlarm()
-
-    @_on(Action.notify_der_start_stop)
-    def on_notify_der_start_stop(self, **_: Any) -> Any:
-        return call_result.NotifyDERStartStop()
-
-    @_on(Action.report_der_control)
-    def on_report_der_control(self, **_: Any) -> Any:
-        return call_result.ReportDERControl()
-
-    @_on(Action.notify_priority_charging)
-    def on_notify_priority_charging(self, **_: Any) -> Any:
-        return call_result.NotifyPriorityCharging()
-
-    @_on(Action.notify_settlement)
-    def on_notify_settlement(self, **_: Any) -> Any:
-        return call_result.NotifySettlement()
-
-    @_on(Action.open_periodic_event_stream)
-    def on_open_periodic_event_stream(self, **_: Any) -> Any:
-        return call_result.OpenPeriodicEventStream(status="Rejected")  # nobody here reads them
-
-    @_on(Action.close_periodic_event_stream)
-    def on_close_periodic_event_stream(self, **_: Any) -> Any:
-        return call_result.ClosePeriodicEventStream()
-
-    @_on(Action.pull_dynamic_schedule_update)
-    def on_pull_dynamic_schedule_update(self, **_: Any) -> Any:
-        return call_result.PullDynamicScheduleUpdate(status="Rejected")  # no dynamic schedules here
 
     @_on(Action.vat_number_validation)
     def on_vat_number_validation(self, vat_number: str, **_: Any) -> Any:
