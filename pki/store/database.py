@@ -33,10 +33,10 @@ def sqlite_url(path: Path) -> str:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")  # first: the statements below may have to wait
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
@@ -86,19 +86,26 @@ def _current_revision(conn: Connection) -> str | None:
 
 
 @contextlib.contextmanager
-def _migration_lock(engine: Engine, conn: Connection) -> Iterator[None]:
-    if engine.dialect.name == "sqlite":
-        database = engine.url.database
-        if not database or database == ":memory:":
+def _sqlite_open_lock(engine: Engine) -> Iterator[None]:
+    """Processes opening one SQLite file take turns until it is migrated: the first connection of
+    a new file turns it to WAL, which needs the file to itself (another opener gets "database is
+    locked" instead of waiting)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
             yield
-            return
-        with open(f"{database}.migrate-lock", "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-    elif engine.dialect.name == "postgresql":
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine, conn: Connection) -> Iterator[None]:
+    # SQLite: migrate() already holds _sqlite_open_lock
+    if engine.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
         conn.commit()
         try:
@@ -113,7 +120,7 @@ def _migration_lock(engine: Engine, conn: Connection) -> Iterator[None]:
 def migrate(engine: Engine) -> None:
     """Bring the schema to :data:`SCHEMA_REVISION` (a no-op query when it is already there)."""
     try:
-        with engine.connect() as conn:
+        with _sqlite_open_lock(engine), engine.connect() as conn:
             if _current_revision(conn) == SCHEMA_REVISION:
                 return
             conn.rollback()
