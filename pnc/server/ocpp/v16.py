@@ -135,28 +135,7 @@ async def _pnc_authorize(core: CoreFacade, station_id: str, payload: dict[str, A
     return answer
 
 
-async def _pnc_get_15118_ev_certificate(
-    core: CoreFacade, station_id: str, payload: dict[str, Any]
-) -> dict[str, Any]:
-    return await core.get_15118_ev_certificate(payload, ocpp_version=VERSION)
-
-
-async def _pnc_get_certificate_status(
-    core: CoreFacade, station_id: str, payload: dict[str, Any]
-) -> dict[str, Any]:
-    return await core.get_certificate_status(payload)
-
-
-async def _pnc_sign_certificate(core: CoreFacade, station_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-    return await core.sign_certificate(station_id, payload, ocpp_version=VERSION)
-
-
-PNC_ROUTES: dict[str, CoreRoute] = {
-    "Authorize": _pnc_authorize,
-    "Get15118EVCertificate": _pnc_get_15118_ev_certificate,
-    "GetCertificateStatus": _pnc_get_certificate_status,
-    "SignCertificate": _pnc_sign_certificate,
-}
+PNC_ROUTES: dict[str, CoreRoute] = {**v201.core_routes(VERSION), "Authorize": _pnc_authorize}
 
 
 # -- the 1.6 calls the core answers

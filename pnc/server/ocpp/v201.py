@@ -70,33 +70,36 @@ CSMS_ACTIONS: frozenset[str] = (KNOWN_ACTIONS - CHARGER_ACTIONS) | {"DataTransfe
 CoreRoute = Callable[[CoreFacade, str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
-async def _authorize(core: CoreFacade, station_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-    return await core.authorize(payload)
+def core_routes(version: str, **install_options: Any) -> dict[str, CoreRoute]:
+    """The Plug & Charge calls of OCPP ``version``, answered by the core with the camelCase payloads
+    as they are on the wire (the version goes into the audit; ``install_options`` to
+    ``get_15118_ev_certificate``, e.g. 2.1's larger ``exi_response_limit``)."""
+
+    async def authorize(core: CoreFacade, station_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return await core.authorize(payload)
+
+    async def get_15118_ev_certificate(
+        core: CoreFacade, station_id: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        return await core.get_15118_ev_certificate(payload, ocpp_version=version, **install_options)
+
+    async def get_certificate_status(
+        core: CoreFacade, station_id: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        return await core.get_certificate_status(payload)
+
+    async def sign_certificate(core: CoreFacade, station_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return await core.sign_certificate(station_id, payload, ocpp_version=version)
+
+    return {
+        "Authorize": authorize,
+        "Get15118EVCertificate": get_15118_ev_certificate,
+        "GetCertificateStatus": get_certificate_status,
+        "SignCertificate": sign_certificate,
+    }
 
 
-async def _get_15118_ev_certificate(
-    core: CoreFacade, station_id: str, payload: dict[str, Any]
-) -> dict[str, Any]:
-    return await core.get_15118_ev_certificate(payload, ocpp_version=VERSION)
-
-
-async def _get_certificate_status(
-    core: CoreFacade, station_id: str, payload: dict[str, Any]
-) -> dict[str, Any]:
-    return await core.get_certificate_status(payload)
-
-
-async def _sign_certificate(core: CoreFacade, station_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-    return await core.sign_certificate(station_id, payload, ocpp_version=VERSION)
-
-
-# The Plug & Charge calls: answered by the core with the camelCase payloads as they are on the wire.
-CORE_ROUTES: dict[str, CoreRoute] = {
-    "Authorize": _authorize,
-    "Get15118EVCertificate": _get_15118_ev_certificate,
-    "GetCertificateStatus": _get_certificate_status,
-    "SignCertificate": _sign_certificate,
-}
+CORE_ROUTES: dict[str, CoreRoute] = core_routes(VERSION)
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -178,4 +181,5 @@ __all__ = [
     "SUBPROTOCOL",
     "VERSION",
     "StandaloneCsms",
+    "core_routes",
 ]

@@ -36,7 +36,6 @@ from ocpp.v21 import ChargePoint, call_result  # type: ignore[import-untyped]
 from ocpp.v21.enums import Action  # type: ignore[import-untyped]
 
 from pnc.core.get_certificate import EXI_RESPONSE_LIMIT_21
-from pnc.server.context import CoreFacade
 from pnc.server.ocpp import chain_status21, sign21, v201
 from pnc.server.ocpp.dialect import CoreRoute, Dialect, WireCall
 
@@ -64,28 +63,8 @@ assert CHARGER_ACTIONS <= KNOWN_ACTIONS
 CSMS_ACTIONS: frozenset[str] = (KNOWN_ACTIONS - CHARGER_ACTIONS) | {"DataTransfer"}
 
 
-async def _authorize(core: CoreFacade, station_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-    return await core.authorize(payload)
-
-
-async def _get_15118_ev_certificate(
-    core: CoreFacade, station_id: str, payload: dict[str, Any]
-) -> dict[str, Any]:
-    return await core.get_15118_ev_certificate(
-        payload, exi_response_limit=EXI_RESPONSE_LIMIT_21, ocpp_version=VERSION
-    )
-
-
-async def _get_certificate_status(
-    core: CoreFacade, station_id: str, payload: dict[str, Any]
-) -> dict[str, Any]:
-    return await core.get_certificate_status(payload)
-
-
 CORE_ROUTES: dict[str, CoreRoute] = {
-    "Authorize": _authorize,
-    "Get15118EVCertificate": _get_15118_ev_certificate,
-    "GetCertificateStatus": _get_certificate_status,
+    **v201.core_routes(VERSION, exi_response_limit=EXI_RESPONSE_LIMIT_21),
     "SignCertificate": sign21.sign_certificate,
     "GetCertificateChainStatus": chain_status21.get_certificate_chain_status,
 }
