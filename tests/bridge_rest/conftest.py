@@ -4,12 +4,9 @@ profiles, a fresh PostgreSQL schema per test, fast key files) and a Redis URL.""
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 from types import ModuleType
-
-import pytest
 
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS / "pki_ops"))
@@ -34,24 +31,3 @@ fast_key_files = _ops.fast_key_files
 db_url = _ops.db_url
 pnc = _ops.pnc
 pnc_db = _ops.pnc_db
-
-from ops_helpers import require_or_skip  # noqa: E402
-
-
-@pytest.fixture
-def redis_url() -> str:
-    """The Redis of PNC_TEST_REDIS_URL (flushed by nobody: tests use their own key prefix)."""
-    url = os.environ.get("PNC_TEST_REDIS_URL") or None
-    if url is None:
-        require_or_skip("redis", "PNC_TEST_REDIS_URL is not set")
-        raise AssertionError("unreachable")
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        client.ping()
-    except Exception as exc:
-        require_or_skip("redis", f"cannot reach {url}: {exc}")
-    finally:
-        client.close()
-    return url

@@ -32,27 +32,3 @@ home = _server.home
 service = _server.service
 pnc = _server.pnc
 bridge = _server.bridge
-
-import os  # noqa: E402
-
-import pytest  # noqa: E402
-from ops_helpers import require_or_skip  # noqa: E402
-
-
-@pytest.fixture
-def redis_url() -> str:
-    """The Redis of PNC_TEST_REDIS_URL (tests use their own station ids and process ids)."""
-    url = os.environ.get("PNC_TEST_REDIS_URL") or None
-    if url is None:
-        require_or_skip("redis", "PNC_TEST_REDIS_URL is not set")
-        raise AssertionError("unreachable")
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        client.ping()
-    except Exception as exc:
-        require_or_skip("redis", f"cannot reach {url}: {exc}")
-    finally:
-        client.close()
-    return url
